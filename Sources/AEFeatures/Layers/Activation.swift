@@ -1,0 +1,90 @@
+import Foundation
+
+/// Elementwise nonlinearities. Every derivative is written in terms of the output y = f(x), so a
+/// backward pass needs only the activation's output (ELU's alpha is 1, LeakyReLU's slope 0.01).
+public enum ActivationFunction: String, Codable, CaseIterable, Sendable {
+    case identity, relu, leakyRelu = "leaky_relu", elu, sigmoid, tanh
+
+    static let leakySlope: Float = 0.01
+
+    @inline(__always)
+    func apply(_ x: Float) -> Float {
+        switch self {
+        case .identity: return x
+        case .relu: return x > 0 ? x : 0
+        case .leakyRelu: return x > 0 ? x : ActivationFunction.leakySlope * x
+        case .elu: return x > 0 ? x : expm1(x)
+        case .sigmoid: return stableSigmoid(x)
+        case .tanh: return Foundation.tanh(x)
+        }
+    }
+
+    /// f'(x) from y = f(x).
+    @inline(__always)
+    func derivative(output y: Float) -> Float {
+        switch self {
+        case .identity: return 1
+        case .relu: return y > 0 ? 1 : 0
+        case .leakyRelu: return y > 0 ? 1 : ActivationFunction.leakySlope
+        case .elu: return y > 0 ? 1 : y + 1
+        case .sigmoid: return y * (1 - y)
+        case .tanh: return 1 - y * y
+        }
+    }
+
+    /// f''(x) from y = f(x); the contractive penalty's gradient needs it.
+    @inline(__always)
+    func secondDerivative(output y: Float) -> Float {
+        switch self {
+        case .identity, .relu, .leakyRelu: return 0
+        case .elu: return y > 0 ? 0 : y + 1
+        case .sigmoid: return y * (1 - y) * (1 - 2 * y)
+        case .tanh: return -2 * y * (1 - y * y)
+        }
+    }
+
+    /// Glorot suits saturating and linear functions, He the rectifier family.
+    var preferredInitialisation: Dense.Initialisation {
+        switch self {
+        case .relu, .leakyRelu, .elu: return .he
+        case .identity, .sigmoid, .tanh: return .glorot
+        }
+    }
+}
+
+/// 1 / (1 + e^−x) without overflow for large |x|.
+@inline(__always)
+func stableSigmoid(_ x: Float) -> Float {
+    if x >= 0 { return 1 / (1 + exp(-x)) }
+    let e = exp(x)
+    return e / (1 + e)
+}
+
+/// y = f(x) elementwise; backward uses only y.
+final class Activation: Layer {
+    let size: Int
+    let function: ActivationFunction
+
+    init(size: Int, function: ActivationFunction) {
+        self.size = size
+        self.function = function
+    }
+
+    var inputSize: Int { size }
+    var outputSize: Int { size }
+
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                 scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
+        let n = batch * size
+        let f = function
+        for i in 0..<n { y[i] = f.apply(x[i]) }
+    }
+
+    func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                  _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
+        guard let dx else { return }
+        let n = batch * size
+        let f = function
+        for i in 0..<n { dx[i] = dy[i] * f.derivative(output: y[i]) }
+    }
+}

@@ -1,0 +1,106 @@
+/// Batch normalisation over the last (channel) axis: a sample of `inputSize` floats is
+/// `inputSize / channels` positions of `channels` values, so dense features (positions = 1) and
+/// channels-last feature maps share one implementation.
+/// Parameters: gamma [channels], beta [channels]. State: running mean, running variance.
+/// Training normalises with batch statistics and updates the running ones (momentum 0.1,
+/// unbiased variance, as PyTorch); inference uses the running statistics.
+final class BatchNorm: Layer {
+    let channels: Int
+    let positions: Int
+    let epsilon: Float = 1e-5
+    let momentum: Float = 0.1
+    private var gamma, beta, gammaGradient, betaGradient: UnsafeMutablePointer<Float>!
+    private var runningMean, runningVariance: UnsafeMutablePointer<Float>!
+
+    init(channels: Int, positions: Int = 1) {
+        self.channels = channels
+        self.positions = positions
+    }
+
+    var inputSize: Int { channels * positions }
+    var outputSize: Int { channels * positions }
+    var parameterCount: Int { 2 * channels }
+    var stateCount: Int { 2 * channels }
+    /// xhat for every value, then four per-channel rows: 1/sqrt(var + eps), two
+    /// accumulators and the folded scale gamma/sqrt(var + eps).
+    func scratchCount(batch: Int) -> Int { batch * inputSize + 4 * channels }
+
+    func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+              state: UnsafeMutablePointer<Float>) {
+        gamma = parameters; beta = parameters + channels
+        gammaGradient = gradients; betaGradient = gradients + channels
+        runningMean = state; runningVariance = state + channels
+    }
+
+    func initialize(_ rng: inout RandomSource) {
+        gamma.update(repeating: 1, count: channels)
+        beta.update(repeating: 0, count: channels)
+        runningMean.update(repeating: 0, count: channels)
+        runningVariance.update(repeating: 1, count: channels)
+    }
+
+    // x, y [batch * positions, channels]
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                 scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
+        let rows = batch * positions, c = channels
+        if phase == .inference {
+            for j in 0..<c {
+                let inv = 1 / (runningVariance[j] + epsilon).squareRoot()
+                scratch[j] = gamma[j] * inv                       // scale
+                scratch[c + j] = beta[j] - runningMean[j] * gamma[j] * inv  // shift
+            }
+            for r in 0..<rows {
+                let xr = x + r * c, yr = y + r * c
+                for j in 0..<c { yr[j] = xr[j] * scratch[j] + scratch[c + j] }
+            }
+            return
+        }
+        let xhat = scratch, invStd = scratch + rows * c, mean = invStd + c
+        // Two passes (mean, then centred squares) for accuracy; invStd holds the sums meanwhile.
+        mean.update(repeating: 0, count: c)
+        for r in 0..<rows { let xr = x + r * c; for j in 0..<c { mean[j] += xr[j] } }
+        let invRows = 1 / Float(rows)
+        for j in 0..<c { mean[j] *= invRows }
+        invStd.update(repeating: 0, count: c)
+        for r in 0..<rows {
+            let xr = x + r * c, hr = xhat + r * c
+            for j in 0..<c { let d = xr[j] - mean[j]; hr[j] = d; invStd[j] += d * d }
+        }
+        let unbiased = rows > 1 ? Float(rows) / Float(rows - 1) : 1
+        for j in 0..<c {
+            let variance = invStd[j] * invRows
+            runningMean[j] = (1 - momentum) * runningMean[j] + momentum * mean[j]
+            runningVariance[j] = (1 - momentum) * runningVariance[j] + momentum * variance * unbiased
+            invStd[j] = 1 / (variance + epsilon).squareRoot()
+        }
+        for r in 0..<rows {
+            let hr = xhat + r * c, yr = y + r * c
+            for j in 0..<c { hr[j] *= invStd[j]; yr[j] = gamma[j] * hr[j] + beta[j] }
+        }
+    }
+
+    // dx = gamma·invStd/N · (N·dy − Σdy − xhat·Σ(dy·xhat)); dgamma += Σ dy·xhat; dbeta += Σ dy
+    func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                  _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
+        let rows = batch * positions, c = channels
+        let xhat = scratch, invStd = scratch + rows * c, sd = invStd + c, sdx = sd + c, k = sdx + c
+        sd.update(repeating: 0, count: 2 * c)
+        for r in 0..<rows {
+            let dr = dy + r * c, hr = xhat + r * c
+            for j in 0..<c { sd[j] += dr[j]; sdx[j] += dr[j] * hr[j] }
+        }
+        for j in 0..<c { gammaGradient[j] += sdx[j]; betaGradient[j] += sd[j] }
+        guard let dx else { return }
+        let invRows = 1 / Float(rows)
+        // Fold per-channel constants so the row loop is a short multiply-add chain.
+        for j in 0..<c {
+            k[j] = gamma[j] * invStd[j]
+            sd[j] = k[j] * sd[j] * invRows
+            sdx[j] = k[j] * sdx[j] * invRows
+        }
+        for r in 0..<rows {
+            let dr = dy + r * c, hr = xhat + r * c, out = dx + r * c
+            for j in 0..<c { out[j] = k[j] * dr[j] - sd[j] - hr[j] * sdx[j] }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+/// Fully connected layer: y = x · Wᵀ + b.
+/// W is stored [outputSize, inputSize] row-major (the PyTorch and ONNX Gemm transB=1 layout),
+/// followed by b [outputSize].
+final class Dense: Layer {
+    enum Initialisation { case glorot, he }
+
+    let inputSize: Int
+    let outputSize: Int
+    let initialisation: Initialisation
+    private(set) var weight: UnsafeMutablePointer<Float>!
+    private(set) var bias: UnsafeMutablePointer<Float>!
+    private(set) var weightGradient: UnsafeMutablePointer<Float>!
+    private(set) var biasGradient: UnsafeMutablePointer<Float>!
+
+    init(inputSize: Int, outputSize: Int, initialisation: Initialisation) {
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+        self.initialisation = initialisation
+    }
+
+    var parameterCount: Int { outputSize * inputSize + outputSize }
+
+    func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+              state: UnsafeMutablePointer<Float>) {
+        weight = parameters
+        bias = parameters + outputSize * inputSize
+        weightGradient = gradients
+        biasGradient = gradients + outputSize * inputSize
+    }
+
+    /// Uniform Glorot (tanh/sigmoid/identity follow) or He (ReLU family follows); zero bias.
+    func initialize(_ rng: inout RandomSource) {
+        let fanSum = initialisation == .glorot ? Float(inputSize + outputSize) : Float(inputSize)
+        let limit = (6 / fanSum).squareRoot()
+        for i in 0..<(outputSize * inputSize) { weight[i] = (2 * rng.uniform() - 1) * limit }
+        bias.update(repeating: 0, count: outputSize)
+    }
+
+    // x [batch, in] -> y [batch, out]
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                 scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
+        for r in 0..<batch { (y + r * outputSize).update(from: bias, count: outputSize) }
+        BLAS.gemm(transB: true, m: batch, n: outputSize, k: inputSize, x, weight, beta: 1, y)
+    }
+
+    // dW += dyᵀ x ; db += Σ_rows dy ; dx = dy W
+    func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                  _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
+        BLAS.gemm(transA: true, m: outputSize, n: inputSize, k: batch, dy, x, beta: 1, weightGradient)
+        for r in 0..<batch {
+            let row = dy + r * outputSize
+            for j in 0..<outputSize { biasGradient[j] += row[j] }
+        }
+        if let dx {
+            BLAS.gemm(m: batch, n: inputSize, k: outputSize, dy, weight, dx)
+        }
+    }
+}

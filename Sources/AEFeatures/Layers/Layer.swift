@@ -1,0 +1,39 @@
+/// Whether a forward pass is part of training (batch statistics, dropout) or inference.
+public enum Phase: Sendable { case training, inference }
+
+/// A layer maps a batch of `batch` samples of `inputSize` floats to `batch` x `outputSize` floats,
+/// all row-major. A layer object holds no per-call data: activations and anything the backward
+/// pass needs (`scratch`) live in a workspace owned by the caller, which is what lets many
+/// threads run inference on one model at once.
+protocol Layer: AnyObject {
+    var inputSize: Int { get }
+    var outputSize: Int { get }
+    /// Trainable parameters, laid out contiguously in the model's parameter block.
+    var parameterCount: Int { get }
+    /// Non-trainable persistent values (running statistics), saved with the model.
+    var stateCount: Int { get }
+    /// Floats of per-call scratch needed for a batch of `batch` samples.
+    func scratchCount(batch: Int) -> Int
+
+    func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+              state: UnsafeMutablePointer<Float>)
+    func initialize(_ rng: inout RandomSource)
+
+    /// y = f(x). In training it fills `scratch` for `backward`.
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                 scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource)
+
+    /// Adds dLoss/dparameters into the gradient region and writes dLoss/dx into `dx` (when
+    /// non-nil; the first layer of a network needs no input gradient).
+    func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                  _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>)
+}
+
+extension Layer {
+    var parameterCount: Int { 0 }
+    var stateCount: Int { 0 }
+    func scratchCount(batch: Int) -> Int { 0 }
+    func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+              state: UnsafeMutablePointer<Float>) {}
+    func initialize(_ rng: inout RandomSource) {}
+}

@@ -1,0 +1,256 @@
+/// A trainable autoencoder of any variant the spec describes: the Swift entry point.
+///
+/// Data is row-major Float, `rows` samples of `spec.inputSize` values. Raw data goes in and comes
+/// out; the fitted scaler (if the spec asks for one) is applied inside.
+///
+/// Threads: after `fit`, `encode`, `reconstruct`, `anomalyScores` and `featureErrors` may run
+/// from many threads at once on one model (each call uses its own workspace). `fit` mutates the
+/// model and must not overlap any other call on it.
+public final class Autoencoder {
+    public let spec: ModelSpec
+    let network: Network
+    let objective: Objective
+    /// Input scaling fitted on the training rows; nil when `spec.scaling` is `.none` or unfitted.
+    public internal(set) var scaler: Scaler?
+    /// Training history of the last fit; nil before the first.
+    public internal(set) var history: TrainingHistory?
+    /// Scores above this are anomalies: the (1 − contamination) quantile of the training scores.
+    public internal(set) var threshold: Float?
+
+    public var isFitted: Bool { history != nil }
+    public var inputSize: Int { spec.inputSize }
+    public var codeSize: Int { network.codeSize }
+    public var parameterCount: Int { network.parameters.parameterCount }
+
+    public init(spec: ModelSpec) throws {
+        try spec.validate()
+        self.spec = spec
+        network = NetworkBuilder.build(spec)
+        objective = Objective(loss: spec.loss, sparsity: spec.sparsity,
+                              contractive: spec.contractiveWeight.map { ContractivePenalty(weight: $0) })
+        network.initialize(seed: spec.seed)
+    }
+
+    public convenience init(json: String) throws {
+        try self.init(spec: ModelSpec(json: json))
+    }
+
+    // MARK: Fitting
+
+    /// Fits the scaler and the network from freshly initialised weights (a refit starts over),
+    /// then sets the anomaly threshold from the training scores.
+    /// - Parameters:
+    ///   - validation: explicit validation rows; otherwise `training.validation_split` of `x` is held out.
+    ///   - seed: overrides `spec.seed` for initialisation, shuffling, dropout and noise.
+    ///   - progress: called after each epoch; return false to stop (the model keeps that epoch's weights).
+    /// - Throws: `AEError.invalidInput` for empty, misshapen or non-finite data; `AEError.diverged`
+    ///   if the objective becomes non-finite (the model then keeps its last good state).
+    @discardableResult
+    public func fit(_ x: UnsafeBufferPointer<Float>, rows: Int,
+                    validation: (data: UnsafeBufferPointer<Float>, rows: Int)? = nil,
+                    seed: UInt64? = nil, progress: ((EpochReport) -> Bool)? = nil) throws -> TrainingHistory {
+        try checkData(x, rows: rows, name: "training data")
+        if let validation { try checkData(validation.data, rows: validation.rows, name: "validation data") }
+        let width = inputSize
+        let seed = seed ?? spec.seed
+
+        // Hold out the validation split: a seeded random subset, so sorted data still splits fairly.
+        var training = Array(x)
+        var trainingRows = rows
+        var heldOut: [Float] = validation.map { Array($0.data) } ?? []
+        var heldOutRows = validation?.rows ?? 0
+        if validation == nil && spec.training.validationSplit > 0 {
+            heldOutRows = Int(Double(rows) * spec.training.validationSplit)
+            trainingRows = rows - heldOutRows
+            guard heldOutRows > 0, trainingRows > 0 else {
+                throw AEError.invalidInput("validation_split \(spec.training.validationSplit) of \(rows) rows " +
+                                           "leaves an empty training or validation set")
+            }
+            var rng = RandomSource(seed: seed, stream: .split)
+            let order = rng.permutation(rows)
+            let source = training
+            training = []; training.reserveCapacity(trainingRows * width)
+            heldOut = []; heldOut.reserveCapacity(heldOutRows * width)
+            for (k, row) in order.enumerated() {
+                let slice = source[(row * width)..<((row + 1) * width)]
+                if k < trainingRows { training += slice } else { heldOut += slice }
+            }
+        }
+
+        let previous = (network.parameters.snapshot(), scaler, history, threshold)
+        let newScaler = training.withUnsafeBufferPointer {
+            Scaler(kind: spec.scaling, data: $0.baseAddress!, rows: trainingRows, columns: width)
+        }
+        training.withUnsafeMutableBufferPointer { newScaler?.apply($0.baseAddress!, rows: trainingRows) }
+        heldOut.withUnsafeMutableBufferPointer { if heldOutRows > 0 { newScaler?.apply($0.baseAddress!, rows: heldOutRows) } }
+
+        network.initialize(seed: seed)
+        let trainer = Trainer(settings: spec.training, objective: objective, noise: spec.noise)
+        do {
+            let fitted = try training.withUnsafeBufferPointer { train in
+                try heldOut.withUnsafeBufferPointer { held in
+                    try trainer.fit(network, data: train.baseAddress!, rows: trainingRows,
+                                    validation: heldOutRows > 0 ? (held.baseAddress!, heldOutRows) : nil,
+                                    seed: seed, progress: progress)
+                }
+            }
+            finishFit(scaler: newScaler, history: fitted, scaledTraining: training, rows: trainingRows)
+            return fitted
+        } catch let divergence as Divergence {
+            let what = "objective became \(divergence.value) in epoch \(divergence.epoch) at batch row \(divergence.row)"
+            let advice = "try a lower learning_rate or set clip_norm"
+            guard divergence.epoch > 1 else {
+                // Nothing of this fit is worth keeping: back to the state before the call.
+                network.parameters.restore(previous.0)
+                (scaler, history, threshold) = (previous.1, previous.2, previous.3)
+                throw AEError.diverged("\(what); the model keeps its state from before this fit; \(advice)")
+            }
+            finishFit(scaler: newScaler, history: divergence.history, scaledTraining: training, rows: trainingRows)
+            throw AEError.diverged("\(what); the model keeps the weights of epoch \(divergence.epoch - 1); \(advice)")
+        }
+    }
+
+    private func finishFit(scaler newScaler: Scaler?, history fitted: TrainingHistory, scaledTraining: [Float], rows: Int) {
+        scaler = newScaler
+        history = fitted
+        let scores = scaledTraining.withUnsafeBufferPointer { scoresOfScaled($0.baseAddress!, rows: rows) }
+        threshold = Scoring.threshold(scores: scores, contamination: spec.contamination)
+    }
+
+    // MARK: Inference (thread-safe on a fitted model)
+
+    /// The code of each row: `rows` x `codeSize` values into `output`.
+    public func encode(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
+        try checkInference(x, rows: rows, output: output, width: codeSize)
+        let size = codeSize, layerCount = network.codeLayerIndex + 1
+        network.infer(x.baseAddress!, rows: rows, layerCount: layerCount, preprocess: scale) { start, n, ws in
+            (output.baseAddress! + start * size).update(from: ws.activations[layerCount].base, count: n * size)
+        }
+    }
+
+    /// The reconstruction of each row, in the units of the input (`rows` x `inputSize`).
+    public func reconstruct(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
+        try checkInference(x, rows: rows, output: output, width: inputSize)
+        let width = inputSize, layerCount = network.layers.count
+        network.infer(x.baseAddress!, rows: rows, layerCount: layerCount, preprocess: scale) { start, n, ws in
+            let out = output.baseAddress! + start * width
+            out.update(from: ws.activations[layerCount].base, count: n * width)
+            scaler?.invert(out, rows: n)
+        }
+    }
+
+    /// Per-row anomaly score: the mean reconstruction error over the row's values (higher = more anomalous).
+    public func anomalyScores(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
+        try checkInference(x, rows: rows, output: output, width: 1)
+        let width = inputSize
+        Scoring.elementErrors(network, spec.loss, data: x.baseAddress!, rows: rows, preprocess: scale) { start, n, errors in
+            for r in 0..<n {
+                var sum: Float = 0
+                for j in 0..<width { sum += errors[r * width + j] }
+                output[start + r] = sum / Float(width)
+            }
+        }
+    }
+
+    /// Per-value reconstruction errors (`rows` x `inputSize`), to explain a score.
+    public func featureErrors(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
+        try checkInference(x, rows: rows, output: output, width: inputSize)
+        let width = inputSize
+        Scoring.elementErrors(network, spec.loss, data: x.baseAddress!, rows: rows, preprocess: scale) { start, n, errors in
+            (output.baseAddress! + start * width).update(from: errors, count: n * width)
+        }
+    }
+
+    // MARK: Tensor conveniences
+
+    @discardableResult
+    public func fit(_ x: Tensor, validation: Tensor? = nil, seed: UInt64? = nil,
+                    progress: ((EpochReport) -> Bool)? = nil) throws -> TrainingHistory {
+        try checkShape(x, name: "training data")
+        if let validation { try checkShape(validation, name: "validation data") }
+        return try x.scalars.withUnsafeBufferPointer { data in
+            guard let validation else { return try fit(data, rows: x.sampleCount, seed: seed, progress: progress) }
+            return try validation.scalars.withUnsafeBufferPointer { held in
+                try fit(data, rows: x.sampleCount, validation: (held, validation.sampleCount), seed: seed, progress: progress)
+            }
+        }
+    }
+
+    public func encode(_ x: Tensor) throws -> Tensor {
+        try map(x, outputShape: [codeSize], encode)
+    }
+
+    public func reconstruct(_ x: Tensor) throws -> Tensor {
+        try map(x, outputShape: spec.inputShape, reconstruct)
+    }
+
+    public func anomalyScores(_ x: Tensor) throws -> [Float] {
+        try map(x, outputShape: [], anomalyScores).scalars
+    }
+
+    public func featureErrors(_ x: Tensor) throws -> Tensor {
+        try map(x, outputShape: spec.inputShape, featureErrors)
+    }
+
+    /// 1 where the score exceeds the fitted threshold, else 0.
+    public func predictAnomalies(_ x: Tensor) throws -> [Int] {
+        guard let threshold else { throw AEError.notFitted }
+        return try anomalyScores(x).map { $0 > threshold ? 1 : 0 }
+    }
+
+    // MARK: Helpers
+
+    private func scale(_ x: UnsafeMutablePointer<Float>, rows: Int) { scaler?.apply(x, rows: rows) }
+
+    /// Scores of rows that are already scaled (the training rows inside fit).
+    private func scoresOfScaled(_ x: UnsafePointer<Float>, rows: Int) -> [Float] {
+        var scores = [Float](repeating: 0, count: rows)
+        let width = inputSize
+        Scoring.elementErrors(network, spec.loss, data: x, rows: rows) { start, n, errors in
+            for r in 0..<n {
+                var sum: Float = 0
+                for j in 0..<width { sum += errors[r * width + j] }
+                scores[start + r] = sum / Float(width)
+            }
+        }
+        return scores
+    }
+
+    private typealias Kernel = (UnsafeBufferPointer<Float>, Int, UnsafeMutableBufferPointer<Float>) throws -> Void
+
+    private func map(_ x: Tensor, outputShape: [Int], _ kernel: Kernel) throws -> Tensor {
+        try checkShape(x, name: "input")
+        let rows = x.sampleCount
+        var output = [Float](repeating: 0, count: rows * outputShape.reduce(1, *))
+        try x.scalars.withUnsafeBufferPointer { input in
+            try output.withUnsafeMutableBufferPointer { try kernel(input, rows, $0) }
+        }
+        return try Tensor(shape: [rows] + outputShape, scalars: output)
+    }
+
+    private func checkShape(_ x: Tensor, name: String) throws {
+        guard Array(x.shape.dropFirst()) == spec.inputShape || (x.shape.count == 2 && x.shape[1] == inputSize) else {
+            throw AEError.invalidInput("\(name) has shape \(x.shape); expected [n] + \(spec.inputShape) or [n, \(inputSize)]")
+        }
+    }
+
+    private func checkData(_ x: UnsafeBufferPointer<Float>, rows: Int, name: String) throws {
+        guard rows > 0 else { throw AEError.invalidInput("\(name) is empty (\(rows) rows)") }
+        let (count, overflow) = rows.multipliedReportingOverflow(by: inputSize)
+        guard !overflow, x.count == count, x.baseAddress != nil else {
+            throw AEError.invalidInput("\(name) has \(x.count) values; \(rows) rows of \(inputSize) need \(overflow ? "more than Int.max" : String(count))")
+        }
+        if let bad = x.firstIndex(where: { !$0.isFinite }) {
+            throw AEError.invalidInput("\(name) holds \(x[bad]) at row \(bad / inputSize), column \(bad % inputSize)")
+        }
+    }
+
+    private func checkInference(_ x: UnsafeBufferPointer<Float>, rows: Int, output: UnsafeMutableBufferPointer<Float>,
+                                width: Int) throws {
+        guard isFitted else { throw AEError.notFitted }
+        try checkData(x, rows: rows, name: "input")
+        guard output.count == rows * width, output.baseAddress != nil else {
+            throw AEError.invalidInput("output has room for \(output.count) values; \(rows) rows need \(rows * width)")
+        }
+    }
+}

@@ -1,0 +1,239 @@
+/// The one configuration language for Swift, C, Python and the command line. Every field, its
+/// default and its valid range is documented in docs/spec.md; `validate()` enforces the ranges
+/// and names the offending field. Decoding rejects unknown fields. Absent optional fields take
+/// their defaults at decoding, so a spec read back from a model shows every value in force.
+public struct ModelSpec: Codable, Equatable, Sendable {
+    /// The family member. The regularised variants are the dense autoencoder with their
+    /// regulariser switched on by default; any variant may also set `noise` or `sparsity`.
+    public enum Variant: String, SpecChoice, Sendable {
+        case dense, denoising, sparse, contractive
+    }
+    public enum Scaling: String, SpecChoice, Sendable {
+        /// per feature to [0, 1] by the training minimum and maximum
+        case minmax
+        /// per feature to zero mean, unit variance
+        case standard
+        case none
+    }
+
+    public var variant: Variant
+    /// Shape of one sample; dense models flatten it.
+    public var inputShape: [Int]
+    /// Widths of the encoder's hidden layers, input side first.
+    public var hiddenUnits: [Int]
+    public var codeSize: Int
+    public var activation: ActivationFunction
+    public var codeActivation: ActivationFunction
+    public var outputActivation: ActivationFunction
+    /// Decoder hidden widths; defaults to the encoder's, reversed.
+    public var decoderUnits: [Int]
+    public var batchNorm: Bool
+    public var dropout: Float
+    public var loss: LossFunction
+    public var scaling: Scaling
+    public var noise: Corruption?
+    public var sparsity: SparsityPenalty?
+    public var contractiveWeight: Float?
+    /// Expected fraction of anomalies in the training data; sets the anomaly threshold.
+    public var contamination: Float
+    public var seed: UInt64
+    public var training: TrainingSpec
+
+    /// A dense autoencoder with every other field at its default.
+    public init(variant: Variant = .dense, inputShape: [Int], hiddenUnits: [Int] = [], codeSize: Int) throws {
+        var json = "{\"variant\":\"\(variant.rawValue)\",\"input_shape\":\(inputShape),"
+        json += "\"hidden_units\":\(hiddenUnits),\"code_size\":\(codeSize)}"
+        self = try ModelSpec(json: json)
+    }
+
+    /// Parses and validates a JSON spec.
+    public init(json: String) throws {
+        self = try SpecJSON.decode(ModelSpec.self, from: json)
+        try validate()
+    }
+
+    /// Pretty-printed JSON with every field.
+    public var json: String { SpecJSON.encode(self) }
+
+    public var inputSize: Int { inputShape.reduce(1, *) }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case variant, inputShape = "input_shape", hiddenUnits = "hidden_units", codeSize = "code_size"
+        case activation, codeActivation = "code_activation", outputActivation = "output_activation"
+        case decoderUnits = "decoder_units", batchNorm = "batch_norm", dropout, loss, scaling
+        case noise, sparsity, contractiveWeight = "contractive_weight", contamination, seed, training
+    }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        variant = try c.value(.variant, default: .dense)
+        inputShape = try c.decode([Int].self, forKey: .inputShape)
+        hiddenUnits = try c.value(.hiddenUnits, default: [])
+        codeSize = try c.decode(Int.self, forKey: .codeSize)
+        activation = try c.value(.activation, default: .elu)
+        codeActivation = try c.value(.codeActivation, default: .sigmoid)
+        decoderUnits = try c.value(.decoderUnits, default: hiddenUnits.reversed())
+        batchNorm = try c.value(.batchNorm, default: false)
+        dropout = try c.value(.dropout, default: 0)
+        loss = try c.value(.loss, default: .mse)
+        scaling = try c.value(.scaling, default: .minmax)
+        // Sigmoid output matches data scaled into [0, 1] and is required by cross-entropy.
+        let boundedOutput = scaling == .minmax || loss == .bce
+        outputActivation = try c.value(.outputActivation, default: boundedOutput ? .sigmoid : .identity)
+        noise = try c.decodeIfPresent(Corruption.self, forKey: .noise)
+            ?? (variant == .denoising ? Corruption(kind: .gaussian, level: 0.1) : nil)
+        sparsity = try c.decodeIfPresent(SparsityPenalty.self, forKey: .sparsity)
+            ?? (variant == .sparse ? SparsityPenalty(kind: .kl) : nil)
+        contractiveWeight = try c.decodeIfPresent(Float.self, forKey: .contractiveWeight)
+            ?? (variant == .contractive ? 1e-4 : nil)
+        contamination = try c.value(.contamination, default: 0.1)
+        seed = try c.value(.seed, default: 42)
+        training = try c.value(.training, default: TrainingSpec())
+    }
+
+    /// Throws `AEError.invalidSpec` naming the first field out of range.
+    public func validate() throws {
+        func fail(_ field: String, _ rule: String, _ value: Any) throws -> Never {
+            throw AEError.invalidSpec("field '\(field)' \(rule), got \(value)")
+        }
+        let maxWidth = 1 << 24
+        if inputShape.isEmpty || inputShape.contains(where: { $0 < 1 || $0 > maxWidth }) {
+            try fail("input_shape", "must be a non-empty list of sizes in 1...\(maxWidth)", inputShape)
+        }
+        if inputShape.reduce(1, { $0.multipliedReportingOverflow(by: $1).partialValue }) > maxWidth {
+            try fail("input_shape", "must describe at most \(maxWidth) values per sample", inputShape)
+        }
+        if let bad = hiddenUnits.first(where: { $0 < 1 || $0 > maxWidth }) {
+            try fail("hidden_units", "must hold widths in 1...\(maxWidth)", bad)
+        }
+        if let bad = decoderUnits.first(where: { $0 < 1 || $0 > maxWidth }) {
+            try fail("decoder_units", "must hold widths in 1...\(maxWidth)", bad)
+        }
+        if codeSize < 1 || codeSize > maxWidth { try fail("code_size", "must be in 1...\(maxWidth)", codeSize) }
+        if !(dropout >= 0 && dropout < 1) { try fail("dropout", "must be in [0, 1)", dropout) }
+        if loss == .bce && outputActivation != .sigmoid {
+            try fail("output_activation", "must be 'sigmoid' when loss is 'bce'", outputActivation.rawValue)
+        }
+        if let noise {
+            let range = noise.kind == .gaussian ? "must be finite and >= 0" : "must be in [0, 1]"
+            let ok = noise.kind == .gaussian ? (noise.level >= 0 && noise.level.isFinite)
+                                             : (noise.level >= 0 && noise.level <= 1)
+            if !ok { try fail("noise.level", range, noise.level) }
+        }
+        if let sparsity {
+            if !(sparsity.weight >= 0 && sparsity.weight.isFinite) {
+                try fail("sparsity.weight", "must be finite and >= 0", sparsity.weight)
+            }
+            if sparsity.kind == .kl {
+                if !(sparsity.target > 0 && sparsity.target < 1) {
+                    try fail("sparsity.target", "must be in (0, 1)", sparsity.target)
+                }
+                if codeActivation != .sigmoid {
+                    try fail("code_activation", "must be 'sigmoid' for KL sparsity (activations are rates in (0, 1))",
+                             codeActivation.rawValue)
+                }
+            }
+        }
+        if let contractiveWeight, !(contractiveWeight >= 0 && contractiveWeight.isFinite) {
+            try fail("contractive_weight", "must be finite and >= 0", contractiveWeight)
+        }
+        if !(contamination > 0 && contamination < 0.5) { try fail("contamination", "must be in (0, 0.5)", contamination) }
+        try training.validate()
+    }
+}
+
+/// How `fit` trains. See docs/spec.md for every field.
+public struct TrainingSpec: Codable, Equatable, Sendable {
+    public enum OptimizerKind: String, SpecChoice, Sendable { case adam, sgd, rmsprop }
+
+    public struct EarlyStopping: Codable, Equatable, Sendable {
+        /// Epochs without an improvement larger than `minDelta` before stopping.
+        public var patience: Int
+        public var minDelta: Double
+        public var restoreBestWeights: Bool
+
+        public init(patience: Int = 5, minDelta: Double = 0, restoreBestWeights: Bool = true) {
+            self.patience = patience
+            self.minDelta = minDelta
+            self.restoreBestWeights = restoreBestWeights
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case patience, minDelta = "min_delta", restoreBestWeights = "restore_best_weights"
+        }
+
+        public init(from decoder: Decoder) throws {
+            try decoder.rejectUnknownFields(CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let defaults = EarlyStopping()
+            patience = try c.value(.patience, default: defaults.patience)
+            minDelta = try c.value(.minDelta, default: defaults.minDelta)
+            restoreBestWeights = try c.value(.restoreBestWeights, default: defaults.restoreBestWeights)
+        }
+    }
+
+    public var optimizer: OptimizerKind = .adam
+    public var learningRate: Float = 1e-3
+    public var epochs: Int = 10
+    public var batchSize: Int = 256
+    public var shuffle: Bool = true
+    /// Fraction of the training rows (a seeded random subset) held out for validation when no
+    /// explicit validation data is passed to fit.
+    public var validationSplit: Double = 0
+    public var earlyStopping: EarlyStopping?
+    /// Rescale the whole gradient when its global L2 norm exceeds this.
+    public var clipNorm: Float?
+    public var momentum: Float = 0.9
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var rho: Float = 0.9
+    public var epsilon: Float = 1e-8
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case optimizer, learningRate = "learning_rate", epochs, batchSize = "batch_size", shuffle
+        case validationSplit = "validation_split", earlyStopping = "early_stopping", clipNorm = "clip_norm"
+        case momentum, beta1, beta2, rho, epsilon
+    }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingSpec()
+        optimizer = try c.value(.optimizer, default: d.optimizer)
+        learningRate = try c.value(.learningRate, default: d.learningRate)
+        epochs = try c.value(.epochs, default: d.epochs)
+        batchSize = try c.value(.batchSize, default: d.batchSize)
+        shuffle = try c.value(.shuffle, default: d.shuffle)
+        validationSplit = try c.value(.validationSplit, default: d.validationSplit)
+        earlyStopping = try c.decodeIfPresent(EarlyStopping.self, forKey: .earlyStopping)
+        clipNorm = try c.decodeIfPresent(Float.self, forKey: .clipNorm)
+        momentum = try c.value(.momentum, default: d.momentum)
+        beta1 = try c.value(.beta1, default: d.beta1)
+        beta2 = try c.value(.beta2, default: d.beta2)
+        rho = try c.value(.rho, default: d.rho)
+        epsilon = try c.value(.epsilon, default: d.epsilon)
+    }
+
+    public func validate() throws {
+        func fail(_ field: String, _ rule: String, _ value: Any) throws -> Never {
+            throw AEError.invalidSpec("field 'training.\(field)' \(rule), got \(value)")
+        }
+        if !(learningRate > 0 && learningRate.isFinite) { try fail("learning_rate", "must be finite and > 0", learningRate) }
+        if epochs < 1 || epochs > 1_000_000 { try fail("epochs", "must be in 1...1000000", epochs) }
+        if batchSize < 1 || batchSize > 1 << 20 { try fail("batch_size", "must be in 1...1048576", batchSize) }
+        if !(validationSplit >= 0 && validationSplit < 1) { try fail("validation_split", "must be in [0, 1)", validationSplit) }
+        if let e = earlyStopping {
+            if e.patience < 1 { try fail("early_stopping.patience", "must be >= 1", e.patience) }
+            if !(e.minDelta >= 0 && e.minDelta.isFinite) { try fail("early_stopping.min_delta", "must be finite and >= 0", e.minDelta) }
+        }
+        if let clipNorm, !(clipNorm > 0 && clipNorm.isFinite) { try fail("clip_norm", "must be finite and > 0", clipNorm) }
+        if !(momentum >= 0 && momentum < 1) { try fail("momentum", "must be in [0, 1)", momentum) }
+        if !(beta1 >= 0 && beta1 < 1) { try fail("beta1", "must be in [0, 1)", beta1) }
+        if !(beta2 >= 0 && beta2 < 1) { try fail("beta2", "must be in [0, 1)", beta2) }
+        if !(rho >= 0 && rho < 1) { try fail("rho", "must be in [0, 1)", rho) }
+        if !(epsilon > 0 && epsilon.isFinite) { try fail("epsilon", "must be finite and > 0", epsilon) }
+    }
+}

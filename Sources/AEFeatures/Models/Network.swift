@@ -1,0 +1,90 @@
+/// A sequential stack of layers, its parameter block, and where in the stack the code is.
+final class Network {
+    let layers: [Layer]
+    let parameters: ParameterBlock
+    /// The layer whose output is the code (the features `encode` returns).
+    let codeLayerIndex: Int
+
+    init(layers: [Layer], codeLayerIndex: Int) {
+        self.layers = layers
+        self.codeLayerIndex = codeLayerIndex
+        parameters = ParameterBlock(layers: layers)
+    }
+
+    var inputSize: Int { layers[0].inputSize }
+    var outputSize: Int { layers[layers.count - 1].outputSize }
+    var codeSize: Int { layers[codeLayerIndex].outputSize }
+
+    func initialize(seed: UInt64) {
+        var rng = RandomSource(seed: seed, stream: .initialisation)
+        for layer in layers { layer.initialize(&rng) }
+    }
+
+    /// Runs layers[range] on `workspace.activations[range.lowerBound]`, leaving layer i's output
+    /// in `activations[i + 1]`.
+    func forward(_ workspace: Workspace, batch: Int, layers range: Range<Int>, phase: Phase,
+                 rng: inout RandomSource) {
+        for i in range {
+            layers[i].forward(workspace.activations[i].base, workspace.activations[i + 1].base, batch: batch,
+                              scratch: workspace.scratch[i].base, phase: phase, rng: &rng)
+        }
+    }
+
+    /// Backward through layers[range] in reverse, starting from the gradient already in
+    /// `workspace.gradients[range.upperBound]`. The first layer of the network gets no input gradient.
+    /// `beforeLayer(i)` runs just before layer i's backward, when `gradients[i + 1]` is complete,
+    /// so a penalty can add its own term there; `afterLayer(i)` runs after.
+    func backward(_ workspace: Workspace, batch: Int, layers range: Range<Int>,
+                  beforeLayer: (Int) -> Void = { _ in }, afterLayer: (Int) -> Void = { _ in }) {
+        for i in range.reversed() {
+            beforeLayer(i)
+            layers[i].backward(workspace.activations[i].base, workspace.activations[i + 1].base,
+                               workspace.gradients[i + 1].base, i == 0 ? nil : workspace.gradients[i].base,
+                               batch: batch, scratch: workspace.scratch[i].base)
+            afterLayer(i)
+        }
+    }
+
+    /// Feeds `rows` samples through layers[0..<layerCount] in chunks, calling `body(firstRow,
+    /// chunkRows, workspace)` with each chunk's activations in place. Allocates its own workspace,
+    /// so concurrent calls on one network are safe.
+    func infer(_ x: UnsafePointer<Float>, rows: Int, layerCount: Int, chunk: Int = 1024,
+               preprocess: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in },
+               body: (Int, Int, Workspace) -> Void) {
+        let workspace = Workspace(network: self, capacity: Swift.min(chunk, Swift.max(rows, 1)), training: false)
+        var rng = RandomSource(seed: 0)  // inference draws no random numbers
+        var start = 0
+        while start < rows {
+            let n = Swift.min(workspace.capacity, rows - start)
+            let input = workspace.activations[0].base
+            input.update(from: x + start * inputSize, count: n * inputSize)
+            preprocess(input, n)
+            forward(workspace, batch: n, layers: 0..<layerCount, phase: .inference, rng: &rng)
+            body(start, n, workspace)
+            start += n
+        }
+    }
+}
+
+/// Everything one pass over a batch of up to `capacity` samples writes: each layer's output
+/// (activations[0] is the input), the matching gradients when training, each layer's scratch,
+/// and the training target. Sized once; reused for every batch of a fit.
+final class Workspace {
+    let capacity: Int
+    let activations: [FloatBuffer]
+    let gradients: [FloatBuffer]
+    let scratch: [FloatBuffer]
+    let target: FloatBuffer
+    /// Per-code-unit scratch for the penalties.
+    let penaltyScratch: FloatBuffer
+
+    init(network: Network, capacity: Int, training: Bool) {
+        self.capacity = capacity
+        let sizes = [network.inputSize] + network.layers.map(\.outputSize)
+        activations = sizes.map { FloatBuffer(count: capacity * $0) }
+        gradients = training ? sizes.map { FloatBuffer(count: capacity * $0) } : []
+        scratch = network.layers.map { FloatBuffer(count: $0.scratchCount(batch: capacity)) }
+        target = FloatBuffer(count: training ? capacity * network.inputSize : 0)
+        penaltyScratch = FloatBuffer(count: 2 * network.codeSize)
+    }
+}

@@ -1,0 +1,65 @@
+/// Per-feature affine input scaling fitted on the training rows and stored with the model:
+/// scaled = (x − offset) · factor. A constant feature gets factor 1, so it maps to 0.
+public struct Scaler: Codable, Equatable, Sendable {
+    public var offset: [Float]
+    public var factor: [Float]
+
+    /// Fits min-max (to [0, 1]) or standardisation (zero mean, unit variance) statistics.
+    /// Returns nil for `.none`.
+    init?(kind: ModelSpec.Scaling, data x: UnsafePointer<Float>, rows: Int, columns: Int) {
+        switch kind {
+        case .none:
+            return nil
+        case .minmax:
+            var lo = [Float](repeating: .infinity, count: columns)
+            var hi = [Float](repeating: -.infinity, count: columns)
+            for r in 0..<rows {
+                let row = x + r * columns
+                for j in 0..<columns { lo[j] = Swift.min(lo[j], row[j]); hi[j] = Swift.max(hi[j], row[j]) }
+            }
+            offset = lo
+            factor = (0..<columns).map { hi[$0] > lo[$0] ? 1 / (hi[$0] - lo[$0]) : 1 }
+        case .standard:
+            var mean = [Double](repeating: 0, count: columns)
+            var squares = [Double](repeating: 0, count: columns)
+            for r in 0..<rows {
+                let row = x + r * columns
+                for j in 0..<columns { mean[j] += Double(row[j]) }
+            }
+            for j in 0..<columns { mean[j] /= Double(rows) }
+            for r in 0..<rows {
+                let row = x + r * columns
+                for j in 0..<columns { let d = Double(row[j]) - mean[j]; squares[j] += d * d }
+            }
+            offset = mean.map(Float.init)
+            factor = squares.map { s in
+                let std = (s / Double(rows)).squareRoot()
+                return std > 0 ? Float(1 / std) : 1
+            }
+        }
+    }
+
+    func apply(_ x: UnsafeMutablePointer<Float>, rows: Int) {
+        let n = offset.count
+        offset.withUnsafeBufferPointer { o in
+            factor.withUnsafeBufferPointer { f in
+                for r in 0..<rows {
+                    let row = x + r * n
+                    for j in 0..<n { row[j] = (row[j] - o[j]) * f[j] }
+                }
+            }
+        }
+    }
+
+    func invert(_ x: UnsafeMutablePointer<Float>, rows: Int) {
+        let n = offset.count
+        offset.withUnsafeBufferPointer { o in
+            factor.withUnsafeBufferPointer { f in
+                for r in 0..<rows {
+                    let row = x + r * n
+                    for j in 0..<n { row[j] = row[j] / f[j] + o[j] }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+
+/// Strict JSON decoding for the spec: unknown fields and type errors become `AEError.invalidSpec`
+/// messages that name the field by its dotted path.
+struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int?
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { self.stringValue = String(intValue); self.intValue = intValue }
+}
+
+extension Decoder {
+    /// Throws if the JSON object being decoded has a key outside `allowed`.
+    func rejectUnknownFields<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
+        let container = try self.container(keyedBy: AnyCodingKey.self)
+        let allowed = Set(Keys.allCases.map(\.stringValue))
+        for key in container.allKeys where !allowed.contains(key.stringValue) {
+            let path = (codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
+            throw AEError.invalidSpec(
+                "unknown field '\(path)'; allowed here: \(allowed.sorted().joined(separator: ", "))")
+        }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// decodeIfPresent with a default, so every optional field reads as one line.
+    func value<T: Decodable>(_ key: Key, default fallback: T) throws -> T {
+        try decodeIfPresent(T.self, forKey: key) ?? fallback
+    }
+}
+
+enum SpecJSON {
+    static func decode<T: Decodable>(_ type: T.Type, from json: String) throws -> T {
+        guard let data = json.data(using: .utf8) else { throw AEError.invalidSpec("spec is not UTF-8") }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let error as AEError {
+            throw error
+        } catch let DecodingError.typeMismatch(type, context) {
+            throw AEError.invalidSpec("field '\(path(context))' must be \(describe(type)); \(context.debugDescription)")
+        } catch let DecodingError.valueNotFound(type, context) {
+            throw AEError.invalidSpec("field '\(path(context))' must be \(describe(type)), not null")
+        } catch let DecodingError.keyNotFound(key, context) {
+            let full = (context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
+            throw AEError.invalidSpec("required field '\(full)' is missing")
+        } catch let DecodingError.dataCorrupted(context) {
+            let underlying = (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
+            let where_ = context.codingPath.isEmpty ? "spec" : "field '\(path(context))'"
+            throw AEError.invalidSpec("\(where_): \(underlying ?? context.debugDescription)")
+        } catch {
+            throw AEError.invalidSpec("\(error)")
+        }
+    }
+
+    static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // Encoding plain structs of numbers, strings and arrays cannot fail.
+        let data = (try? encoder.encode(value)) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func path(_ context: DecodingError.Context) -> String {
+        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            .joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is UInt64.Type: return "an integer"
+        case is Float.Type, is Double.Type: return "a number"
+        case is Bool.Type: return "true or false"
+        case is String.Type: return "a string"
+        default: return "\(type)"
+        }
+    }
+}
+
+/// A string-valued choice in the spec (public only because Decodable is); an unknown value is rejected with the list of valid ones.
+public protocol SpecChoice: RawRepresentable, CaseIterable, Codable where RawValue == String {}
+
+extension SpecChoice {
+    public init(from decoder: Decoder) throws {
+        let raw = try decoder.singleValueContainer().decode(String.self)
+        guard let value = Self(rawValue: raw) else {
+            let path = decoder.codingPath.map(\.stringValue).joined(separator: ".")
+            let valid = Self.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            throw AEError.invalidSpec("field '\(path)' is '\(raw)'; valid values: \(valid)")
+        }
+        self = value
+    }
+}
+
+extension ActivationFunction: SpecChoice {}
+extension LossFunction: SpecChoice {}
+extension SparsityPenalty.Kind: SpecChoice {}
+extension Corruption.Kind: SpecChoice {}

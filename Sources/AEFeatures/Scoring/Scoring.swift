@@ -1,0 +1,40 @@
+/// Reconstruction errors. The error of one value is the model's loss term for it — squared error
+/// for MSE, cross-entropy from the logit for BCE — in scaled units; a sample's anomaly score is
+/// the mean over its values. The same numbers serve validation, scores and per-feature errors.
+enum Scoring {
+    /// Runs `network` on rows of (already scaled) input and hands each chunk's per-value errors
+    /// to `body(firstRow, chunkRows, errors)`.
+    static func elementErrors(_ network: Network, _ loss: LossFunction, data x: UnsafePointer<Float>, rows: Int,
+                              preprocess: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in },
+                              body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+        let top = loss == .bce ? network.layers.count - 1 : network.layers.count
+        let width = network.inputSize
+        network.infer(x, rows: rows, layerCount: top, preprocess: preprocess) { start, n, workspace in
+            let output = workspace.activations[top].base, target = workspace.activations[0].base
+            // The input buffer is not needed once the output exists; errors overwrite it.
+            for i in 0..<(n * width) { target[i] = loss.elementError(output: output[i], target: target[i]) }
+            body(start, n, target)
+        }
+    }
+
+    /// Mean per-value error over all rows (the validation loss).
+    static func meanLoss(_ network: Network, _ loss: LossFunction, data: UnsafePointer<Float>, rows: Int) -> Double {
+        var total: Double = 0
+        let count = network.inputSize
+        elementErrors(network, loss, data: data, rows: rows) { _, n, errors in
+            for i in 0..<(n * count) { total += Double(errors[i]) }
+        }
+        return total / Double(rows * count)
+    }
+
+    /// The value below which `1 − contamination` of the scores lie (linear interpolation between
+    /// order statistics, numpy's default percentile), as PyOD sets its threshold.
+    static func threshold(scores: [Float], contamination: Float) -> Float {
+        let sorted = scores.sorted()
+        guard sorted.count > 1 else { return sorted.first ?? 0 }
+        let position = Double(1 - contamination) * Double(sorted.count - 1)
+        let lower = Int(position.rounded(.down)), upper = Swift.min(lower + 1, sorted.count - 1)
+        let fraction = Float(position - Double(lower))
+        return sorted[lower] + fraction * (sorted[upper] - sorted[lower])
+    }
+}

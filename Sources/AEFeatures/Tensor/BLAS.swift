@@ -1,0 +1,35 @@
+import COpenBLAS
+
+/// Thin, row-major wrappers over CBLAS so call sites read like the maths they do.
+enum BLAS {
+    /// C[m,n] = alpha * op(A) * op(B) + beta * C, all row-major with natural leading dimensions.
+    /// op(A) is m x k, op(B) is k x n.
+    @inline(__always)
+    static func gemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+        beta: Float = 0, _ c: UnsafeMutablePointer<Float>
+    ) {
+        let lda = transA ? m : k
+        let ldb = transB ? k : n
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(n))
+    }
+
+    /// Euclidean norm of n contiguous values.
+    static func norm(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        cblas_snrm2(blasint(count), x, 1)
+    }
+
+    /// x *= alpha
+    static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by alpha: Float) {
+        cblas_sscal(blasint(count), alpha, x, 1)
+    }
+
+    /// Threads OpenBLAS uses for one call.
+    static var threadCount: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(newValue)) }
+    }
+}

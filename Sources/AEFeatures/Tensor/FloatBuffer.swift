@@ -1,0 +1,21 @@
+/// Zero-initialised Float storage with a stable address for the lifetime of the object.
+/// Layers and workspaces keep raw pointers into these, so they must never move or grow.
+final class FloatBuffer {
+    let base: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        // Allocate at least one element so `base` is always a valid pointer.
+        base = .allocate(capacity: Swift.max(count, 1))
+        base.initialize(repeating: 0, count: Swift.max(count, 1))
+    }
+
+    deinit { base.deallocate() }
+
+    var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: base, count: count) }
+    var array: [Float] { Array(buffer) }
+
+    func zero() { base.update(repeating: 0, count: count) }
+    func copy(from other: FloatBuffer) { base.update(from: other.base, count: Swift.min(count, other.count)) }
+}

@@ -1,0 +1,36 @@
+/// All numbers a model owns, in three contiguous regions: trainable values, their gradients
+/// (same layout), and non-trainable state such as BatchNorm running statistics. Layers hold
+/// pointers into these regions, so optimizers, clipping, snapshots and files each deal with one
+/// flat array instead of a list of tensors.
+final class ParameterBlock {
+    let values: FloatBuffer
+    let gradients: FloatBuffer
+    let state: FloatBuffer
+
+    /// Lays out `layers` one after another and binds each to its slice.
+    init(layers: [Layer]) {
+        let parameterTotal = layers.reduce(0) { $0 + $1.parameterCount }
+        let stateTotal = layers.reduce(0) { $0 + $1.stateCount }
+        values = FloatBuffer(count: parameterTotal)
+        gradients = FloatBuffer(count: parameterTotal)
+        state = FloatBuffer(count: stateTotal)
+        var p = 0, s = 0
+        for layer in layers {
+            layer.bind(parameters: values.base + p, gradients: gradients.base + p, state: state.base + s)
+            p += layer.parameterCount
+            s += layer.stateCount
+        }
+    }
+
+    var parameterCount: Int { values.count }
+
+    /// Values and state in one array: what a snapshot (early stopping, divergence) restores.
+    func snapshot() -> [Float] { values.array + state.array }
+
+    func restore(_ snapshot: [Float]) {
+        snapshot.withUnsafeBufferPointer { src in
+            values.base.update(from: src.baseAddress!, count: values.count)
+            state.base.update(from: src.baseAddress! + values.count, count: state.count)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+/// Input corruption for denoising training, applied to the (scaled) input of each batch with
+/// fresh noise every batch; the target stays the clean input. Never applied at inference.
+public struct Corruption: Codable, Equatable, Sendable {
+    public enum Kind: String, Codable, CaseIterable, Sendable {
+        /// x + level · N(0, 1)
+        case gaussian
+        /// each value set to 0 with probability `level`
+        case masking
+        /// each value, with probability `level`, set to 0 or 1 (even odds): the extremes of
+        /// min-max scaled data
+        case saltAndPepper = "salt_and_pepper"
+    }
+    public var kind: Kind
+    public var level: Float
+
+    public init(kind: Kind, level: Float) {
+        self.kind = kind
+        self.level = level
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind = "type", level }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(Kind.self, forKey: .kind)
+        level = try c.value(.level, default: kind == .gaussian ? 0.1 : 0.2)
+    }
+
+    func apply(_ x: UnsafeMutablePointer<Float>, count: Int, rng: inout RandomSource) {
+        switch kind {
+        case .gaussian:
+            for i in 0..<count { x[i] += level * rng.normal() }
+        case .masking:
+            for i in 0..<count where rng.uniform() < level { x[i] = 0 }
+        case .saltAndPepper:
+            for i in 0..<count where rng.uniform() < level { x[i] = rng.uniform() < 0.5 ? 0 : 1 }
+        }
+    }
+}

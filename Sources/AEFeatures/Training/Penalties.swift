@@ -1,0 +1,107 @@
+import Foundation
+
+/// Sparsity penalty on the code activations h [batch, size].
+/// KL: weight · Σ_j KL(ρ ‖ ρ̂_j) with ρ̂_j the batch mean of h_j (h must lie in (0, 1));
+/// L1: weight · mean over the batch of Σ_j |h_j|.
+public struct SparsityPenalty: Codable, Equatable, Sendable {
+    public enum Kind: String, Codable, CaseIterable, Sendable { case kl, l1 }
+    public var kind: Kind
+    /// ρ, the target mean activation (KL only).
+    public var target: Float
+    /// β for KL, λ for L1.
+    public var weight: Float
+
+    public init(kind: Kind, target: Float = 0.05, weight: Float? = nil) {
+        self.kind = kind
+        self.target = target
+        self.weight = weight ?? SparsityPenalty.defaultWeight(kind)
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind = "type", target, weight }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(Kind.self, forKey: .kind)
+        target = try c.value(.target, default: 0.05)
+        weight = try c.value(.weight, default: SparsityPenalty.defaultWeight(kind))
+    }
+
+    static func defaultWeight(_ kind: Kind) -> Float { kind == .kl ? 1 : 1e-3 }
+
+    /// ρ̂ is kept away from 0 and 1 so the log terms stay finite.
+    static let clampEpsilon: Float = 1e-6
+
+    /// Adds dPenalty/dh into `gradient`; `means` is scratch of `size` floats. Returns the penalty.
+    func apply(code h: UnsafePointer<Float>, batch: Int, size: Int,
+               gradient: UnsafeMutablePointer<Float>, means: UnsafeMutablePointer<Float>) -> Double {
+        let invB = 1 / Float(batch)
+        switch kind {
+        case .l1:
+            var total: Double = 0
+            for i in 0..<(batch * size) {
+                total += Double(Swift.abs(h[i]))
+                gradient[i] += weight * invB * (h[i] > 0 ? 1 : (h[i] < 0 ? -1 : 0))
+            }
+            return Double(weight) * total * Double(invB)
+        case .kl:
+            means.update(repeating: 0, count: size)
+            for r in 0..<batch { let row = h + r * size; for j in 0..<size { means[j] += row[j] } }
+            let rho = Double(target)
+            var total: Double = 0
+            for j in 0..<size {
+                let m = Swift.min(Swift.max(means[j] * invB, SparsityPenalty.clampEpsilon),
+                                  1 - SparsityPenalty.clampEpsilon)
+                let rhoHat = Double(m)
+                total += rho * log(rho / rhoHat) + (1 - rho) * log((1 - rho) / (1 - rhoHat))
+                // dKL/dρ̂ · dρ̂/dh: the same for every sample of the batch.
+                means[j] = weight * invB * Float(-rho / rhoHat + (1 - rho) / (1 - rhoHat))
+            }
+            for r in 0..<batch { let row = gradient + r * size; for j in 0..<size { row[j] += means[j] } }
+            return Double(weight) * total
+        }
+    }
+}
+
+/// Contractive penalty: weight · mean over the batch of ‖∂h/∂x‖²_F for the code h = f(W x + b),
+/// f elementwise, x the code layer's input. With J = diag(f′(a)) W the norm is
+/// Σ_j f′(a_j)² · S_j, S_j = Σ_i W_ji², so both the value and its gradient are exact and cheap:
+///   ∂P/∂a_j  = weight/B · 2 f′(a_j) f″(a_j) S_j      (flows back through the dense layer)
+///   ∂P/∂W_ji += weight/B · 2 Σ_b f′(a_bj)² · W_ji     (direct term)
+struct ContractivePenalty {
+    let weight: Float
+
+    /// `code` is h [batch, size]; adds ∂P/∂a into `preactivationGradient` and the direct term into
+    /// the dense layer's weight gradient. `scratch` holds 2·size floats. Returns the penalty.
+    func apply(code h: UnsafePointer<Float>, function: ActivationFunction, dense: Dense, batch: Int,
+               preactivationGradient: UnsafeMutablePointer<Float>,
+               scratch: UnsafeMutablePointer<Float>) -> Double {
+        let size = dense.outputSize, inputs = dense.inputSize
+        let rowNorms = scratch, slopeSquares = scratch + size
+        for j in 0..<size {
+            let w = dense.weight + j * inputs
+            var s: Float = 0
+            for i in 0..<inputs { s += w[i] * w[i] }
+            rowNorms[j] = s
+        }
+        slopeSquares.update(repeating: 0, count: size)
+        let scale = weight / Float(batch)
+        var total: Double = 0
+        for r in 0..<batch {
+            let hr = h + r * size, gr = preactivationGradient + r * size
+            for j in 0..<size {
+                let d1 = function.derivative(output: hr[j])
+                let d2 = function.secondDerivative(output: hr[j])
+                slopeSquares[j] += d1 * d1
+                gr[j] += scale * 2 * d1 * d2 * rowNorms[j]
+            }
+        }
+        for j in 0..<size {
+            total += Double(slopeSquares[j]) * Double(rowNorms[j])
+            let k = scale * 2 * slopeSquares[j]
+            let w = dense.weight + j * inputs, gw = dense.weightGradient + j * inputs
+            for i in 0..<inputs { gw[i] += k * w[i] }
+        }
+        return Double(scale) * total
+    }
+}

@@ -1,0 +1,126 @@
+/// One epoch's figures, passed to the progress callback.
+public struct EpochReport: Sendable {
+    /// 1-based.
+    public let epoch: Int
+    public let epochs: Int
+    /// Mean training objective (loss plus penalties) over the epoch's batches.
+    public let loss: Double
+    /// Mean reconstruction loss on the validation rows, in inference mode; nil without validation.
+    public let validationLoss: Double?
+}
+
+/// What a fit did, epoch by epoch.
+public struct TrainingHistory: Codable, Equatable, Sendable {
+    public enum StopReason: String, Codable, Sendable {
+        case completed, earlyStopping = "early_stopping", cancelled
+    }
+    public var loss: [Double] = []
+    public var validationLoss: [Double] = []
+    /// 1-based epoch with the best monitored loss (validation if present, else training).
+    public var bestEpoch: Int = 0
+    public var stopReason: StopReason = .completed
+
+    enum CodingKeys: String, CodingKey {
+        case loss, validationLoss = "validation_loss", bestEpoch = "best_epoch", stopReason = "stop_reason"
+    }
+}
+
+/// A non-finite objective; the network already holds the weights of the last completed epoch.
+struct Divergence: Error {
+    let epoch: Int
+    let row: Int
+    let value: Double
+    /// The epochs completed before it.
+    let history: TrainingHistory
+}
+
+/// The training loop: shuffled mini-batches, fresh corruption per batch, gradient clipping,
+/// an optimizer step per batch, validation, early stopping and the progress callback.
+/// A non-finite batch objective restores the weights of the last completed epoch and throws.
+struct Trainer {
+    let settings: TrainingSpec
+    let objective: Objective
+    let noise: Corruption?
+
+    func fit(_ network: Network, data x: UnsafePointer<Float>, rows: Int,
+             validation: (data: UnsafePointer<Float>, rows: Int)?, seed: UInt64,
+             progress: ((EpochReport) -> Bool)?) throws -> TrainingHistory {
+        let width = network.inputSize
+        let parameters = network.parameters
+        let optimizer = Optimizer(settings: settings, parameterCount: parameters.parameterCount)
+        let workspace = Workspace(network: network, capacity: Swift.min(settings.batchSize, rows), training: true)
+        var shuffleRNG = RandomSource(seed: seed, stream: .shuffle)
+        var dropoutRNG = RandomSource(seed: seed, stream: .dropout)
+        var noiseRNG = RandomSource(seed: seed, stream: .noise)
+
+        var history = TrainingHistory()
+        var best = Double.infinity
+        var bestWeights: [Float]?
+        var epochsWithoutImprovement = 0
+
+        for epoch in 1...settings.epochs {
+            let lastGood = parameters.snapshot()
+            let order = settings.shuffle ? shuffleRNG.permutation(rows) : Array(0..<rows)
+            var epochTotal: Double = 0
+            var start = 0
+            while start < rows {
+                let n = Swift.min(workspace.capacity, rows - start)
+                let input = workspace.activations[0].base
+                for (k, row) in order[start..<(start + n)].enumerated() {
+                    (input + k * width).update(from: x + row * width, count: width)
+                }
+                workspace.target.base.update(from: input, count: n * width)
+                noise?.apply(input, count: n * width, rng: &noiseRNG)
+
+                parameters.gradients.zero()
+                let batchObjective = objective.evaluate(network, workspace, batch: n, rng: &dropoutRNG)
+                guard batchObjective.isFinite else {
+                    parameters.restore(lastGood)
+                    throw Divergence(epoch: epoch, row: start, value: batchObjective, history: history)
+                }
+                clipGradients(parameters)
+                optimizer.update(parameters.values.base, gradients: parameters.gradients.base,
+                                 count: parameters.parameterCount)
+                epochTotal += batchObjective * Double(n)
+                start += n
+            }
+            let epochLoss = epochTotal / Double(rows)
+            history.loss.append(epochLoss)
+            var validationLoss: Double?
+            if let validation {
+                let loss = Scoring.meanLoss(network, objective.loss, data: validation.data, rows: validation.rows)
+                validationLoss = loss
+                history.validationLoss.append(loss)
+            }
+
+            let monitored = validationLoss ?? epochLoss
+            if monitored < best - (settings.earlyStopping?.minDelta ?? 0) {
+                best = monitored
+                history.bestEpoch = epoch
+                epochsWithoutImprovement = 0
+                if settings.earlyStopping?.restoreBestWeights == true { bestWeights = parameters.snapshot() }
+            } else {
+                epochsWithoutImprovement += 1
+            }
+            let report = EpochReport(epoch: epoch, epochs: settings.epochs, loss: epochLoss,
+                                     validationLoss: validationLoss)
+            if let progress, !progress(report) {
+                history.stopReason = .cancelled
+                break
+            }
+            if let early = settings.earlyStopping, epochsWithoutImprovement >= early.patience {
+                history.stopReason = .earlyStopping
+                if let bestWeights { parameters.restore(bestWeights) }
+                break
+            }
+        }
+        return history
+    }
+
+    /// Rescales the whole gradient when its global norm exceeds clip_norm.
+    private func clipGradients(_ parameters: ParameterBlock) {
+        guard let limit = settings.clipNorm else { return }
+        let norm = BLAS.norm(parameters.gradients.base, count: parameters.parameterCount)
+        if norm > limit { BLAS.scale(parameters.gradients.base, count: parameters.parameterCount, by: limit / norm) }
+    }
+}
