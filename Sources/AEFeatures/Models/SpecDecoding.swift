@@ -29,6 +29,34 @@ extension KeyedDecodingContainer {
     }
 }
 
+extension KeyedDecodingContainer {
+    /// An integer field. Decoded through Double so a fraction such as 2.5 is reported against its
+    /// field (Foundation's own error for it names no field).
+    func integer(_ key: Key) throws -> Int {
+        try Self.integral(decode(Double.self, forKey: key), at: codingPath + [key])
+    }
+
+    func integer(_ key: Key, default fallback: Int) throws -> Int {
+        try contains(key) && !decodeNil(forKey: key) ? integer(key) : fallback
+    }
+
+    func integers(_ key: Key) throws -> [Int] {
+        try decode([Double].self, forKey: key).map { try Self.integral($0, at: codingPath + [key]) }
+    }
+
+    func integers(_ key: Key, default fallback: [Int]) throws -> [Int] {
+        try contains(key) && !decodeNil(forKey: key) ? integers(key) : fallback
+    }
+
+    private static func integral(_ value: Double, at path: [CodingKey]) throws -> Int {
+        guard value.rounded() == value, abs(value) < 9.0e15 else {
+            let name = path.map(\.stringValue).joined(separator: ".")
+            throw AEError.invalidSpec("field '\(name)' must be an integer, got \(value)")
+        }
+        return Int(value)
+    }
+}
+
 enum SpecJSON {
     static func decode<T: Decodable>(_ type: T.Type, from json: String) throws -> T {
         guard let data = json.data(using: .utf8) else { throw AEError.invalidSpec("spec is not UTF-8") }
@@ -37,6 +65,7 @@ enum SpecJSON {
         } catch let error as AEError {
             throw error
         } catch let DecodingError.typeMismatch(type, context) {
+            if context.codingPath.isEmpty { throw AEError.invalidSpec("spec must be a JSON object") }
             throw AEError.invalidSpec("field '\(path(context))' must be \(describe(type)); \(context.debugDescription)")
         } catch let DecodingError.valueNotFound(type, context) {
             throw AEError.invalidSpec("field '\(path(context))' must be \(describe(type)), not null")
@@ -45,7 +74,7 @@ enum SpecJSON {
             throw AEError.invalidSpec("required field '\(full)' is missing")
         } catch let DecodingError.dataCorrupted(context) {
             let underlying = (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
-            let where_ = context.codingPath.isEmpty ? "spec" : "field '\(path(context))'"
+            let where_ = context.codingPath.isEmpty ? "spec is not valid JSON" : "field '\(path(context))'"
             throw AEError.invalidSpec("\(where_): \(underlying ?? context.debugDescription)")
         } catch {
             throw AEError.invalidSpec("\(error)")
@@ -69,6 +98,7 @@ enum SpecJSON {
         switch type {
         case is Int.Type, is UInt64.Type: return "an integer"
         case is Float.Type, is Double.Type: return "a number"
+        case is [Double].Type, is [Int].Type: return "a list of numbers"
         case is Bool.Type: return "true or false"
         case is String.Type: return "a string"
         default: return "\(type)"

@@ -1,0 +1,182 @@
+import XCTest
+@testable import AEFeatures
+
+/// For every layer: (1) the Double reference's backward equals central differences of its
+/// forward (tight), (2) the fast Float kernels equal the reference, and (3) the fast backward
+/// equals central differences of the fast forward (looser, Float rounding).
+final class LayerTests: XCTestCase {
+    // MARK: Dense
+
+    func testDenseReferenceMatchesFiniteDifferences() {
+        var data = TestData(seed: 1)
+        let (batch, inputs, outputs) = (3, 5, 4)
+        let x = data.uniform(batch * inputs), w = data.uniform(outputs * inputs), b = data.uniform(outputs)
+        let r = data.uniform(batch * outputs)
+        let analytic = Reference.denseBackward(x: x, w: w, dy: r, batch: batch, inputs: inputs, outputs: outputs)
+        let loss = { (x: [Double], w: [Double], b: [Double]) in
+            dot(r, Reference.denseForward(x: x, w: w, b: b, batch: batch, inputs: inputs, outputs: outputs))
+        }
+        assertClose(analytic.dx, numericalGradient(at: x) { loss($0, w, b) }, absolute: 1e-7, "dx")
+        assertClose(analytic.dw, numericalGradient(at: w) { loss(x, $0, b) }, absolute: 1e-7, "dw")
+        assertClose(analytic.db, numericalGradient(at: b) { loss(x, w, $0) }, absolute: 1e-7, "db")
+    }
+
+    func testDenseFastMatchesReference() {
+        for (batch, inputs, outputs) in [(1, 1, 1), (7, 13, 5), (33, 17, 29)] {
+            var data = TestData(seed: UInt64(batch))
+            let harness = LayerHarness(Dense(inputSize: inputs, outputSize: outputs, initialisation: .glorot))
+            let theta = harness.parameters
+            let w = Array(theta[0..<(outputs * inputs)]), b = Array(theta[(outputs * inputs)...])
+            let x = data.uniform(batch * inputs), dy = data.uniform(batch * outputs)
+            let fast = harness.run(x, batch: batch, dy: dy)
+            let y = Reference.denseForward(x: x, w: w, b: b, batch: batch, inputs: inputs, outputs: outputs)
+            let g = Reference.denseBackward(x: x, w: w, dy: dy, batch: batch, inputs: inputs, outputs: outputs)
+            assertClose(fast.y, y, absolute: 1e-5, "dense y \(batch)x\(inputs)->\(outputs)")
+            assertClose(fast.dx, g.dx, absolute: 1e-5, "dense dx")
+            assertClose(fast.dparameters, g.dw + g.db, absolute: 1e-5, "dense dW, db")
+        }
+    }
+
+    func testDenseFastMatchesFiniteDifferences() {
+        var data = TestData(seed: 2)
+        LayerHarness(Dense(inputSize: 6, outputSize: 4, initialisation: .he))
+            .assertGradientsMatchFiniteDifferences(data.uniform(3 * 6), batch: 3)
+    }
+
+    func testDenseInitialisationScale() {
+        let harness = LayerHarness(Dense(inputSize: 400, outputSize: 100, initialisation: .glorot))
+        let weights = harness.parameters.prefix(40_000)
+        let limit = (6.0 / 500).squareRoot()
+        XCTAssertLessThanOrEqual(weights.map(abs).max()!, limit)
+        // Uniform(−l, l) has variance l²/3.
+        let variance = weights.map { $0 * $0 }.reduce(0, +) / Double(weights.count)
+        XCTAssertEqual(variance, limit * limit / 3, accuracy: 0.05 * limit * limit / 3)
+        XCTAssertEqual(harness.parameters.suffix(100), Array(repeating: 0, count: 100))
+    }
+
+    // MARK: BatchNorm
+
+    func testBatchNormReferenceMatchesFiniteDifferences() {
+        var data = TestData(seed: 3)
+        let (rows, channels) = (6, 3)
+        let x = data.uniform(rows * channels), gamma = data.uniform(channels), beta = data.uniform(channels)
+        let r = data.uniform(rows * channels)
+        let analytic = Reference.batchNormBackward(x: x, gamma: gamma, dy: r, rows: rows, channels: channels)
+        let loss = { (x: [Double], g: [Double], b: [Double]) in
+            dot(r, Reference.batchNormForward(x: x, gamma: g, beta: b, rows: rows, channels: channels))
+        }
+        assertClose(analytic.dx, numericalGradient(at: x) { loss($0, gamma, beta) }, absolute: 1e-6, "dx")
+        assertClose(analytic.dgamma, numericalGradient(at: gamma) { loss(x, $0, beta) }, absolute: 1e-6, "dgamma")
+        assertClose(analytic.dbeta, numericalGradient(at: beta) { loss(x, gamma, $0) }, absolute: 1e-6, "dbeta")
+    }
+
+    func testBatchNormFastMatchesReference() {
+        // positions > 1 is the channels-last feature-map case: rows = batch · positions.
+        for (batch, channels, positions) in [(2, 1, 1), (9, 5, 1), (4, 3, 7)] {
+            var data = TestData(seed: UInt64(batch * 10 + channels))
+            let harness = LayerHarness(BatchNorm(channels: channels, positions: positions))
+            let theta = data.uniform(2 * channels)
+            harness.parameters = theta
+            let gamma = Array(theta[0..<channels]), beta = Array(theta[channels...])
+            let rows = batch * positions
+            let x = data.uniform(rows * channels, scale: 3), dy = data.uniform(rows * channels)
+            let fast = harness.run(x, batch: batch, dy: dy)
+            let y = Reference.batchNormForward(x: x, gamma: gamma, beta: beta, rows: rows, channels: channels)
+            let g = Reference.batchNormBackward(x: x, gamma: gamma, dy: dy, rows: rows, channels: channels)
+            assertClose(fast.y, y, absolute: 2e-5, "batchnorm y")
+            assertClose(fast.dx, g.dx, absolute: 5e-5, "batchnorm dx")
+            assertClose(fast.dparameters, g.dgamma + g.dbeta, absolute: 5e-5, "batchnorm dgamma, dbeta")
+        }
+    }
+
+    func testBatchNormFastMatchesFiniteDifferences() {
+        var data = TestData(seed: 4)
+        let harness = LayerHarness(BatchNorm(channels: 3, positions: 2))
+        harness.parameters = data.uniform(6)
+        harness.assertGradientsMatchFiniteDifferences(data.uniform(5 * 6), batch: 5)
+    }
+
+    func testBatchNormRunningStatisticsDriveInference() {
+        var data = TestData(seed: 5)
+        let channels = 4, batch = 64
+        let harness = LayerHarness(BatchNorm(channels: channels))
+        let x = data.uniform(batch * channels, scale: 2).map { $0 + 3 }
+        for _ in 0..<200 { _ = harness.run(x, batch: batch) }  // running stats converge to the batch's
+        let state = harness.block.state.array.map(Double.init)
+        for j in 0..<channels {
+            let column = (0..<batch).map { x[$0 * channels + j] }
+            let mean = column.reduce(0, +) / Double(batch)
+            let unbiased = column.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(batch - 1)
+            XCTAssertEqual(state[j], mean, accuracy: 1e-4)
+            XCTAssertEqual(state[channels + j], unbiased, accuracy: 1e-3)
+        }
+        // Inference normalises with the running statistics: (x − mean)/sqrt(var + eps)·γ + β, γ = 1, β = 0.
+        let y = harness.run(x, batch: batch, phase: .inference).y
+        for i in 0..<x.count {
+            let j = i % channels
+            XCTAssertEqual(y[i], (x[i] - state[j]) / (state[channels + j] + 1e-5).squareRoot(), accuracy: 1e-4)
+        }
+    }
+
+    // MARK: Activations
+
+    func testActivationReferenceMatchesFiniteDifferences() {
+        var data = TestData(seed: 6)
+        let x = data.awayFromZero(40)
+        for f in ActivationFunction.allCases {
+            let first = numericalGradient(at: x) { v in v.map { Reference.activation(f, $0) }.reduce(0, +) }
+            assertClose(x.map { Reference.activationDerivative(f, $0) }, first, absolute: 1e-7, "\(f) f'")
+            let second = numericalGradient(at: x) { v in v.map { Reference.activationDerivative(f, $0) }.reduce(0, +) }
+            assertClose(x.map { Reference.activationSecondDerivative(f, $0) }, second, absolute: 1e-6, "\(f) f''")
+        }
+    }
+
+    func testActivationFastMatchesReference() {
+        var data = TestData(seed: 7)
+        let x = data.awayFromZero(60).map { $0 * 4 }, dy = data.uniform(60)
+        for f in ActivationFunction.allCases {
+            let fast = LayerHarness(Activation(size: 6, function: f)).run(x, batch: 10, dy: dy)
+            assertClose(fast.y, x.map { Reference.activation(f, $0) }, absolute: 1e-6, relative: 1e-6, "\(f) y")
+            assertClose(fast.dx, zip(x, dy).map { Reference.activationDerivative(f, $0) * $1 }, absolute: 1e-6,
+                        relative: 1e-5, "\(f) dx")
+            // The output-based derivatives the contractive penalty uses.
+            let y = fast.y.map(Float.init)
+            assertClose(y.map { Double(f.derivative(output: $0)) }, x.map { Reference.activationDerivative(f, $0) },
+                        absolute: 1e-6, relative: 1e-5, "\(f) f'(y)")
+            assertClose(y.map { Double(f.secondDerivative(output: $0)) }, x.map { Reference.activationSecondDerivative(f, $0) },
+                        absolute: 1e-6, relative: 1e-5, "\(f) f''(y)")
+        }
+    }
+
+    func testActivationFastMatchesFiniteDifferences() {
+        var data = TestData(seed: 8)
+        for f in ActivationFunction.allCases {
+            LayerHarness(Activation(size: 5, function: f)).assertGradientsMatchFiniteDifferences(data.awayFromZero(15), batch: 3)
+        }
+    }
+
+    func testSigmoidIsStableForLargeInputs() {
+        let y = LayerHarness(Activation(size: 4, function: .sigmoid)).run([-1e4, -90, 90, 1e4], batch: 1).y
+        XCTAssertEqual(y, [0, Reference.activation(.sigmoid, -90), 1, 1].map { Double(Float($0)) })
+    }
+
+    // MARK: Dropout
+
+    func testDropoutIsInvertedAndBackwardUsesTheSameMask() {
+        let size = 1000, rate: Float = 0.3
+        let harness = LayerHarness(Dropout(size: size, rate: rate))
+        let small = LayerHarness(Dropout(size: 10, rate: rate))
+        let x = [Double](repeating: 1, count: size), dy = (0..<size).map { Double($0) }
+        let out = harness.run(x, batch: 1, dy: dy)
+        let kept = out.y.filter { $0 != 0 }
+        XCTAssertTrue(kept.allSatisfy { abs($0 - 1 / 0.7) < 1e-6 }, "kept values are scaled by 1/(1-rate)")
+        XCTAssertEqual(Double(kept.count) / Double(size), 0.7, accuracy: 0.05)
+        for i in 0..<size { XCTAssertEqual(out.dx[i], dy[i] * out.y[i], accuracy: 1e-4) }
+        XCTAssertEqual(harness.run(x, batch: 1, phase: .inference).y, x, "inference is the identity")
+        small.assertGradientsMatchFiniteDifferences(TestData(seed: 9).uniformCopy(20), batch: 2)
+    }
+}
+
+extension TestData {
+    func uniformCopy(_ n: Int) -> [Double] { var copy = self; return copy.uniform(n) }
+}

@@ -1,0 +1,99 @@
+import XCTest
+@testable import AEFeatures
+
+/// Losses and penalties: reference vs finite differences (Double), fast vs reference.
+final class LossAndPenaltyTests: XCTestCase {
+    private func fastLoss(_ loss: LossFunction, _ y: [Double], _ t: [Double]) -> (loss: Double, gradient: [Double]) {
+        let yf = y.map(Float.init), tf = t.map(Float.init)
+        var g = [Float](repeating: 0, count: y.count)
+        let value = loss.lossAndGradient(output: yf, target: tf, count: y.count, gradient: &g)
+        return (value, g.map(Double.init))
+    }
+
+    func testLossReferencesMatchFiniteDifferences() {
+        var data = TestData(seed: 11)
+        let y = data.uniform(24, scale: 3), t = data.unit(24)
+        for reference in [Reference.mse, Reference.bceFromLogits] {
+            assertClose(reference(y, t).gradient, numericalGradient(at: y) { reference($0, t).loss }, absolute: 1e-8, "loss gradient")
+        }
+    }
+
+    func testFastLossesMatchReference() {
+        var data = TestData(seed: 12)
+        let y = data.uniform(3000, scale: 4), t = data.unit(3000)
+        for (loss, reference) in [(LossFunction.mse, Reference.mse), (.bce, Reference.bceFromLogits)] {
+            let fast = fastLoss(loss, y, t), ref = reference(y, t)
+            XCTAssertEqual(fast.loss, ref.loss, accuracy: 1e-5 * ref.loss, "\(loss) value")
+            assertClose(fast.gradient, ref.gradient, absolute: 1e-9, relative: 1e-5, "\(loss) gradient")
+        }
+    }
+
+    func testBinaryCrossEntropyIsFiniteForSaturatedLogits() {
+        let fast = fastLoss(.bce, [-200, 200, -200, 200], [1, 0, 0, 1])
+        XCTAssertEqual(fast.loss, (200 + 200) / 4, accuracy: 1e-3)
+        XCTAssertEqual(fast.gradient, [-0.25, 0.25, 0, 0])
+    }
+
+    private func fastSparsity(_ penalty: SparsityPenalty, _ h: [Double], batch: Int, size: Int) -> (Double, [Double]) {
+        let hf = h.map(Float.init)
+        var g = [Float](repeating: 0, count: h.count), means = [Float](repeating: 0, count: size)
+        let value = penalty.apply(code: hf, batch: batch, size: size, gradient: &g, means: &means)
+        return (value, g.map(Double.init))
+    }
+
+    func testKLSparsity() {
+        var data = TestData(seed: 13)
+        let (batch, size) = (6, 4)
+        let h = data.unit(batch * size)
+        let ref = Reference.klSparsity(h, batch: batch, size: size, rho: 0.05, beta: 0.7)
+        assertClose(ref.gradient, numericalGradient(at: h) { Reference.klSparsity($0, batch: batch, size: size, rho: 0.05, beta: 0.7).penalty },
+                    absolute: 1e-7, "KL reference gradient")
+        let fast = fastSparsity(SparsityPenalty(kind: .kl, target: 0.05, weight: 0.7), h, batch: batch, size: size)
+        XCTAssertEqual(fast.0, ref.penalty, accuracy: 1e-5 * ref.penalty)
+        assertClose(fast.1, ref.gradient, absolute: 1e-6, relative: 1e-5, "KL fast gradient")
+    }
+
+    func testL1Sparsity() {
+        var data = TestData(seed: 14)
+        let h = data.awayFromZero(20)
+        let ref = Reference.l1Sparsity(h, batch: 5, weight: 0.3)
+        assertClose(ref.gradient, numericalGradient(at: h) { Reference.l1Sparsity($0, batch: 5, weight: 0.3).penalty },
+                    absolute: 1e-8, "L1 reference gradient")
+        let fast = fastSparsity(SparsityPenalty(kind: .l1, weight: 0.3), h, batch: 5, size: 4)
+        XCTAssertEqual(fast.0, ref.penalty, accuracy: 1e-5)
+        assertClose(fast.1, ref.gradient, absolute: 1e-7, "L1 fast gradient")
+    }
+
+    func testContractivePenalty() {
+        let (batch, inputs, outputs, weight) = (4, 5, 3, 0.8)
+        for f in [ActivationFunction.sigmoid, .tanh, .elu, .identity] {
+            var data = TestData(seed: 15)
+            let x = data.uniform(batch * inputs), w = data.uniform(outputs * inputs), b = data.uniform(outputs)
+            let ref = Reference.contractive(x: x, w: w, b: b, f: f, batch: batch, inputs: inputs, outputs: outputs, weight: weight)
+            let p = { (x: [Double], w: [Double], b: [Double]) in
+                Reference.contractive(x: x, w: w, b: b, f: f, batch: batch, inputs: inputs, outputs: outputs, weight: weight).penalty
+            }
+            assertClose(ref.dx, numericalGradient(at: x) { p($0, w, b) }, absolute: 1e-7, "\(f) contractive dx")
+            assertClose(ref.dw, numericalGradient(at: w) { p(x, $0, b) }, absolute: 1e-7, "\(f) contractive dw")
+            assertClose(ref.db, numericalGradient(at: b) { p(x, w, $0) }, absolute: 1e-7, "\(f) contractive db")
+
+            // Fast path: dense forward, activation forward, penalty adds ∂P/∂a and the direct W term,
+            // then the dense backward carries ∂P/∂a to x, W and b.
+            let dense = Dense(inputSize: inputs, outputSize: outputs, initialisation: .glorot)
+            let harness = LayerHarness(dense)
+            harness.parameters = w + b
+            let a = harness.run(x, batch: batch).y
+            let h = a.map { Float(Reference.activation(f, $0)) }
+            var da = [Float](repeating: 0, count: a.count), scratch = [Float](repeating: 0, count: 2 * outputs)
+            harness.block.gradients.zero()
+            let value = ContractivePenalty(weight: Float(weight)).apply(
+                code: h, function: f, dense: dense, batch: batch, preactivationGradient: &da, scratch: &scratch)
+            let direct = harness.block.gradients.array.map(Double.init)
+            let through = harness.run(x, batch: batch, dy: da.map(Double.init))
+            XCTAssertEqual(value, ref.penalty, accuracy: 1e-5 * max(1, ref.penalty), "\(f) contractive value")
+            assertClose(through.dx, ref.dx, absolute: 1e-5, relative: 1e-4, "\(f) fast contractive dx")
+            assertClose(zip(through.dparameters, direct).map { $0 + $1 }, ref.dw + ref.db, absolute: 1e-5, relative: 1e-4,
+                        "\(f) fast contractive dW, db")
+        }
+    }
+}

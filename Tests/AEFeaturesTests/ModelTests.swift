@@ -1,0 +1,300 @@
+import XCTest
+@testable import AEFeatures
+
+/// Structured synthetic data: `rows` samples of `width` features generated from `latent` hidden
+/// factors through a fixed random map and a sigmoid, plus a little noise.
+func structuredData(rows: Int, width: Int = 24, latent: Int = 3, seed: UInt64 = 1) -> Tensor {
+    var rng = RandomSource(seed: seed)
+    let mixing = (0..<(latent * width)).map { _ in 2 * rng.normal() }
+    var values = [Float]()
+    values.reserveCapacity(rows * width)
+    for _ in 0..<rows {
+        let z = (0..<latent).map { _ in rng.normal() }
+        for j in 0..<width {
+            var s: Float = 0
+            for k in 0..<latent { s += z[k] * mixing[k * width + j] }
+            values.append(10 * stableSigmoid(s) + 0.05 * rng.normal())
+        }
+    }
+    return try! Tensor(shape: [rows, width], scalars: values)
+}
+
+/// Mean squared error of predicting every feature by its mean, in min-max scaled units.
+func meanPredictorError(_ x: Tensor) -> Double {
+    let rows = x.sampleCount, width = x.sampleSize
+    var total = 0.0
+    for j in 0..<width {
+        let column = (0..<rows).map { Double(x.scalars[$0 * width + j]) }
+        let lo = column.min()!, hi = column.max()!, range = hi > lo ? hi - lo : 1
+        let scaled = column.map { ($0 - lo) / range }
+        let mean = scaled.reduce(0, +) / Double(rows)
+        total += scaled.map { ($0 - mean) * ($0 - mean) }.reduce(0, +)
+    }
+    return total / Double(rows * width)
+}
+
+final class ModelTests: XCTestCase {
+    private func spec(_ json: String) -> ModelSpec {
+        do { return try ModelSpec(json: json) } catch { XCTFail("\(error)"); fatalError() }
+    }
+
+    // MARK: The whole objective against finite differences
+
+    /// Every trainable parameter of a small network, objective = loss + penalties, through
+    /// BatchNorm, Dropout (fixed mask) and the code hooks, on the fast Float path.
+    func testObjectiveGradientMatchesFiniteDifferences() throws {
+        let cases = [
+            #"{"input_shape":[6],"hidden_units":[5],"code_size":3,"batch_norm":true,"dropout":0.2,"code_activation":"tanh"}"#,
+            #"{"variant":"sparse","input_shape":[6],"hidden_units":[5],"code_size":3,"sparsity":{"type":"kl","target":0.2,"weight":0.5}}"#,
+            #"{"input_shape":[6],"code_size":4,"sparsity":{"type":"l1","weight":0.1},"activation":"tanh"}"#,
+            #"{"variant":"contractive","input_shape":[6],"hidden_units":[5],"code_size":3,"contractive_weight":0.3}"#,
+            #"{"variant":"contractive","input_shape":[6],"code_size":3,"code_activation":"tanh","contractive_weight":0.5,"loss":"bce"}"#,
+        ]
+        for json in cases {
+            let model = try Autoencoder(spec: spec(json))
+            let network = model.network, block = network.parameters
+            let batch = 4
+            let workspace = Workspace(network: network, capacity: batch, training: true)
+            var data = TestData(seed: 21)
+            let input = data.unit(batch * network.inputSize).map(Float.init)
+            func objective() -> Double {
+                workspace.activations[0].base.update(from: input, count: input.count)
+                workspace.target.base.update(from: input, count: input.count)
+                block.gradients.zero()
+                var rng = RandomSource(seed: 5)
+                return model.objective.evaluate(network, workspace, batch: batch, rng: &rng)
+            }
+            _ = objective()
+            let analytic = block.gradients.array.map(Double.init)
+            let theta = block.values.array.map(Double.init)
+            let numeric = numericalGradient(at: theta, step: 3e-3) { p in
+                for (i, v) in p.enumerated() { block.values.base[i] = Float(v) }
+                return objective()
+            }
+            assertClose(analytic, numeric, absolute: 2e-3, relative: 2e-2, "objective gradient for \(json)")
+        }
+    }
+
+    // MARK: Learning
+
+    func testTrainingReducesErrorFarBelowMeanPredictor() throws {
+        let x = structuredData(rows: 2000)
+        let model = try Autoencoder(spec: spec(
+            #"{"input_shape":[24],"hidden_units":[32],"code_size":3,"code_activation":"identity","training":{"epochs":40,"batch_size":32,"learning_rate":0.003}}"#))
+        let history = try model.fit(x)
+        let error = Double(try model.anomalyScores(x).reduce(0, +)) / Double(x.sampleCount)
+        let baseline = meanPredictorError(x)
+        XCTAssertLessThan(error, 0.05 * baseline, "reconstruction MSE \(error) vs mean predictor \(baseline)")
+        XCTAssertLessThan(history.loss.last!, history.loss.first!)
+        XCTAssertEqual(history.loss.count, 40)
+        XCTAssertEqual(history.stopReason, .completed)
+    }
+
+    func testEveryOptimizerAndVariantLearns() throws {
+        let x = structuredData(rows: 600, seed: 2)
+        let variants = [
+            #""optimizer":"sgd","learning_rate":0.1,"momentum":0.9"#,
+            #""optimizer":"rmsprop","learning_rate":0.001"#,
+            #""optimizer":"adam","clip_norm":0.5"#,
+        ].map { #"{"input_shape":[24],"hidden_units":[16],"code_size":4,"training":{"epochs":15,"batch_size":16,\#($0)}}"# } + [
+            #"{"variant":"denoising","input_shape":[24],"hidden_units":[16],"code_size":4,"noise":{"type":"masking","level":0.2},"training":{"epochs":15,"batch_size":16}}"#,
+            #"{"variant":"denoising","input_shape":[24],"code_size":4,"noise":{"type":"salt_and_pepper","level":0.1},"training":{"epochs":15,"batch_size":16}}"#,
+            #"{"variant":"sparse","input_shape":[24],"hidden_units":[16],"code_size":8,"training":{"epochs":15,"batch_size":16}}"#,
+            #"{"variant":"contractive","input_shape":[24],"code_size":4,"training":{"epochs":15,"batch_size":16}}"#,
+            #"{"input_shape":[24],"hidden_units":[16],"code_size":4,"loss":"bce","batch_norm":true,"dropout":0.1,"training":{"epochs":15,"batch_size":16}}"#,
+        ]
+        let baseline = meanPredictorError(x)
+        for json in variants {
+            let model = try Autoencoder(spec: spec(json))
+            let history = try model.fit(x)
+            XCTAssertLessThan(history.loss.last!, 0.8 * history.loss.first!, json)
+            if model.spec.loss == .mse {
+                let error = Double(try model.anomalyScores(x).reduce(0, +)) / Double(x.sampleCount)
+                XCTAssertLessThan(error, 0.9 * baseline, json)
+            }
+        }
+    }
+
+    func testDenoisingTrainsOnCorruptedInputAgainstCleanTarget() throws {
+        let x = structuredData(rows: 300, seed: 3)
+        let base = #"{"input_shape":[24],"code_size":4,"training":{"epochs":3,"batch_size":32}"#
+        let plain = try Autoencoder(spec: spec(base + "}"))
+        let noisy = try Autoencoder(spec: spec(base + #","noise":{"type":"gaussian","level":0.3}}"#))
+        try plain.fit(x); try noisy.fit(x)
+        XCTAssertNotEqual(plain.network.parameters.values.array, noisy.network.parameters.values.array)
+        // Same clean validation target for both, so the noisy model's training loss is the larger.
+        XCTAssertGreaterThan(noisy.history!.loss.last!, plain.history!.loss.last!)
+    }
+
+    func testSameSeedGivesBitIdenticalWeights() throws {
+        let x = structuredData(rows: 500, seed: 4)
+        let json = #"{"variant":"denoising","input_shape":[24],"hidden_units":[12],"code_size":3,"batch_norm":true,"dropout":0.2,"training":{"epochs":3,"batch_size":50,"validation_split":0.2}}"#
+        let a = try Autoencoder(spec: spec(json)), b = try Autoencoder(spec: spec(json))
+        try a.fit(x, seed: 9); try b.fit(x, seed: 9)
+        XCTAssertEqual(a.network.parameters.snapshot(), b.network.parameters.snapshot())
+        XCTAssertEqual(a.history, b.history)
+        try b.fit(x, seed: 9)  // a refit starts over
+        XCTAssertEqual(a.network.parameters.snapshot(), b.network.parameters.snapshot())
+        try b.fit(x, seed: 10)
+        XCTAssertNotEqual(a.network.parameters.snapshot(), b.network.parameters.snapshot())
+    }
+
+    // MARK: Trainer controls
+
+    func testEarlyStoppingRestoresTheBestWeights() throws {
+        let x = structuredData(rows: 400, seed: 5)
+        let validation = structuredData(rows: 100, seed: 6)
+        let model = try Autoencoder(spec: spec(
+            #"{"input_shape":[24],"hidden_units":[64],"code_size":16,"scaling":"none","output_activation":"identity","training":{"epochs":200,"batch_size":8,"learning_rate":0.01,"early_stopping":{"patience":2,"min_delta":0.001}}}"#))
+        let history = try model.fit(x, validation: validation)
+        XCTAssertEqual(history.stopReason, .earlyStopping)
+        XCTAssertLessThan(history.loss.count, 200)
+        XCTAssertEqual(history.loss.count, history.bestEpoch + 2, "stops after `patience` epochs without improvement")
+        let restored = Double(try model.anomalyScores(validation).reduce(0, +)) / 100
+        XCTAssertEqual(restored, history.validationLoss[history.bestEpoch - 1], accuracy: 1e-5 * restored)
+    }
+
+    func testValidationSplitAndCancellation() throws {
+        let x = structuredData(rows: 200, seed: 7)
+        let model = try Autoencoder(spec: spec(#"{"input_shape":[24],"code_size":4,"training":{"epochs":10,"validation_split":0.25}}"#))
+        var seen: [Int] = []
+        let history = try model.fit(x) { report in
+            seen.append(report.epoch)
+            XCTAssertNotNil(report.validationLoss)
+            return report.epoch < 3
+        }
+        XCTAssertEqual(seen, [1, 2, 3])
+        XCTAssertEqual(history.stopReason, .cancelled)
+        XCTAssertEqual(history.loss.count, 3)
+        XCTAssertEqual(history.validationLoss.count, 3)
+        XCTAssertTrue(model.isFitted)
+    }
+
+    func testDivergenceInALaterEpochKeepsTheLastGoodEpoch() throws {
+        let x = structuredData(rows: 200, seed: 8)
+        let unstable = #"{"input_shape":[24],"code_size":4,"scaling":"standard","activation":"relu","code_activation":"identity","training":{"epochs":8,"optimizer":"sgd","learning_rate":1000,"momentum":0}}"#
+        let model = try Autoencoder(spec: spec(unstable))
+        XCTAssertThrowsError(try model.fit(x)) { error in
+            guard case AEError.diverged(let message) = error,
+                  let range = message.range(of: #"keeps the weights of epoch \d+"#, options: .regularExpression),
+                  let epoch = Int(message[range].split(separator: " ").last!) else { return XCTFail("\(error)") }
+            XCTAssertEqual(self.historyLength(model), epoch, message)
+        }
+        XCTAssertTrue(model.isFitted)
+        XCTAssertTrue(try model.encode(x).scalars.allSatisfy(\.isFinite), "the kept weights are the finite ones")
+    }
+
+    private func historyLength(_ model: Autoencoder) -> Int { model.history?.loss.count ?? -1 }
+
+    func testDivergenceInTheFirstEpochKeepsTheStateBeforeTheFit() throws {
+        let x = structuredData(rows: 200, seed: 8)
+        var overflowing = x
+        overflowing.scalars[5] = 3e38  // finite, but its square is not
+        let json = #"{"input_shape":[24],"code_size":4,"scaling":"none","output_activation":"identity","training":{"epochs":2}}"#
+
+        let fresh = try Autoencoder(spec: spec(json))
+        XCTAssertThrowsError(try fresh.fit(overflowing)) { error in
+            guard case AEError.diverged(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("epoch 1") && message.contains("state from before this fit"), message)
+        }
+        XCTAssertFalse(fresh.isFitted)
+
+        let fitted = try Autoencoder(spec: spec(json))
+        try fitted.fit(x)
+        let before = try fitted.encode(x), history = fitted.history, threshold = fitted.threshold
+        XCTAssertThrowsError(try fitted.fit(overflowing))
+        XCTAssertTrue(try fitted.encode(x) == before, "weights are those of the earlier fit")
+        XCTAssertEqual(fitted.history, history)
+        XCTAssertEqual(fitted.threshold, threshold)
+    }
+
+    // MARK: Scaling, outputs, threshold
+
+    func testRawUnitsInAndOutAndThreshold() throws {
+        var x = structuredData(rows: 1000, seed: 9)
+        x.scalars = x.scalars.map { 1000 + 50 * $0 }
+        for scaling in ["minmax", "standard"] {
+            let model = try Autoencoder(spec: spec(
+                #"{"input_shape":[4,6],"hidden_units":[32],"code_size":3,"scaling":"\#(scaling)","contamination":0.05,"training":{"epochs":30,"batch_size":32,"learning_rate":0.003}}"#))
+            try model.fit(x)
+            let reconstruction = try model.reconstruct(x)
+            XCTAssertEqual(reconstruction.shape, [1000, 4, 6])
+            let meanAbs = zip(reconstruction.scalars, x.scalars).map { Double(abs($0 - $1)) }.reduce(0, +) / Double(x.scalars.count)
+            XCTAssertLessThan(meanAbs, 50, "\(scaling): reconstruction in raw units (feature range ~500)")
+            // Scores are the MSE in scaled units: ((x̂ − x) · factor)² averaged over a row.
+            let factor = try XCTUnwrap(model.scaler).factor
+            let scores = try model.anomalyScores(x)
+            for r in [0, 321, 999] {
+                var mse: Float = 0
+                for j in 0..<24 { let d = (reconstruction.scalars[r * 24 + j] - x.scalars[r * 24 + j]) * factor[j]; mse += d * d }
+                XCTAssertEqual(mse / 24, scores[r], accuracy: 1e-3 * scores[r] + 1e-6, "\(scaling) row \(r)")
+            }
+
+            let code = try model.encode(x)
+            XCTAssertEqual(code.shape, [1000, 3])
+            XCTAssertTrue(code.scalars.allSatisfy { $0 > 0 && $0 < 1 }, "sigmoid code")
+
+            let flagged = try model.predictAnomalies(x).reduce(0, +)
+            XCTAssertEqual(Double(flagged) / 1000, 0.05, accuracy: 0.002)
+            let errors = try model.featureErrors(x)
+            for r in [0, 500, 999] {
+                let mean = errors.scalars[(r * 24)..<((r + 1) * 24)].reduce(0, +) / 24
+                XCTAssertEqual(mean, scores[r], accuracy: 1e-6 * max(1, scores[r]))
+            }
+        }
+    }
+
+    func testConcurrentInferenceMatchesSerial() throws {
+        let x = structuredData(rows: 3000, seed: 10)
+        let model = try Autoencoder(spec: spec(#"{"input_shape":[24],"hidden_units":[16],"code_size":4,"batch_norm":true,"training":{"epochs":2}}"#))
+        try model.fit(x)
+        let expected = try model.encode(x), expectedScores = try model.anomalyScores(x)
+        let failures = LockedCounter()
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            do {
+                let same = i % 2 == 0 ? (try model.encode(x) == expected) : (try model.anomalyScores(x) == expectedScores)
+                if !same { failures.increment() }
+            } catch { failures.increment() }
+        }
+        XCTAssertEqual(failures.value, 0)
+    }
+
+    // MARK: Bad input
+
+    func testBadInputThrowsDescriptiveErrors() throws {
+        let model = try Autoencoder(spec: spec(#"{"input_shape":[3],"code_size":2,"training":{"epochs":1}}"#))
+        let good = try Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        XCTAssertThrowsError(try model.encode(good)) { XCTAssertEqual($0 as? AEError, .notFitted) }
+        func expect(_ body: @autoclosure () throws -> Any, _ fragment: String, line: UInt = #line) {
+            XCTAssertThrowsError(try body(), line: line) { error in
+                guard case AEError.invalidInput(let message) = error else { return XCTFail("\(error)", line: line) }
+                XCTAssertTrue(message.contains(fragment), "'\(message)' lacks '\(fragment)'", line: line)
+            }
+        }
+        expect(try model.fit(Tensor(zeros: [0, 3])), "empty")
+        expect(try model.fit(Tensor(zeros: [2, 4])), "shape [2, 4]")
+        expect(try model.fit(Tensor(shape: [2, 3], scalars: [1, .nan, 3, 4, 5, 6])), "nan at row 0, column 1")
+        expect(try model.fit(Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, -.infinity])), "-inf at row 1, column 2")
+        expect(try model.fit(good, validation: Tensor(zeros: [1, 2])), "validation data")
+        expect(try Tensor(shape: [2, 2], scalars: [1]), "needs 4 values")
+        try model.fit(good)
+        expect(try model.encode(Tensor(shape: [1, 3], scalars: [.infinity, 0, 0])), "inf")
+        XCTAssertEqual(try model.encode(good).shape, [2, 2])
+        try good.scalars.withUnsafeBufferPointer { x in
+            var small = [Float](repeating: 0, count: 3)
+            try small.withUnsafeMutableBufferPointer { out in
+                expect(try model.encode(x, rows: 2, into: out), "room for 3 values")
+                expect(try model.encode(x, rows: 3, into: out), "has 6 values")
+            }
+        }
+        let split = try Autoencoder(spec: spec(#"{"input_shape":[3],"code_size":2,"training":{"validation_split":0.3}}"#))
+        expect(try split.fit(good), "validation_split")
+    }
+}
+
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}

@@ -1,0 +1,119 @@
+import XCTest
+@testable import AEFeatures
+
+/// Deterministic test data.
+struct TestData {
+    var rng: RandomSource
+    init(seed: UInt64) { rng = RandomSource(seed: seed) }
+
+    /// Uniform in [-scale, scale].
+    mutating func uniform(_ count: Int, scale: Double = 1) -> [Double] {
+        (0..<count).map { _ in Double(2 * rng.uniform() - 1) * scale }
+    }
+
+    /// Values with |v| in [0.1, 1.5], so ReLU-style kinks are never within a finite-difference step.
+    mutating func awayFromZero(_ count: Int) -> [Double] {
+        (0..<count).map { _ in
+            let magnitude = 0.1 + 1.4 * Double(rng.uniform())
+            return rng.uniform() < 0.5 ? -magnitude : magnitude
+        }
+    }
+
+    mutating func unit(_ count: Int) -> [Double] {
+        (0..<count).map { _ in 0.05 + 0.9 * Double(rng.uniform()) }
+    }
+}
+
+/// Central differences of `f` at `x` in Double.
+func numericalGradient(at x: [Double], step h: Double = 1e-6, _ f: ([Double]) -> Double) -> [Double] {
+    var probe = x
+    return (0..<x.count).map { i in
+        probe[i] = x[i] + h; let up = f(probe)
+        probe[i] = x[i] - h; let down = f(probe)
+        probe[i] = x[i]
+        return (up - down) / (2 * h)
+    }
+}
+
+func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map { $0 * $1 }.reduce(0, +) }
+
+/// Elementwise |a − b| <= absolute + relative · |b|.
+func assertClose(_ a: [Double], _ b: [Double], absolute: Double, relative: Double = 0, _ what: String,
+                 file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, "\(what): lengths differ", file: file, line: line)
+    XCTAssertFalse(a.isEmpty, "\(what): nothing compared", file: file, line: line)
+    var worst = 0.0, worstIndex = -1
+    for (i, (x, y)) in zip(a, b).enumerated() {
+        let excess = abs(x - y) - (absolute + relative * abs(y))
+        if !(excess <= worst) { worst = excess.isNaN ? .infinity : excess; worstIndex = i }
+    }
+    if worstIndex >= 0 {
+        XCTFail("\(what): element \(worstIndex) is \(a[worstIndex]), expected \(b[worstIndex])", file: file, line: line)
+    }
+}
+
+/// Runs one layer's fast Float kernels on Double data: its own parameter block and scratch.
+final class LayerHarness {
+    let layer: Layer
+    let block: ParameterBlock
+
+    init(_ layer: Layer, seed: UInt64 = 7) {
+        self.layer = layer
+        block = ParameterBlock(layers: [layer])
+        var rng = RandomSource(seed: seed)
+        layer.initialize(&rng)
+    }
+
+    var parameters: [Double] {
+        get { block.values.array.map(Double.init) }
+        set { for (i, v) in newValue.enumerated() { block.values.base[i] = Float(v) } }
+    }
+
+    /// Forward in `phase`, then (in training) backward with output gradient `dy`.
+    /// Dropout draws from a generator seeded with `seed`, so repeated runs use the same mask.
+    func run(_ x: [Double], batch: Int, dy: [Double]? = nil, phase: Phase = .training, seed: UInt64 = 3)
+        -> (y: [Double], dx: [Double], dparameters: [Double]) {
+        let input = x.map(Float.init)
+        var output = [Float](repeating: 0, count: batch * layer.outputSize)
+        var dx = [Float](repeating: 0, count: batch * layer.inputSize)
+        let scratch = FloatBuffer(count: layer.scratchCount(batch: batch))
+        var rng = RandomSource(seed: seed)
+        block.gradients.zero()
+        input.withUnsafeBufferPointer { xp in
+            output.withUnsafeMutableBufferPointer { yp in
+                layer.forward(xp.baseAddress!, yp.baseAddress!, batch: batch, scratch: scratch.base, phase: phase, rng: &rng)
+                guard let dy else { return }
+                let gradient = dy.map(Float.init)
+                gradient.withUnsafeBufferPointer { gp in
+                    dx.withUnsafeMutableBufferPointer { dxp in
+                        layer.backward(xp.baseAddress!, UnsafePointer(yp.baseAddress!), gp.baseAddress!, dxp.baseAddress!,
+                                       batch: batch, scratch: scratch.base)
+                    }
+                }
+            }
+        }
+        return (output.map(Double.init), dx.map(Double.init), block.gradients.array.map(Double.init))
+    }
+
+    /// Central differences of Σ r·y on the fast Float path, for inputs and parameters, against
+    /// the layer's own backward. The step is large enough for Float rounding to stay small.
+    func assertGradientsMatchFiniteDifferences(_ x: [Double], batch: Int, phase: Phase = .training,
+                                               step h: Double = 4e-3, tolerance: Double = 3e-3,
+                                               file: StaticString = #filePath, line: UInt = #line) {
+        var data = TestData(seed: 99)
+        let r = data.uniform(batch * layer.outputSize)
+        let analytic = run(x, batch: batch, dy: r, phase: phase)
+        let inputGradient = numericalGradient(at: x, step: h) { dot(r, run($0, batch: batch, phase: phase).y) }
+        assertClose(analytic.dx, inputGradient, absolute: tolerance, relative: 1e-2, "\(type(of: layer)) dx vs finite differences",
+                    file: file, line: line)
+        let theta = parameters
+        guard !theta.isEmpty else { return }
+        let parameterGradient = numericalGradient(at: theta, step: h) { p in
+            parameters = p
+            return dot(r, run(x, batch: batch, phase: phase).y)
+        }
+        parameters = theta
+        assertClose(analytic.dparameters, parameterGradient, absolute: tolerance, relative: 1e-2,
+                    "\(type(of: layer)) dparameters vs finite differences", file: file, line: line)
+    }
+}
