@@ -6,6 +6,10 @@ let package = Package(
     products: [
         // The Swift engine, for direct `import AEFeatures`.
         .library(name: "AEFeatures", targets: ["AEFeatures"]),
+        .executable(name: "aef", targets: ["aef"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // OpenBLAS through its CBLAS header; Debian's libopenblas-dev provides header and library.
@@ -18,9 +22,18 @@ let package = Package(
             name: "AEFeatures",
             dependencies: ["COpenBLAS"]
         ),
+        // zlib for the gzipped IDX files of Debian's dataset-fashion-mnist.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Data sets for the command line, examples and benchmarks; the engine does not use it.
+        .target(name: "AEFDatasets", dependencies: ["AEFeatures", "CZlib"]),
+        .executableTarget(
+            name: "aef",
+            dependencies: ["AEFeatures", "AEFDatasets", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "aef-bench", dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS"], path: "bench"),
         .testTarget(
             name: "AEFeaturesTests",
-            dependencies: ["AEFeatures"]
+            dependencies: ["AEFeatures", "AEFDatasets"]
         ),
     ],
     swiftLanguageModes: [.v5]
