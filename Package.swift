@@ -6,6 +6,8 @@ let package = Package(
     products: [
         // The Swift engine, for direct `import AEFeatures`.
         .library(name: "AEFeatures", targets: ["AEFeatures"]),
+        // libaefeatures.so: the C ABI of include/aefeatures.h (build it with `make lib`).
+        .library(name: "aefeatures", type: .dynamic, targets: ["AEFeaturesCAPI"]),
         .executable(name: "aef", targets: ["aef"]),
     ],
     dependencies: [
@@ -22,6 +24,8 @@ let package = Package(
             name: "AEFeatures",
             dependencies: ["COpenBLAS"]
         ),
+        // The only code that knows C: the @_cdecl entry points.
+        .target(name: "AEFeaturesCAPI", dependencies: ["AEFeatures"]),
         // zlib for the gzipped IDX files of Debian's dataset-fashion-mnist.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Data sets for the command line, examples and benchmarks; the engine does not use it.

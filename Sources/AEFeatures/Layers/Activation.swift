@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Elementwise nonlinearities. Every derivative is written in terms of the output y = f(x), so a
 /// backward pass needs only the activation's output (ELU's alpha is 1, LeakyReLU's slope 0.01).
@@ -15,7 +15,7 @@ public enum ActivationFunction: String, Codable, CaseIterable, Sendable {
         case .leakyRelu: return x > 0 ? x : ActivationFunction.leakySlope * x
         case .elu: return x > 0 ? x : expm1(x)
         case .sigmoid: return stableSigmoid(x)
-        case .tanh: return Foundation.tanh(x)
+        case .tanh: return Glibc.tanh(x)
         }
     }
 

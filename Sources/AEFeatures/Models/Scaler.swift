@@ -4,6 +4,11 @@ public struct Scaler: Codable, Equatable, Sendable {
     public var offset: [Float]
     public var factor: [Float]
 
+    init(offset: [Float], factor: [Float]) {
+        self.offset = offset
+        self.factor = factor
+    }
+
     /// Fits min-max (to [0, 1]) or standardisation (zero mean, unit variance) statistics.
     /// Returns nil for `.none`.
     init?(kind: ModelSpec.Scaling, data x: UnsafePointer<Float>, rows: Int, columns: Int) {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Strict JSON decoding for the spec: unknown fields and type errors become `AEError.invalidSpec`
 /// messages that name the field by its dotted path.
@@ -73,9 +74,9 @@ enum SpecJSON {
             let full = (context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
             throw AEError.invalidSpec("required field '\(full)' is missing")
         } catch let DecodingError.dataCorrupted(context) {
-            let underlying = (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
             let where_ = context.codingPath.isEmpty ? "spec is not valid JSON" : "field '\(path(context))'"
-            throw AEError.invalidSpec("\(where_): \(underlying ?? context.debugDescription)")
+            let detail = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+            throw AEError.invalidSpec("\(where_): \(detail)")
         } catch {
             throw AEError.invalidSpec("\(error)")
         }
@@ -91,7 +92,7 @@ enum SpecJSON {
 
     private static func path(_ context: DecodingError.Context) -> String {
         context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            .joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+            .joined(separator: ".").split(separator: ".[", omittingEmptySubsequences: false).joined(separator: "[")
     }
 
     private static func describe(_ type: Any.Type) -> String {

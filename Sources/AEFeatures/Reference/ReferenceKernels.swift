@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Naive loop kernels in Double, written straight from the definitions with no BLAS, no folding
 /// and no reuse of the fast paths' helpers. Tests check these against finite differences, then
@@ -90,7 +90,7 @@ enum Reference {
         case .leakyRelu: return x > 0 ? x : 0.01 * x
         case .elu: return x > 0 ? x : exp(x) - 1
         case .sigmoid: return 1 / (1 + exp(-x))
-        case .tanh: return Foundation.tanh(x)
+        case .tanh: return Glibc.tanh(x)
         }
     }
 
@@ -101,7 +101,7 @@ enum Reference {
         case .leakyRelu: return x > 0 ? 1 : 0.01
         case .elu: return x > 0 ? 1 : exp(x)
         case .sigmoid: let s = 1 / (1 + exp(-x)); return s * (1 - s)
-        case .tanh: let t = Foundation.tanh(x); return 1 - t * t
+        case .tanh: let t = Glibc.tanh(x); return 1 - t * t
         }
     }
 
@@ -110,7 +110,7 @@ enum Reference {
         case .identity, .relu, .leakyRelu: return 0
         case .elu: return x > 0 ? 0 : exp(x)
         case .sigmoid: let s = 1 / (1 + exp(-x)); return s * (1 - s) * (1 - 2 * s)
-        case .tanh: let t = Foundation.tanh(x); return -2 * t * (1 - t * t)
+        case .tanh: let t = Glibc.tanh(x); return -2 * t * (1 - t * t)
         }
     }
 

@@ -33,3 +33,11 @@ enum BLAS {
         set { openblas_set_num_threads(Int32(newValue)) }
     }
 }
+
+/// The number of threads the engine's math uses (OpenBLAS's pool). Process-wide.
+public enum Threading {
+    public static var threadCount: Int {
+        get { BLAS.threadCount }
+        set { BLAS.threadCount = newValue }
+    }
+}

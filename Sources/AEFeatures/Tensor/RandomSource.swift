@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// A small, fast, seedable generator (xoshiro256**) seeded through SplitMix64.
 /// One model seed derives independent streams for initialisation, shuffling, dropout and noise,

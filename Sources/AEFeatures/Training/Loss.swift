@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Reconstruction losses. Training minimises the mean over every element of the batch.
 /// Binary cross-entropy is always computed from the logits (the input of the final sigmoid),

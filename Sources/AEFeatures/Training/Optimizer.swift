@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// The update rules, applied to the whole parameter block as one flat array.
 /// Formulas follow PyTorch's: Adam with bias correction, SGD with (heavy-ball) momentum,

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Sparsity penalty on the code activations h [batch, size].
 /// KL: weight · Σ_j KL(ρ ‖ ρ̂_j) with ρ̂_j the batch mean of h_j (h must lie in (0, 1));

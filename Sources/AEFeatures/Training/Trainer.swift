@@ -20,6 +20,9 @@ public struct TrainingHistory: Codable, Equatable, Sendable {
     public var bestEpoch: Int = 0
     public var stopReason: StopReason = .completed
 
+    /// An empty history (no epochs run).
+    public init() {}
+
     enum CodingKeys: String, CodingKey {
         case loss, validationLoss = "validation_loss", bestEpoch = "best_epoch", stopReason = "stop_reason"
     }

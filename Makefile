@@ -1,0 +1,67 @@
+# Builds, checks and installs libaefeatures.so, the C ABI of include/aefeatures.h.
+#   make lib          release .so with the Swift runtime linked in, exporting only aef_ symbols
+#   make check-lib    exported symbols == header declarations; no Swift library in ldd
+#   make c-tests      C tests (-Wall -Wextra -Werror -pedantic) against the header and the .so
+#   make valgrind     the C tests and example under valgrind (no leaks, no invalid accesses)
+#   make examples     build and run examples/c
+#   make install      library, header and pkg-config file under PREFIX (default /usr/local)
+
+PREFIX   ?= /usr/local
+OUT      := build
+LIBDIR   := $(OUT)/lib
+SONAME   := libaefeatures.so.1
+LIB      := $(LIBDIR)/$(SONAME)
+SCRATCH  := .build-lib
+CC       ?= cc
+CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -pedantic -Iinclude
+LDLIBS   := -L$(LIBDIR) -laefeatures -lpthread -lm
+RUN      := env LD_LIBRARY_PATH=$(CURDIR)/$(LIBDIR)
+VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
+
+.PHONY: lib check-lib c-tests valgrind examples install clean
+.DELETE_ON_ERROR:
+
+lib: $(LIB)
+
+$(LIB): Package.swift $(shell find Sources/AEFeatures Sources/AEFeaturesCAPI -name '*.swift' -o -name '*.map')
+	swift build -c release --scratch-path $(SCRATCH) --product aefeatures \
+	    -Xswiftc -static-stdlib \
+	    -Xlinker --version-script=$(CURDIR)/Sources/AEFeaturesCAPI/exports.map \
+	    -Xlinker -soname=$(SONAME)
+	mkdir -p $(LIBDIR)
+	strip --strip-unneeded -o $@ $(SCRATCH)/release/libaefeatures.so
+	ln -sf $(SONAME) $(LIBDIR)/libaefeatures.so
+
+check-lib: $(LIB)
+	@grep -hoE '\baef_[a-z_]+[[:space:]]*\(' include/aefeatures.h | tr -d '( ' | sort -u > $(OUT)/declared.txt
+	@nm -D --defined-only $(LIB) | awk '$$2 ~ /^[TDBR]$$/ {sub(/@.*/, "", $$3); print $$3}' | sort -u > $(OUT)/exported.txt
+	@if ! diff -u $(OUT)/declared.txt $(OUT)/exported.txt; then echo "FAIL: exported symbols differ from the header"; exit 1; fi
+	@if ldd $(LIB) | grep -i swift; then echo "FAIL: the library needs a Swift runtime library"; exit 1; fi
+	@echo "check-lib: $$(wc -l < $(OUT)/exported.txt) aef_ functions exported, as declared; ldd shows no Swift library"
+
+$(OUT)/test_capi: Tests/c/test_capi.c include/aefeatures.h $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+$(OUT)/example: examples/c/example.c include/aefeatures.h $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+c-tests: $(OUT)/test_capi
+	cd $(OUT) && $(RUN) ./test_capi
+
+valgrind: $(OUT)/test_capi $(OUT)/example
+	cd $(OUT) && $(RUN) AEF_TEST_QUICK=1 $(VALGRIND) ./test_capi
+	cd $(OUT) && $(RUN) $(VALGRIND) ./example
+
+examples: $(OUT)/example
+	cd $(OUT) && $(RUN) ./example
+
+install: $(LIB)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libaefeatures.so
+	install -m 644 include/aefeatures.h $(DESTDIR)$(PREFIX)/include/aefeatures.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' aefeatures.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/aefeatures.pc
+	-ldconfig 2>/dev/null
+
+clean:
+	rm -rf $(OUT) $(SCRATCH)

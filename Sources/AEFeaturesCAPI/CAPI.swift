@@ -1,0 +1,403 @@
+// The C ABI: every `aef_` entry point of include/aefeatures.h, and the only code that knows C.
+// Each entry point runs its body inside `guarded`, which turns any thrown error into a status
+// code and a thread-local message; bodies validate every pointer and size before the engine
+// sees them, so nothing traps on bad input.
+import AEFeatures
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Mirrors `aef_status` in include/aefeatures.h.
+enum Status: Int32 {
+    case ok = 0, nullArgument, invalidArgument, invalidSpec, notFitted, diverged, bufferTooSmall, io,
+         corruptModel, internalError, cancelled
+
+    var name: String {
+        switch self {
+        case .ok: return "AEF_OK"
+        case .nullArgument: return "AEF_ERR_NULL_ARGUMENT"
+        case .invalidArgument: return "AEF_ERR_INVALID_ARGUMENT"
+        case .invalidSpec: return "AEF_ERR_INVALID_SPEC"
+        case .notFitted: return "AEF_ERR_NOT_FITTED"
+        case .diverged: return "AEF_ERR_DIVERGED"
+        case .bufferTooSmall: return "AEF_ERR_BUFFER_TOO_SMALL"
+        case .io: return "AEF_ERR_IO"
+        case .corruptModel: return "AEF_ERR_CORRUPT_MODEL"
+        case .internalError: return "AEF_ERR_INTERNAL"
+        case .cancelled: return "AEF_CANCELLED"
+        }
+    }
+}
+
+/// A failure found at the boundary itself.
+struct BoundaryError: Error {
+    let status: Status
+    let message: String
+}
+
+// MARK: Thread-local error message
+
+/// Each thread's last message, a malloc'd C string freed when replaced or when the thread exits.
+private let errorKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { free($0) }
+    return key
+}()
+
+private let emptyString: UnsafePointer<CChar> = UnsafePointer(strdup("")!)
+
+private func setLastError(_ message: String) {
+    free(pthread_getspecific(errorKey))
+    pthread_setspecific(errorKey, strdup(message))
+}
+
+/// Runs `body`, mapping every error to a status and recording its message for this thread.
+private func guarded(_ function: String, _ body: () throws -> Status) -> Int32 {
+    do {
+        return try body().rawValue
+    } catch let error as BoundaryError {
+        setLastError("\(function): \(error.message)")
+        return error.status.rawValue
+    } catch let error as AEError {
+        setLastError("\(function): \(error)")
+        switch error {
+        case .invalidSpec: return Status.invalidSpec.rawValue
+        case .invalidInput: return Status.invalidArgument.rawValue
+        case .notFitted: return Status.notFitted.rawValue
+        case .diverged: return Status.diverged.rawValue
+        case .io: return Status.io.rawValue
+        case .corruptModel: return Status.corruptModel.rawValue
+        }
+    } catch {
+        setLastError("\(function): internal error: \(error)")
+        return Status.internalError.rawValue
+    }
+}
+
+// MARK: Argument checks
+
+private func required<T>(_ pointer: T?, _ name: String) throws -> T {
+    guard let pointer else { throw BoundaryError(status: .nullArgument, message: "\(name) is NULL") }
+    return pointer
+}
+
+private func model(_ handle: OpaquePointer?) throws -> Autoencoder {
+    Unmanaged<Autoencoder>.fromOpaque(UnsafeRawPointer(try required(handle, "model"))).takeUnretainedValue()
+}
+
+private func newHandle(_ model: Autoencoder) -> OpaquePointer {
+    OpaquePointer(Unmanaged.passRetained(model).toOpaque())
+}
+
+/// x as a buffer of n_samples x sample_size values, after checking the pointer and the sizes.
+private func samples(_ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int, of model: Autoencoder,
+                     name: String = "x") throws -> UnsafeBufferPointer<Float> {
+    guard sampleSize == model.inputSize else {
+        throw BoundaryError(status: .invalidArgument,
+                            message: "sample_size is \(sampleSize); this model takes \(model.inputSize) values per sample")
+    }
+    guard count > 0 else { throw BoundaryError(status: .invalidArgument, message: "\(name) is empty (0 samples)") }
+    let (total, overflow) = count.multipliedReportingOverflow(by: sampleSize)
+    guard !overflow, total <= Int.max / 4 else {
+        throw BoundaryError(status: .invalidArgument, message: "\(count) samples of \(sampleSize) values overflow the address space")
+    }
+    return UnsafeBufferPointer(start: try required(x, name), count: total)
+}
+
+/// Elements an output kind needs for `rows` samples.
+private func outputCount(_ kind: Int32, rows: Int, of model: Autoencoder) throws -> Int {
+    let width: Int
+    switch kind {
+    case 0: width = model.codeSize
+    case 1, 3: width = model.inputSize
+    case 2, 4: width = 1
+    default: throw BoundaryError(status: .invalidArgument, message: "unknown output kind \(kind)")
+    }
+    let (total, overflow) = rows.multipliedReportingOverflow(by: width)
+    guard !overflow else { throw BoundaryError(status: .invalidArgument, message: "\(rows) samples overflow the output size") }
+    return total
+}
+
+private func output<T>(_ out: UnsafeMutablePointer<T>?, capacity: Int, needed: Int) throws -> UnsafeMutableBufferPointer<T> {
+    let out = try required(out, "out")
+    guard capacity >= needed else {
+        throw BoundaryError(status: .bufferTooSmall, message: "out has room for \(capacity) elements; \(needed) needed")
+    }
+    return UnsafeMutableBufferPointer(start: out, count: needed)
+}
+
+/// Copies bytes (plus a NUL for text) into a caller buffer, or only reports the size.
+private func fill(_ bytes: [UInt8], into buffer: UnsafeMutableRawPointer?, capacity: Int,
+                  needed: UnsafeMutablePointer<Int>?) throws -> Status {
+    let needed = try required(needed, "out_needed")
+    needed.pointee = bytes.count
+    guard let buffer else { return .ok }
+    guard capacity >= bytes.count else {
+        throw BoundaryError(status: .bufferTooSmall, message: "buffer has \(capacity) bytes; \(bytes.count) needed")
+    }
+    bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+    return .ok
+}
+
+private func string(_ text: UnsafePointer<CChar>?, _ name: String) throws -> String {
+    let text = try required(text, name)
+    guard let value = String(validatingCString: text) else {
+        throw BoundaryError(status: .invalidArgument, message: "\(name) is not valid UTF-8")
+    }
+    return value
+}
+
+// MARK: Library
+
+private let versionString: UnsafePointer<CChar> = UnsafePointer(strdup("0.1.0")!)
+private let statusNames: [UnsafePointer<CChar>] = (0...10).map { UnsafePointer(strdup(Status(rawValue: $0)!.name)!) }
+private let unknownStatus: UnsafePointer<CChar> = UnsafePointer(strdup("unknown status")!)
+
+@_cdecl("aef_version")
+public func aef_version() -> UnsafePointer<CChar> { versionString }
+
+@_cdecl("aef_abi_version")
+public func aef_abi_version() -> UInt32 { 1 }
+
+@_cdecl("aef_last_error")
+public func aef_last_error() -> UnsafePointer<CChar> {
+    pthread_getspecific(errorKey).map { UnsafePointer($0.assumingMemoryBound(to: CChar.self)) } ?? emptyString
+}
+
+@_cdecl("aef_status_string")
+public func aef_status_string(_ status: Int32) -> UnsafePointer<CChar> {
+    statusNames.indices.contains(Int(status)) ? statusNames[Int(status)] : unknownStatus
+}
+
+@_cdecl("aef_set_num_threads")
+public func aef_set_num_threads(_ threads: Int32) -> Int32 {
+    guarded("aef_set_num_threads") {
+        guard threads >= 0, threads <= 1024 else {
+            throw BoundaryError(status: .invalidArgument, message: "n_threads is \(threads); use 0 (all cores) or 1...1024")
+        }
+        Threading.threadCount = threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : Int(threads)
+        return .ok
+    }
+}
+
+@_cdecl("aef_get_num_threads")
+public func aef_get_num_threads(_ out: UnsafeMutablePointer<Int32>?) -> Int32 {
+    guarded("aef_get_num_threads") {
+        try required(out, "out_threads").pointee = Int32(Threading.threadCount)
+        return .ok
+    }
+}
+
+// MARK: Models
+
+@_cdecl("aef_model_create")
+public func aef_model_create(_ spec: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded("aef_model_create") {
+        let out = try required(out, "out_model")
+        out.pointee = nil
+        out.pointee = newHandle(try Autoencoder(json: try string(spec, "spec_json")))
+        return .ok
+    }
+}
+
+@_cdecl("aef_model_free")
+public func aef_model_free(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<Autoencoder>.fromOpaque(UnsafeRawPointer(handle)).release()
+}
+
+public typealias ProgressFunction = @convention(c) (UnsafeMutableRawPointer?, Int32, Int32, Double, Double) -> Int32
+
+@_cdecl("aef_model_fit")
+public func aef_model_fit(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
+                          _ validation: UnsafePointer<Float>?, _ validationCount: Int, _ seed: UnsafePointer<UInt64>?,
+                          _ progress: ProgressFunction?, _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    guarded("aef_model_fit") {
+        let model = try model(handle)
+        let data = try samples(x, count, sampleSize, of: model)
+        var held: (data: UnsafeBufferPointer<Float>, rows: Int)?
+        if validation != nil || validationCount != 0 {
+            held = (try samples(validation, validationCount, sampleSize, of: model, name: "validation"), validationCount)
+        }
+        let callback = progress.map { function in
+            { (report: EpochReport) -> Bool in
+                function(userData, Int32(report.epoch), Int32(report.epochs), report.loss, report.validationLoss ?? .nan) == 0
+            }
+        }
+        let history = try model.fit(data, rows: count, validation: held, seed: seed?.pointee, progress: callback)
+        return history.stopReason == .cancelled ? .cancelled : .ok
+    }
+}
+
+@_cdecl("aef_model_output_size")
+public func aef_model_output_size(_ handle: OpaquePointer?, _ kind: Int32, _ count: Int, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
+    guarded("aef_model_output_size") {
+        let model = try model(handle)
+        let out = try required(out, "out_count")
+        out.pointee = try outputCount(kind, rows: count, of: model)
+        return .ok
+    }
+}
+
+/// The shared body of the float-output inference calls.
+private func infer(_ function: String, _ kind: Int32, _ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int,
+                   _ sampleSize: Int, _ out: UnsafeMutablePointer<Float>?, _ capacity: Int,
+                   _ kernel: (Autoencoder) -> (UnsafeBufferPointer<Float>, Int, UnsafeMutableBufferPointer<Float>) throws -> Void) -> Int32 {
+    guarded(function) {
+        let model = try model(handle)
+        let data = try samples(x, count, sampleSize, of: model)
+        let buffer = try output(out, capacity: capacity, needed: try outputCount(kind, rows: count, of: model))
+        try kernel(model)(data, count, buffer)
+        return .ok
+    }
+}
+
+@_cdecl("aef_model_transform")
+public func aef_model_transform(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
+                                _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
+    infer("aef_model_transform", 0, handle, x, count, sampleSize, out, capacity) { $0.encode }
+}
+
+@_cdecl("aef_model_reconstruct")
+public func aef_model_reconstruct(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
+                                  _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
+    infer("aef_model_reconstruct", 1, handle, x, count, sampleSize, out, capacity) { $0.reconstruct }
+}
+
+@_cdecl("aef_model_score")
+public func aef_model_score(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
+                            _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
+    infer("aef_model_score", 2, handle, x, count, sampleSize, out, capacity) { $0.anomalyScores }
+}
+
+@_cdecl("aef_model_feature_errors")
+public func aef_model_feature_errors(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
+                                     _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
+    infer("aef_model_feature_errors", 3, handle, x, count, sampleSize, out, capacity) { $0.featureErrors }
+}
+
+@_cdecl("aef_model_predict")
+public func aef_model_predict(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
+                              _ out: UnsafeMutablePointer<Int32>?, _ capacity: Int) -> Int32 {
+    guarded("aef_model_predict") {
+        let model = try model(handle)
+        let data = try samples(x, count, sampleSize, of: model)
+        let labels = try output(out, capacity: capacity, needed: count)
+        guard let threshold = model.threshold else { throw AEError.notFitted }
+        var scores = [Float](repeating: 0, count: count)
+        try scores.withUnsafeMutableBufferPointer { try model.anomalyScores(data, rows: count, into: $0) }
+        for i in 0..<count { labels[i] = scores[i] > threshold ? 1 : 0 }
+        return .ok
+    }
+}
+
+// MARK: Queries
+
+@_cdecl("aef_model_sample_size")
+public func aef_model_sample_size(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
+    guarded("aef_model_sample_size") {
+        let model = try model(handle)
+        try required(out, "out_size").pointee = model.inputSize
+        return .ok
+    }
+}
+
+@_cdecl("aef_model_code_size")
+public func aef_model_code_size(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
+    guarded("aef_model_code_size") {
+        let model = try model(handle)
+        try required(out, "out_size").pointee = model.codeSize
+        return .ok
+    }
+}
+
+@_cdecl("aef_model_is_fitted")
+public func aef_model_is_fitted(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
+    guarded("aef_model_is_fitted") {
+        let model = try model(handle)
+        try required(out, "out_fitted").pointee = model.isFitted ? 1 : 0
+        return .ok
+    }
+}
+
+@_cdecl("aef_model_threshold")
+public func aef_model_threshold(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?) -> Int32 {
+    guarded("aef_model_threshold") {
+        let model = try model(handle)
+        let out = try required(out, "out_threshold")
+        guard let threshold = model.threshold else { throw AEError.notFitted }
+        out.pointee = threshold
+        return .ok
+    }
+}
+
+@_cdecl("aef_model_spec_json")
+public func aef_model_spec_json(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+                                _ needed: UnsafeMutablePointer<Int>?) -> Int32 {
+    guarded("aef_model_spec_json") {
+        try fill(Array(try model(handle).spec.json.utf8) + [0], into: buffer.map(UnsafeMutableRawPointer.init),
+                 capacity: capacity, needed: needed)
+    }
+}
+
+@_cdecl("aef_model_history")
+public func aef_model_history(_ handle: OpaquePointer?, _ loss: UnsafeMutablePointer<Double>?,
+                              _ validationLoss: UnsafeMutablePointer<Double>?, _ capacity: Int,
+                              _ epochs: UnsafeMutablePointer<Int>?) -> Int32 {
+    guarded("aef_model_history") {
+        let history = try model(handle).history ?? TrainingHistory()
+        let epochs = try required(epochs, "out_epochs")
+        epochs.pointee = history.loss.count
+        if loss == nil && validationLoss == nil { return .ok }
+        let losses = try output(try required(loss, "loss"), capacity: capacity, needed: history.loss.count)
+        let validations = try output(try required(validationLoss, "validation_loss"), capacity: capacity, needed: history.loss.count)
+        for i in 0..<history.loss.count {
+            losses[i] = history.loss[i]
+            validations[i] = i < history.validationLoss.count ? history.validationLoss[i] : .nan
+        }
+        return .ok
+    }
+}
+
+// MARK: Persistence
+
+@_cdecl("aef_model_save")
+public func aef_model_save(_ handle: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    guarded("aef_model_save") {
+        let model = try model(handle)
+        try model.save(to: try string(path, "path"))
+        return .ok
+    }
+}
+
+@_cdecl("aef_model_load")
+public func aef_model_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded("aef_model_load") {
+        let out = try required(out, "out_model")
+        out.pointee = nil
+        out.pointee = newHandle(try Autoencoder.load(from: try string(path, "path")))
+        return .ok
+    }
+}
+
+@_cdecl("aef_model_save_buffer")
+public func aef_model_save_buffer(_ handle: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ capacity: Int,
+                                  _ needed: UnsafeMutablePointer<Int>?) -> Int32 {
+    guarded("aef_model_save_buffer") {
+        try fill(try model(handle).serialized(), into: buffer, capacity: capacity, needed: needed)
+    }
+}
+
+@_cdecl("aef_model_load_buffer")
+public func aef_model_load_buffer(_ data: UnsafeRawPointer?, _ size: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded("aef_model_load_buffer") {
+        let out = try required(out, "out_model")
+        out.pointee = nil
+        let start: UnsafeRawPointer = try required(data, "data")
+        let bytes = UnsafeRawBufferPointer(start: start, count: size)
+        out.pointee = newHandle(try Autoencoder.deserialize(bytes))
+        return .ok
+    }
+}

@@ -1,0 +1,203 @@
+/*
+ * aefeatures.h — the C API of libaefeatures: fit autoencoders, extract features, score anomalies.
+ *
+ * This header is the contract. Conventions that hold for every function unless its comment says
+ * otherwise:
+ *
+ * Status.    Every function that can fail returns an aef_status. AEF_OK is 0; on any other
+ *            value aef_last_error() gives a one-line message saying what was wrong. No function
+ *            aborts, traps or throws across this boundary on bad input.
+ * Data.      Samples are row-major float32: n_samples consecutive samples of sample_size values
+ *            each (sample_size = the product of the spec's input_shape). Data must be finite:
+ *            NaN or ±Inf anywhere is AEF_ERR_INVALID_ARGUMENT. Raw units go in and come out;
+ *            the model's fitted scaling is applied inside.
+ * Outputs.   Results go into caller-allocated buffers. Each such call takes the buffer's
+ *            capacity in elements and fails with AEF_ERR_BUFFER_TOO_SMALL (writing nothing) if
+ *            it is too small; aef_model_output_size() tells the size needed beforehand.
+ * Ownership. The library never takes ownership of a caller's pointer and keeps none after the
+ *            call returns. Handles it returns are owned by the caller and released with
+ *            aef_model_free(). Strings it returns (aef_version, aef_last_error,
+ *            aef_status_string) are owned by the library; do not free them.
+ * NULL.      A NULL where a pointer is required is AEF_ERR_NULL_ARGUMENT. Pointers that may be
+ *            NULL say so.
+ * Threads.   Functions taking `const aef_model *` (inference, queries, save) may run on one
+ *            model from any number of threads at once; each call uses its own workspace.
+ *            aef_model_fit mutates the model: it must not overlap any other call on the same
+ *            model. Different models are independent. aef_last_error is per thread.
+ */
+#ifndef AEFEATURES_H
+#define AEFEATURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of this header. The ABI version changes only when a binary built against an older
+ * header could break; compare AEF_ABI_VERSION with aef_abi_version() at start-up. */
+#define AEF_VERSION_MAJOR 0
+#define AEF_VERSION_MINOR 1
+#define AEF_VERSION_PATCH 0
+#define AEF_VERSION_STRING "0.1.0"
+#define AEF_ABI_VERSION 1
+
+typedef enum aef_status {
+    AEF_OK = 0,
+    AEF_ERR_NULL_ARGUMENT = 1,    /* a required pointer was NULL */
+    AEF_ERR_INVALID_ARGUMENT = 2, /* wrong sizes or shapes, empty or non-finite data, bad value */
+    AEF_ERR_INVALID_SPEC = 3,     /* the JSON spec does not parse or a field is out of range */
+    AEF_ERR_NOT_FITTED = 4,       /* the call needs a fitted model */
+    AEF_ERR_DIVERGED = 5,         /* training loss became NaN/Inf; the model keeps its last good weights */
+    AEF_ERR_BUFFER_TOO_SMALL = 6, /* an output buffer's capacity is below the size needed */
+    AEF_ERR_IO = 7,               /* a file could not be read or written */
+    AEF_ERR_CORRUPT_MODEL = 8,    /* model bytes are truncated, corrupted, foreign or of another version */
+    AEF_ERR_INTERNAL = 9,         /* a bug in the library; please report the message */
+    AEF_CANCELLED = 10            /* not an error: the progress callback stopped fit; the model is
+                                     fitted with the epochs completed so far */
+} aef_status;
+
+/* What an output buffer holds, for aef_model_output_size. */
+typedef enum aef_output {
+    AEF_OUTPUT_FEATURES = 0,       /* aef_model_transform: n_samples x code_size */
+    AEF_OUTPUT_RECONSTRUCTION = 1, /* aef_model_reconstruct: n_samples x sample_size */
+    AEF_OUTPUT_SCORES = 2,         /* aef_model_score: n_samples */
+    AEF_OUTPUT_FEATURE_ERRORS = 3, /* aef_model_feature_errors: n_samples x sample_size */
+    AEF_OUTPUT_LABELS = 4          /* aef_model_predict: n_samples */
+} aef_output;
+
+/* An autoencoder: spec, weights, fitted scaler, anomaly threshold and training history. Opaque. */
+typedef struct aef_model aef_model;
+
+/* ---- Library ------------------------------------------------------------------------------ */
+
+/* Library version, e.g. "0.1.0". Never NULL; static storage. Thread-safe. */
+const char *aef_version(void);
+
+/* ABI version of the loaded library; equals AEF_ABI_VERSION when header and library agree. */
+uint32_t aef_abi_version(void);
+
+/* Message of the last failing call on this thread ("" if none yet). Never NULL. Owned by the
+ * library and valid until the next aef_ call on the same thread. */
+const char *aef_last_error(void);
+
+/* Constant name of a status ("AEF_ERR_NULL_ARGUMENT", ...; "unknown status" otherwise).
+ * Never NULL; static storage. Thread-safe. */
+const char *aef_status_string(aef_status status);
+
+/* Threads the library uses for its math (OpenBLAS). n_threads >= 1; 0 means all cores, the
+ * default. A host with its own thread pool can set 1. Applies process-wide; call it while no
+ * other aef_ call runs. */
+aef_status aef_set_num_threads(int n_threads);
+
+/* Threads currently in use, into *out_threads. */
+aef_status aef_get_num_threads(int *out_threads);
+
+/* ---- Models ------------------------------------------------------------------------------- */
+
+/* Creates an unfitted model from a JSON spec (NUL-terminated UTF-8; docs/spec.md lists every
+ * field with its default). On success *out_model is a new handle to free with aef_model_free;
+ * on failure it is set to NULL. */
+aef_status aef_model_create(const char *spec_json, aef_model **out_model);
+
+/* Releases a model. NULL is a no-op. The handle must not be used afterwards, and no other call
+ * on it may be running. */
+void aef_model_free(aef_model *model);
+
+/* Called after each epoch of aef_model_fit with the 1-based epoch, the planned number of
+ * epochs, the mean training objective of the epoch and the validation loss (NaN without
+ * validation data). Return 0 to continue, non-zero to stop: fit then returns AEF_CANCELLED.
+ * Runs on the thread that called fit; it must not call aef_ functions on the same model. */
+typedef int (*aef_progress_fn)(void *user_data, int epoch, int epochs, double loss, double validation_loss);
+
+/* Fits the model (from freshly initialised weights; a refit starts over) on x, n_samples x
+ * sample_size. sample_size must equal the product of the spec's input_shape.
+ *   validation, n_validation: explicit validation rows (same sample_size), or NULL and 0 to use
+ *     the spec's training.validation_split (if any).
+ *   seed: NULL to use the spec's seed, otherwise the seed for initialisation, the validation
+ *     split, shuffling, dropout and noise. Same seed and thread count give identical weights.
+ *   progress, user_data: optional epoch callback (may be NULL) and its opaque argument.
+ * Blocks until training ends. On AEF_ERR_DIVERGED the model keeps the weights of its last
+ * completed epoch, or its state before the call if the first epoch failed. */
+aef_status aef_model_fit(aef_model *model, const float *x, size_t n_samples, size_t sample_size,
+                         const float *validation, size_t n_validation, const uint64_t *seed,
+                         aef_progress_fn progress, void *user_data);
+
+/* Number of elements an output of `kind` needs for n_samples samples, into *out_count. */
+aef_status aef_model_output_size(const aef_model *model, aef_output kind, size_t n_samples, size_t *out_count);
+
+/* The inference calls below need a fitted model. x is n_samples x sample_size; `out` has room
+ * for `capacity` elements. */
+
+/* Features (the code layer): n_samples x code_size floats. */
+aef_status aef_model_transform(const aef_model *model, const float *x, size_t n_samples, size_t sample_size,
+                               float *out, size_t capacity);
+
+/* Reconstructions in the input's units: n_samples x sample_size floats. */
+aef_status aef_model_reconstruct(const aef_model *model, const float *x, size_t n_samples, size_t sample_size,
+                                 float *out, size_t capacity);
+
+/* Anomaly scores, one float per sample: the mean reconstruction error over the sample's values
+ * in scaled units (squared error for loss "mse", cross-entropy for "bce"); higher is more
+ * anomalous. */
+aef_status aef_model_score(const aef_model *model, const float *x, size_t n_samples, size_t sample_size,
+                           float *out, size_t capacity);
+
+/* Per-value reconstruction errors (whose row means are the scores): n_samples x sample_size. */
+aef_status aef_model_feature_errors(const aef_model *model, const float *x, size_t n_samples, size_t sample_size,
+                                    float *out, size_t capacity);
+
+/* 1 for samples scoring above the fitted threshold, else 0: n_samples int32 values. */
+aef_status aef_model_predict(const aef_model *model, const float *x, size_t n_samples, size_t sample_size,
+                             int32_t *out, size_t capacity);
+
+/* ---- Queries ------------------------------------------------------------------------------ */
+
+/* Values per sample (product of input_shape) and features per sample (code_size). */
+aef_status aef_model_sample_size(const aef_model *model, size_t *out_size);
+aef_status aef_model_code_size(const aef_model *model, size_t *out_size);
+
+/* 1 if the model is fitted, else 0, into *out_fitted. */
+aef_status aef_model_is_fitted(const aef_model *model, int *out_fitted);
+
+/* The anomaly threshold (scores above it are anomalies). Needs a fitted model. */
+aef_status aef_model_threshold(const aef_model *model, float *out_threshold);
+
+/* The spec with every default filled in, as NUL-terminated JSON. *out_needed (required) gets
+ * the bytes needed including the NUL. With buffer NULL this is a size query returning AEF_OK;
+ * otherwise capacity (bytes) must be at least *out_needed. */
+aef_status aef_model_spec_json(const aef_model *model, char *buffer, size_t capacity, size_t *out_needed);
+
+/* Training history of the last fit: per epoch the mean training objective into loss[] and the
+ * validation loss into validation_loss[] (NaN where there was none). *out_epochs (required)
+ * gets the number of epochs run (0 if unfitted). With loss and validation_loss both NULL this is
+ * a size query; otherwise both must be non-NULL with room for `capacity` doubles each. */
+aef_status aef_model_history(const aef_model *model, double *loss, double *validation_loss, size_t capacity,
+                             size_t *out_epochs);
+
+/* ---- Persistence -------------------------------------------------------------------------- */
+
+/* Saves the model (fitted or not) to `path` atomically: the bytes go to a temporary file in the
+ * same directory that is flushed and renamed over `path`, so `path` holds either its previous
+ * content or the complete new model, even if the process dies mid-save. */
+aef_status aef_model_save(const aef_model *model, const char *path);
+
+/* Loads a model saved with aef_model_save into a new handle (*out_model; NULL on failure).
+ * Truncated, corrupted, foreign or wrong-version files give AEF_ERR_CORRUPT_MODEL. */
+aef_status aef_model_load(const char *path, aef_model **out_model);
+
+/* The model in the file format, into a caller buffer. *out_needed (required) gets the size in
+ * bytes. With buffer NULL this is a size query returning AEF_OK; otherwise capacity must be at
+ * least *out_needed. */
+aef_status aef_model_save_buffer(const aef_model *model, void *buffer, size_t capacity, size_t *out_needed);
+
+/* A new model from `size` bytes written by aef_model_save_buffer or aef_model_save. The bytes
+ * are only read during the call. */
+aef_status aef_model_load_buffer(const void *data, size_t size, aef_model **out_model);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AEFEATURES_H */
