@@ -91,6 +91,15 @@ private func newHandle(_ model: Autoencoder) -> OpaquePointer {
     OpaquePointer(Unmanaged.passRetained(model).toOpaque())
 }
 
+/// size_t arrives as Int: a value above Int.max reads as negative and is refused here.
+private func checkedSize(_ value: Int, _ name: String) throws -> Int {
+    guard value >= 0 else { throw BoundaryError(status: .invalidArgument, message: "\(name) is larger than any buffer can be") }
+    return value
+}
+
+/// A capacity above Int.max (say SIZE_MAX, "plenty") is as good as Int.max.
+private func effectiveCapacity(_ value: Int) -> Int { value < 0 ? Int.max : value }
+
 /// x as a buffer of n_samples x sample_size values, after checking the pointer and the sizes.
 private func samples(_ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int, of model: Autoencoder,
                      name: String = "x") throws -> UnsafeBufferPointer<Float> {
@@ -98,7 +107,9 @@ private func samples(_ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int
         throw BoundaryError(status: .invalidArgument,
                             message: "sample_size is \(sampleSize); this model takes \(model.inputSize) values per sample")
     }
-    guard count > 0 else { throw BoundaryError(status: .invalidArgument, message: "\(name) is empty (0 samples)") }
+    guard try checkedSize(count, "n_samples") > 0 else {
+        throw BoundaryError(status: .invalidArgument, message: "\(name) is empty (0 samples)")
+    }
     let (total, overflow) = count.multipliedReportingOverflow(by: sampleSize)
     guard !overflow, total <= Int.max / 4 else {
         throw BoundaryError(status: .invalidArgument, message: "\(count) samples of \(sampleSize) values overflow the address space")
@@ -108,6 +119,7 @@ private func samples(_ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int
 
 /// Elements an output kind needs for `rows` samples.
 private func outputCount(_ kind: Int32, rows: Int, of model: Autoencoder) throws -> Int {
+    _ = try checkedSize(rows, "n_samples")
     let width: Int
     switch kind {
     case 0: width = model.codeSize
@@ -120,8 +132,9 @@ private func outputCount(_ kind: Int32, rows: Int, of model: Autoencoder) throws
     return total
 }
 
-private func output<T>(_ out: UnsafeMutablePointer<T>?, capacity: Int, needed: Int) throws -> UnsafeMutableBufferPointer<T> {
+private func output<T>(_ out: UnsafeMutablePointer<T>?, capacity rawCapacity: Int, needed: Int) throws -> UnsafeMutableBufferPointer<T> {
     let out = try required(out, "out")
+    let capacity = effectiveCapacity(rawCapacity)
     guard capacity >= needed else {
         throw BoundaryError(status: .bufferTooSmall, message: "out has room for \(capacity) elements; \(needed) needed")
     }
@@ -129,13 +142,13 @@ private func output<T>(_ out: UnsafeMutablePointer<T>?, capacity: Int, needed: I
 }
 
 /// Copies bytes (plus a NUL for text) into a caller buffer, or only reports the size.
-private func fill(_ bytes: [UInt8], into buffer: UnsafeMutableRawPointer?, capacity: Int,
+private func fill(_ bytes: [UInt8], into buffer: UnsafeMutableRawPointer?, capacity rawCapacity: Int,
                   needed: UnsafeMutablePointer<Int>?) throws -> Status {
     let needed = try required(needed, "out_needed")
     needed.pointee = bytes.count
     guard let buffer else { return .ok }
-    guard capacity >= bytes.count else {
-        throw BoundaryError(status: .bufferTooSmall, message: "buffer has \(capacity) bytes; \(bytes.count) needed")
+    guard effectiveCapacity(rawCapacity) >= bytes.count else {
+        throw BoundaryError(status: .bufferTooSmall, message: "buffer has \(rawCapacity) bytes; \(bytes.count) needed")
     }
     bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
     return .ok
@@ -396,7 +409,7 @@ public func aef_model_load_buffer(_ data: UnsafeRawPointer?, _ size: Int, _ out:
         let out = try required(out, "out_model")
         out.pointee = nil
         let start: UnsafeRawPointer = try required(data, "data")
-        let bytes = UnsafeRawBufferPointer(start: start, count: size)
+        let bytes = UnsafeRawBufferPointer(start: start, count: try checkedSize(size, "size"))
         out.pointee = newHandle(try Autoencoder.deserialize(bytes))
         return .ok
     }

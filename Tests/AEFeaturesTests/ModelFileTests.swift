@@ -1,0 +1,56 @@
+import Foundation
+import XCTest
+@testable import AEFeatures
+
+final class ModelFileTests: XCTestCase {
+    private func fittedModel() throws -> (Autoencoder, Tensor) {
+        let x = structuredData(rows: 300, width: 12, seed: 31)
+        let model = try Autoencoder(json: #"{"variant":"sparse","input_shape":[12],"hidden_units":[8],"code_size":3,"batch_norm":true,"scaling":"standard","output_activation":"identity","sparsity":{"type":"l1"},"training":{"epochs":3,"validation_split":0.2}}"#)
+        try model.fit(x)
+        return (model, x)
+    }
+
+    func testRoundTripIsBitIdentical() throws {
+        let (model, x) = try fittedModel()
+        let copy = try Autoencoder.deserialize(model.serialized())
+        XCTAssertEqual(copy.spec, model.spec)
+        XCTAssertEqual(copy.history, model.history)
+        XCTAssertEqual(copy.threshold, model.threshold)
+        XCTAssertEqual(copy.scaler, model.scaler)
+        XCTAssertEqual(copy.network.parameters.snapshot(), model.network.parameters.snapshot())
+        XCTAssertTrue(try copy.reconstruct(x) == model.reconstruct(x))
+        XCTAssertEqual(copy.serialized(), model.serialized())
+    }
+
+    func testCorruptionIsDetected() throws {
+        let (model, _) = try fittedModel()
+        let bytes = model.serialized()
+        for cut in [0, 10, 59, bytes.count / 2, bytes.count - 1] {
+            XCTAssertThrowsError(try Autoencoder.deserialize(Array(bytes.prefix(cut)))) { error in
+                guard case AEError.corruptModel = error else { return XCTFail("\(error)") }
+            }
+        }
+        var flipped = bytes
+        flipped[bytes.count / 3] ^= 0x10
+        XCTAssertThrowsError(try Autoencoder.deserialize(flipped))
+    }
+
+    func testAtomicSaveReplacesOrKeepsTheOldFile() throws {
+        let (model, x) = try fittedModel()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aef-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/model.aef"
+        try model.save(to: path)
+        let other = try Autoencoder(json: #"{"input_shape":[12],"code_size":2}"#)
+        try other.save(to: path)  // replaces
+        XCTAssertEqual(try Autoencoder.load(from: path).spec, other.spec)
+        try model.save(to: path)
+        XCTAssertTrue(try Autoencoder.load(from: path).encode(x) == model.encode(x))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["model.aef"], "no temporary left behind")
+        // A save that cannot complete (the target is a directory) leaves no partial file.
+        try FileManager.default.createDirectory(atPath: directory + "/sub.aef", withIntermediateDirectories: false)
+        XCTAssertThrowsError(try model.save(to: directory + "/sub.aef"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).sorted(), ["model.aef", "sub.aef"])
+    }
+}

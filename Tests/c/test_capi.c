@@ -1,0 +1,501 @@
+/* Tests of every entry point of include/aefeatures.h and its documented error paths, from C.
+ * Prints one line per failed check and closes with "N passed, N failed".
+ * AEF_TEST_QUICK=1 (used under valgrind) shrinks the byte-by-byte corruption sweeps. */
+#define _POSIX_C_SOURCE 200809L
+#include "aefeatures.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                        \
+    do {                                                                        \
+        if (cond) {                                                             \
+            passed++;                                                           \
+        } else {                                                                \
+            failed++;                                                           \
+            printf("FAIL %s:%d: %s -- ", __FILE__, __LINE__, #cond);            \
+            printf(__VA_ARGS__);                                                \
+            printf(" (last error: %s)\n", aef_last_error());                    \
+        }                                                                       \
+    } while (0)
+
+/* A status check that also requires a non-empty message for errors. */
+#define CHECK_STATUS(call, expected)                                                         \
+    do {                                                                                     \
+        aef_status got_ = (call);                                                            \
+        CHECK(got_ == (expected), "%s returned %s, expected %s", #call, aef_status_string(got_), \
+              aef_status_string(expected));                                                  \
+        if ((expected) != AEF_OK && (expected) != AEF_CANCELLED)                             \
+            CHECK(strlen(aef_last_error()) > 0, "no message after %s", #call);               \
+    } while (0)
+
+#define ROWS 400
+#define WIDTH 12
+#define CODE 3
+
+static const char *SPEC =
+    "{\"input_shape\":[4,3],\"hidden_units\":[16],\"code_size\":3,\"batch_norm\":true,"
+    "\"training\":{\"epochs\":6,\"batch_size\":32}}";
+
+/* Rows built from 2 hidden factors, so an autoencoder can learn them. */
+static void make_data(float *x, size_t rows, unsigned seed) {
+    uint64_t s = seed * 2654435761u + 1;
+    for (size_t r = 0; r < rows; r++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        float a = (float)((s >> 33) % 1000) / 1000.0f;
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        float b = (float)((s >> 33) % 1000) / 1000.0f;
+        for (size_t j = 0; j < WIDTH; j++) x[r * WIDTH + j] = 50.0f * a * (float)(j % 4) + 20.0f * b * (float)(j % 3) + 5.0f;
+    }
+}
+
+static int memeq_floats(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof(float)) == 0; }
+
+static aef_model *fitted_model(const float *x) {
+    aef_model *m = NULL;
+    uint64_t seed = 7;
+    if (aef_model_create(SPEC, &m) != AEF_OK) return NULL;
+    if (aef_model_fit(m, x, ROWS, WIDTH, NULL, 0, &seed, NULL, NULL) != AEF_OK) {
+        aef_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void test_library(void) {
+    CHECK(aef_abi_version() == AEF_ABI_VERSION, "abi %u", aef_abi_version());
+    CHECK(strcmp(aef_version(), AEF_VERSION_STRING) == 0, "version %s", aef_version());
+    CHECK(strcmp(aef_status_string(AEF_ERR_NULL_ARGUMENT), "AEF_ERR_NULL_ARGUMENT") == 0, "status name");
+    CHECK(strcmp(aef_status_string(AEF_CANCELLED), "AEF_CANCELLED") == 0, "status name");
+    CHECK(strcmp(aef_status_string((aef_status)1234), "unknown status") == 0, "unknown status name");
+    CHECK(aef_last_error() != NULL, "last error is never NULL");
+
+    int threads = 0;
+    CHECK_STATUS(aef_set_num_threads(1), AEF_OK);
+    CHECK_STATUS(aef_get_num_threads(&threads), AEF_OK);
+    CHECK(threads == 1, "threads %d", threads);
+    CHECK_STATUS(aef_set_num_threads(0), AEF_OK);
+    CHECK_STATUS(aef_get_num_threads(&threads), AEF_OK);
+    CHECK(threads >= 1, "threads %d", threads);
+    CHECK_STATUS(aef_set_num_threads(-1), AEF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(aef_get_num_threads(NULL), AEF_ERR_NULL_ARGUMENT);
+}
+
+static void test_create(void) {
+    aef_model *m = (aef_model *)1;
+    CHECK_STATUS(aef_model_create(NULL, &m), AEF_ERR_NULL_ARGUMENT);
+    CHECK(m == (aef_model *)1 || m == NULL, "out untouched or NULL");
+    CHECK_STATUS(aef_model_create(SPEC, NULL), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_create("{\"input_shape\":[12],\"code_size\":0}", &m), AEF_ERR_INVALID_SPEC);
+    CHECK(m == NULL, "out set to NULL on failure");
+    CHECK(strstr(aef_last_error(), "code_size") != NULL, "message names the field: %s", aef_last_error());
+    CHECK_STATUS(aef_model_create("{\"input_shape\":[12],\"code_size\":2,\"trainig\":{}}", &m), AEF_ERR_INVALID_SPEC);
+    CHECK(strstr(aef_last_error(), "trainig") != NULL, "unknown field named: %s", aef_last_error());
+    CHECK_STATUS(aef_model_create("{\"input_shape\":[12],", &m), AEF_ERR_INVALID_SPEC);
+    CHECK_STATUS(aef_model_create("{\"input_shape\":[12],\"code_size\":2,\"training\":{\"learning_rate\":-1}}", &m),
+                 AEF_ERR_INVALID_SPEC);
+    CHECK_STATUS(aef_model_create("\xff\xfe", &m), AEF_ERR_INVALID_ARGUMENT);
+    const char *variants[] = {
+        "{\"variant\":\"dense\",\"input_shape\":[12],\"code_size\":2}",
+        "{\"variant\":\"denoising\",\"input_shape\":[12],\"code_size\":2}",
+        "{\"variant\":\"sparse\",\"input_shape\":[12],\"code_size\":2}",
+        "{\"variant\":\"contractive\",\"input_shape\":[12],\"code_size\":2}",
+    };
+    for (size_t i = 0; i < sizeof variants / sizeof *variants; i++) {
+        CHECK_STATUS(aef_model_create(variants[i], &m), AEF_OK);
+        aef_model_free(m);
+    }
+    aef_model_free(NULL); /* a no-op */
+}
+
+static void test_unfitted(void) {
+    aef_model *m = NULL;
+    float x[WIDTH] = {0}, out[WIDTH], threshold;
+    int fitted = -1;
+    size_t n = 99;
+    CHECK_STATUS(aef_model_create(SPEC, &m), AEF_OK);
+    CHECK_STATUS(aef_model_is_fitted(m, &fitted), AEF_OK);
+    CHECK(fitted == 0, "fitted %d", fitted);
+    CHECK_STATUS(aef_model_transform(m, x, 1, WIDTH, out, WIDTH), AEF_ERR_NOT_FITTED);
+    CHECK_STATUS(aef_model_score(m, x, 1, WIDTH, out, WIDTH), AEF_ERR_NOT_FITTED);
+    CHECK_STATUS(aef_model_threshold(m, &threshold), AEF_ERR_NOT_FITTED);
+    CHECK_STATUS(aef_model_history(m, NULL, NULL, 0, &n), AEF_OK);
+    CHECK(n == 0, "epochs %zu", n);
+    CHECK_STATUS(aef_model_sample_size(m, &n), AEF_OK);
+    CHECK(n == WIDTH, "sample size %zu", n);
+    CHECK_STATUS(aef_model_code_size(m, &n), AEF_OK);
+    CHECK(n == CODE, "code size %zu", n);
+    CHECK_STATUS(aef_model_sample_size(NULL, &n), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_code_size(m, NULL), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_is_fitted(m, NULL), AEF_ERR_NULL_ARGUMENT);
+    aef_model_free(m);
+}
+
+struct progress_log {
+    int calls, stop_at;
+    double last_loss, last_validation;
+};
+
+static int on_epoch(void *user, int epoch, int epochs, double loss, double validation_loss) {
+    struct progress_log *log = user;
+    log->calls++;
+    log->last_loss = loss;
+    log->last_validation = validation_loss;
+    (void)epochs;
+    return log->stop_at > 0 && epoch >= log->stop_at;
+}
+
+static void test_fit(const float *x) {
+    aef_model *m = NULL;
+    float *bad = malloc(sizeof(float) * ROWS * WIDTH);
+    float val[50 * WIDTH];
+    uint64_t seed = 3;
+    CHECK_STATUS(aef_model_create(SPEC, &m), AEF_OK);
+
+    CHECK_STATUS(aef_model_fit(NULL, x, ROWS, WIDTH, NULL, 0, NULL, NULL, NULL), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_fit(m, NULL, ROWS, WIDTH, NULL, 0, NULL, NULL, NULL), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_fit(m, x, ROWS, WIDTH + 1, NULL, 0, NULL, NULL, NULL), AEF_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(aef_last_error(), "sample_size") != NULL, "%s", aef_last_error());
+    CHECK_STATUS(aef_model_fit(m, x, 0, WIDTH, NULL, 0, NULL, NULL, NULL), AEF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(aef_model_fit(m, x, SIZE_MAX / 2, WIDTH, NULL, 0, NULL, NULL, NULL), AEF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(aef_model_fit(m, x, ROWS, WIDTH, NULL, 5, NULL, NULL, NULL), AEF_ERR_NULL_ARGUMENT);
+    memcpy(bad, x, sizeof(float) * ROWS * WIDTH);
+    bad[17] = NAN;
+    CHECK_STATUS(aef_model_fit(m, bad, ROWS, WIDTH, NULL, 0, NULL, NULL, NULL), AEF_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(aef_last_error(), "row 1, column 5") != NULL, "%s", aef_last_error());
+    bad[17] = INFINITY;
+    CHECK_STATUS(aef_model_fit(m, bad, ROWS, WIDTH, NULL, 0, NULL, NULL, NULL), AEF_ERR_INVALID_ARGUMENT);
+    memcpy(val, x, sizeof val);
+    val[3] = -INFINITY;
+    CHECK_STATUS(aef_model_fit(m, x, ROWS, WIDTH, val, 50, NULL, NULL, NULL), AEF_ERR_INVALID_ARGUMENT);
+    int fitted = -1;
+    CHECK_STATUS(aef_model_is_fitted(m, &fitted), AEF_OK);
+    CHECK(fitted == 0, "rejected fits leave the model unfitted");
+
+    /* With validation data and a callback that sees every epoch. */
+    struct progress_log log = {0, 0, 0, 0};
+    make_data(val, 50, 99);
+    CHECK_STATUS(aef_model_fit(m, x, ROWS, WIDTH, val, 50, &seed, on_epoch, &log), AEF_OK);
+    CHECK(log.calls == 6, "callback ran %d times", log.calls);
+    CHECK(isfinite(log.last_validation) && isfinite(log.last_loss), "losses %g %g", log.last_loss, log.last_validation);
+    size_t epochs = 0;
+    double losses[10], validation[10];
+    CHECK_STATUS(aef_model_history(m, NULL, NULL, 0, &epochs), AEF_OK);
+    CHECK(epochs == 6, "epochs %zu", epochs);
+    CHECK_STATUS(aef_model_history(m, losses, validation, 10, &epochs), AEF_OK);
+    CHECK(losses[5] < losses[0], "loss falls: %g -> %g", losses[0], losses[5]);
+    CHECK(validation[5] == log.last_validation, "history matches callback");
+    CHECK_STATUS(aef_model_history(m, losses, validation, 3, &epochs), AEF_ERR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(aef_model_history(m, losses, NULL, 10, &epochs), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_history(m, losses, validation, 10, NULL), AEF_ERR_NULL_ARGUMENT);
+
+    /* Without validation: NaN validation losses. Cancelling after epoch 2. */
+    log = (struct progress_log){0, 2, 0, 0};
+    CHECK_STATUS(aef_model_fit(m, x, ROWS, WIDTH, NULL, 0, &seed, on_epoch, &log), AEF_CANCELLED);
+    CHECK(log.calls == 2 && isnan(log.last_validation), "calls %d validation %g", log.calls, log.last_validation);
+    CHECK_STATUS(aef_model_history(m, losses, validation, 10, &epochs), AEF_OK);
+    CHECK(epochs == 2 && isnan(validation[1]), "cancelled history %zu", epochs);
+    CHECK_STATUS(aef_model_is_fitted(m, &fitted), AEF_OK);
+    CHECK(fitted == 1, "a cancelled fit leaves a fitted model");
+
+    /* Same seed, same weights; another seed, other weights. */
+    float a[ROWS * CODE], b[ROWS * CODE];
+    CHECK_STATUS(aef_model_fit(m, x, ROWS, WIDTH, NULL, 0, &seed, NULL, NULL), AEF_OK);
+    CHECK_STATUS(aef_model_transform(m, x, ROWS, WIDTH, a, ROWS * CODE), AEF_OK);
+    CHECK_STATUS(aef_model_fit(m, x, ROWS, WIDTH, NULL, 0, &seed, NULL, NULL), AEF_OK);
+    CHECK_STATUS(aef_model_transform(m, x, ROWS, WIDTH, b, ROWS * CODE), AEF_OK);
+    CHECK(memeq_floats(a, b, ROWS * CODE), "same seed gives identical features");
+    seed = 4;
+    CHECK_STATUS(aef_model_fit(m, x, ROWS, WIDTH, NULL, 0, &seed, NULL, NULL), AEF_OK);
+    CHECK_STATUS(aef_model_transform(m, x, ROWS, WIDTH, b, ROWS * CODE), AEF_OK);
+    CHECK(!memeq_floats(a, b, ROWS * CODE), "another seed gives other features");
+    aef_model_free(m);
+
+    /* Divergence: a value whose square overflows, with no scaling to tame it. */
+    CHECK_STATUS(aef_model_create("{\"input_shape\":[12],\"code_size\":2,\"scaling\":\"none\","
+                                  "\"output_activation\":\"identity\",\"training\":{\"epochs\":2}}", &m), AEF_OK);
+    memcpy(bad, x, sizeof(float) * ROWS * WIDTH);
+    bad[5] = 3e38f;
+    CHECK_STATUS(aef_model_fit(m, bad, ROWS, WIDTH, NULL, 0, NULL, NULL, NULL), AEF_ERR_DIVERGED);
+    CHECK_STATUS(aef_model_is_fitted(m, &fitted), AEF_OK);
+    CHECK(fitted == 0, "diverged in epoch 1: still unfitted");
+    aef_model_free(m);
+    free(bad);
+}
+
+static void test_inference(aef_model *m, const float *x) {
+    size_t n = 0;
+    CHECK_STATUS(aef_model_output_size(m, AEF_OUTPUT_FEATURES, ROWS, &n), AEF_OK);
+    CHECK(n == ROWS * CODE, "features %zu", n);
+    CHECK_STATUS(aef_model_output_size(m, AEF_OUTPUT_RECONSTRUCTION, ROWS, &n), AEF_OK);
+    CHECK(n == ROWS * WIDTH, "reconstruction %zu", n);
+    CHECK_STATUS(aef_model_output_size(m, AEF_OUTPUT_SCORES, ROWS, &n), AEF_OK);
+    CHECK(n == ROWS, "scores %zu", n);
+    CHECK_STATUS(aef_model_output_size(m, AEF_OUTPUT_FEATURE_ERRORS, ROWS, &n), AEF_OK);
+    CHECK(n == ROWS * WIDTH, "feature errors %zu", n);
+    CHECK_STATUS(aef_model_output_size(m, AEF_OUTPUT_LABELS, ROWS, &n), AEF_OK);
+    CHECK(n == ROWS, "labels %zu", n);
+    CHECK_STATUS(aef_model_output_size(m, (aef_output)42, ROWS, &n), AEF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(aef_model_output_size(m, AEF_OUTPUT_FEATURES, SIZE_MAX, &n), AEF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(aef_model_output_size(m, AEF_OUTPUT_FEATURES, ROWS, NULL), AEF_ERR_NULL_ARGUMENT);
+
+    static float features[ROWS * CODE], recon[ROWS * WIDTH], scores[ROWS], errors[ROWS * WIDTH];
+    static int32_t labels[ROWS];
+    CHECK_STATUS(aef_model_transform(m, x, ROWS, WIDTH, features, ROWS * CODE), AEF_OK);
+    CHECK_STATUS(aef_model_transform(m, x, ROWS, WIDTH, features, ROWS * CODE - 1), AEF_ERR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(aef_model_transform(m, x, ROWS, WIDTH, NULL, ROWS * CODE), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_transform(NULL, x, ROWS, WIDTH, features, ROWS * CODE), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_transform(m, NULL, ROWS, WIDTH, features, ROWS * CODE), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_transform(m, x, ROWS, 5, features, ROWS * CODE), AEF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(aef_model_transform(m, x, 0, WIDTH, features, ROWS * CODE), AEF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(aef_model_transform(m, x, SIZE_MAX, WIDTH, features, ROWS * CODE), AEF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(aef_model_transform(m, x, (SIZE_MAX / WIDTH) + 2, WIDTH, features, SIZE_MAX), AEF_ERR_INVALID_ARGUMENT);
+    int in_range = 1;
+    for (size_t i = 0; i < ROWS * CODE; i++) in_range &= features[i] > 0 && features[i] < 1;
+    CHECK(in_range, "sigmoid code in (0, 1)");
+
+    CHECK_STATUS(aef_model_reconstruct(m, x, ROWS, WIDTH, recon, ROWS * WIDTH), AEF_OK);
+    CHECK_STATUS(aef_model_reconstruct(m, x, ROWS, WIDTH, recon, 3), AEF_ERR_BUFFER_TOO_SMALL);
+    double abs_error = 0, spread = 0;
+    for (size_t i = 0; i < ROWS * WIDTH; i++) {
+        abs_error += fabs(recon[i] - x[i]);
+        spread += fabs(x[i] - x[i % WIDTH]);
+    }
+    CHECK(abs_error < 0.5 * spread, "reconstruction in raw units: mean |error| %g vs spread %g", abs_error / (ROWS * WIDTH),
+          spread / (ROWS * WIDTH));
+
+    CHECK_STATUS(aef_model_score(m, x, ROWS, WIDTH, scores, ROWS), AEF_OK);
+    CHECK_STATUS(aef_model_score(m, x, ROWS, WIDTH, scores, ROWS - 1), AEF_ERR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(aef_model_feature_errors(m, x, ROWS, WIDTH, errors, ROWS * WIDTH), AEF_OK);
+    CHECK_STATUS(aef_model_feature_errors(m, x, ROWS, WIDTH, errors, ROWS), AEF_ERR_BUFFER_TOO_SMALL);
+    int consistent = 1;
+    for (size_t r = 0; r < ROWS; r++) {
+        double sum = 0;
+        for (size_t j = 0; j < WIDTH; j++) sum += errors[r * WIDTH + j];
+        consistent &= fabs(sum / WIDTH - scores[r]) <= 1e-5 * (1 + scores[r]);
+    }
+    CHECK(consistent, "scores are row means of the feature errors");
+
+    float threshold = 0;
+    CHECK_STATUS(aef_model_threshold(m, &threshold), AEF_OK);
+    CHECK_STATUS(aef_model_threshold(m, NULL), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_predict(m, x, ROWS, WIDTH, labels, ROWS), AEF_OK);
+    CHECK_STATUS(aef_model_predict(m, x, ROWS, WIDTH, labels, 1), AEF_ERR_BUFFER_TOO_SMALL);
+    int flagged = 0, agree = 1;
+    for (size_t r = 0; r < ROWS; r++) {
+        flagged += labels[r];
+        agree &= labels[r] == (scores[r] > threshold);
+    }
+    CHECK(agree, "labels follow the threshold");
+    CHECK(flagged >= ROWS / 20 && flagged <= ROWS / 5, "about 10%% of training rows flagged: %d", flagged);
+
+    float nan_row[WIDTH] = {0};
+    nan_row[WIDTH - 1] = NAN;
+    CHECK_STATUS(aef_model_score(m, nan_row, 1, WIDTH, scores, ROWS), AEF_ERR_INVALID_ARGUMENT);
+
+    size_t needed = 0;
+    CHECK_STATUS(aef_model_spec_json(m, NULL, 0, &needed), AEF_OK);
+    CHECK(needed > 10, "spec size %zu", needed);
+    char *json = malloc(needed);
+    CHECK_STATUS(aef_model_spec_json(m, json, needed - 1, &needed), AEF_ERR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(aef_model_spec_json(m, json, needed, &needed), AEF_OK);
+    CHECK(json[needed - 1] == '\0' && strstr(json, "\"code_size\" : 3") != NULL, "spec text: %.80s", json);
+    CHECK(strstr(json, "\"learning_rate\"") != NULL, "defaults filled in");
+    CHECK_STATUS(aef_model_spec_json(m, json, needed, NULL), AEF_ERR_NULL_ARGUMENT);
+    /* The spec read back creates the same model. */
+    aef_model *copy = NULL;
+    CHECK_STATUS(aef_model_create(json, &copy), AEF_OK);
+    aef_model_free(copy);
+    free(json);
+}
+
+/* Writes bytes to a file; returns 0 on success. */
+static int write_file(const char *path, const void *data, size_t size) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t n = fwrite(data, 1, size, f);
+    fclose(f);
+    return n == size ? 0 : -1;
+}
+
+static void test_persistence(aef_model *m, const float *x) {
+    static float before[ROWS * WIDTH], after[ROWS * WIDTH];
+    char path[] = "/tmp/aef-test-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    aef_model *loaded = NULL;
+
+    CHECK_STATUS(aef_model_save(m, path), AEF_OK);
+    CHECK_STATUS(aef_model_load(path, &loaded), AEF_OK);
+    int fitted = 0;
+    CHECK_STATUS(aef_model_is_fitted(loaded, &fitted), AEF_OK);
+    CHECK(fitted == 1, "loaded model is fitted");
+    CHECK_STATUS(aef_model_score(m, x, ROWS, WIDTH, before, ROWS), AEF_OK);
+    CHECK_STATUS(aef_model_score(loaded, x, ROWS, WIDTH, after, ROWS), AEF_OK);
+    CHECK(memeq_floats(before, after, ROWS), "scores bit-identical after a file round trip");
+    CHECK_STATUS(aef_model_reconstruct(m, x, ROWS, WIDTH, before, ROWS * WIDTH), AEF_OK);
+    CHECK_STATUS(aef_model_reconstruct(loaded, x, ROWS, WIDTH, after, ROWS * WIDTH), AEF_OK);
+    CHECK(memeq_floats(before, after, ROWS * WIDTH), "reconstructions bit-identical");
+    float t1, t2;
+    aef_model_threshold(m, &t1);
+    aef_model_threshold(loaded, &t2);
+    CHECK(t1 == t2, "threshold kept");
+    size_t e1 = 0, e2 = 0;
+    aef_model_history(m, NULL, NULL, 0, &e1);
+    aef_model_history(loaded, NULL, NULL, 0, &e2);
+    CHECK(e1 == e2 && e1 > 0, "history kept");
+    aef_model_free(loaded);
+
+    CHECK_STATUS(aef_model_save(NULL, path), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_save(m, NULL), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_save(m, "/nonexistent-dir/model.aef"), AEF_ERR_IO);
+    CHECK_STATUS(aef_model_save(m, "/tmp/"), AEF_ERR_IO);
+    CHECK_STATUS(aef_model_load("/nonexistent-dir/model.aef", &loaded), AEF_ERR_IO);
+    CHECK(loaded == NULL, "out NULL on failure");
+    CHECK_STATUS(aef_model_load("/tmp", &loaded), AEF_ERR_IO);
+    CHECK_STATUS(aef_model_load(path, NULL), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_load(NULL, &loaded), AEF_ERR_NULL_ARGUMENT);
+
+    /* In memory. */
+    size_t size = 0;
+    CHECK_STATUS(aef_model_save_buffer(m, NULL, 0, &size), AEF_OK);
+    unsigned char *bytes = malloc(size), *copy = malloc(size);
+    CHECK_STATUS(aef_model_save_buffer(m, bytes, size - 1, &size), AEF_ERR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(aef_model_save_buffer(m, bytes, size, NULL), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_save_buffer(m, bytes, size, &size), AEF_OK);
+    CHECK_STATUS(aef_model_load_buffer(bytes, size, &loaded), AEF_OK);
+    CHECK_STATUS(aef_model_score(loaded, x, ROWS, WIDTH, after, ROWS), AEF_OK);
+    CHECK_STATUS(aef_model_score(m, x, ROWS, WIDTH, before, ROWS), AEF_OK);
+    CHECK(memeq_floats(before, after, ROWS), "scores bit-identical after a buffer round trip");
+    size_t size2 = 0;
+    unsigned char *bytes2 = malloc(size);
+    CHECK_STATUS(aef_model_save_buffer(loaded, bytes2, size, &size2), AEF_OK);
+    CHECK(size2 == size && memcmp(bytes, bytes2, size) == 0, "re-saved bytes identical");
+    free(bytes2);
+    aef_model_free(loaded);
+    CHECK_STATUS(aef_model_load_buffer(NULL, size, &loaded), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_load_buffer(bytes, size, NULL), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_load_buffer(bytes, SIZE_MAX, &loaded), AEF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(aef_model_load_buffer(bytes, 0, &loaded), AEF_ERR_CORRUPT_MODEL);
+    CHECK_STATUS(aef_model_save_buffer(m, bytes, SIZE_MAX, &size), AEF_OK); /* "plenty of room" */
+
+    /* Every truncation and single-byte corruption is refused without a crash. */
+    int quick = getenv("AEF_TEST_QUICK") != NULL;
+    size_t step = quick ? size / 40 + 1 : 1, refused = 0, tried = 0;
+    for (size_t cut = 0; cut < size; cut += step, tried++) {
+        aef_status s = aef_model_load_buffer(bytes, cut, &loaded);
+        refused += s == AEF_ERR_CORRUPT_MODEL && loaded == NULL;
+        if (s == AEF_OK) aef_model_free(loaded);
+    }
+    CHECK(refused == tried, "truncations refused: %zu of %zu", refused, tried);
+    refused = tried = 0;
+    for (size_t i = 0; i < size; i += step, tried++) {
+        memcpy(copy, bytes, size);
+        copy[i] ^= 0x5A;
+        aef_status s = aef_model_load_buffer(copy, size, &loaded);
+        refused += s == AEF_ERR_CORRUPT_MODEL;
+        if (s == AEF_OK) aef_model_free(loaded);
+    }
+    CHECK(refused == tried, "corruptions refused: %zu of %zu", refused, tried);
+    CHECK_STATUS(aef_model_load_buffer("hello, world, not a model at all, but long enough to pass the size check",
+                                       73, &loaded), AEF_ERR_CORRUPT_MODEL);
+    memcpy(copy, bytes, size);
+    copy[8] = 2; /* a future format version */
+    CHECK_STATUS(aef_model_load_buffer(copy, size, &loaded), AEF_ERR_CORRUPT_MODEL);
+    CHECK(strstr(aef_last_error(), "version") != NULL, "%s", aef_last_error());
+
+    /* A corrupt file on disk; and a failed save leaves the previous model in place. */
+    memcpy(copy, bytes, size);
+    copy[size / 2] ^= 1;
+    CHECK(write_file(path, copy, size) == 0, "wrote corrupt file");
+    CHECK_STATUS(aef_model_load(path, &loaded), AEF_ERR_CORRUPT_MODEL);
+    CHECK(write_file(path, bytes, size / 3) == 0, "wrote truncated file");
+    CHECK_STATUS(aef_model_load(path, &loaded), AEF_ERR_CORRUPT_MODEL);
+    CHECK(write_file(path, "", 0) == 0, "wrote empty file");
+    CHECK_STATUS(aef_model_load(path, &loaded), AEF_ERR_CORRUPT_MODEL);
+    CHECK_STATUS(aef_model_save(m, path), AEF_OK);
+    CHECK_STATUS(aef_model_load(path, &loaded), AEF_OK);
+    aef_model_free(loaded);
+
+    /* An unfitted model saves and loads as unfitted. */
+    aef_model *fresh = NULL;
+    CHECK_STATUS(aef_model_create(SPEC, &fresh), AEF_OK);
+    CHECK_STATUS(aef_model_save(fresh, path), AEF_OK);
+    CHECK_STATUS(aef_model_load(path, &loaded), AEF_OK);
+    CHECK_STATUS(aef_model_is_fitted(loaded, &fitted), AEF_OK);
+    CHECK(fitted == 0, "unfitted round trip");
+    aef_model_free(loaded);
+    aef_model_free(fresh);
+
+    unlink(path);
+    free(bytes);
+    free(copy);
+}
+
+/* ---- Concurrency: 8 threads of inference on one model, and per-thread error messages. ---- */
+
+struct worker {
+    const aef_model *model;
+    const float *x;
+    const float *expected;
+    int matches;
+    int error_was_empty;
+};
+
+static void *infer_worker(void *arg) {
+    struct worker *w = arg;
+    w->error_was_empty = aef_last_error()[0] == '\0';
+    static __thread float features[ROWS * CODE];
+    w->matches = 1;
+    for (int i = 0; i < 20; i++) {
+        if (aef_model_transform(w->model, w->x, ROWS, WIDTH, features, ROWS * CODE) != AEF_OK) w->matches = 0;
+        if (!memeq_floats(features, w->expected, ROWS * CODE)) w->matches = 0;
+    }
+    return NULL;
+}
+
+static void test_concurrency(aef_model *m, const float *x) {
+    static float expected[ROWS * CODE];
+    CHECK_STATUS(aef_model_transform(m, x, ROWS, WIDTH, expected, ROWS * CODE), AEF_OK);
+    aef_model_transform(m, x, ROWS, 1, expected, 0); /* leaves a message on this thread only */
+    pthread_t threads[8];
+    struct worker workers[8];
+    for (int i = 0; i < 8; i++) {
+        workers[i] = (struct worker){m, x, expected, 0, 0};
+        pthread_create(&threads[i], NULL, infer_worker, &workers[i]);
+    }
+    int all_match = 1, all_empty = 1;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(threads[i], NULL);
+        all_match &= workers[i].matches;
+        all_empty &= workers[i].error_was_empty;
+    }
+    CHECK(all_match, "8 threads of inference match the single-threaded features");
+    CHECK(all_empty, "error messages are per thread");
+}
+
+int main(void) {
+    static float x[ROWS * WIDTH];
+    make_data(x, ROWS, 1);
+    test_library();
+    test_create();
+    test_unfitted();
+    test_fit(x);
+    aef_model *m = fitted_model(x);
+    CHECK(m != NULL, "fitted model");
+    if (m) {
+        test_inference(m, x);
+        test_persistence(m, x);
+        test_concurrency(m, x);
+        aef_model_free(m);
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
