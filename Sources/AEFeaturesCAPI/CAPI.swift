@@ -248,8 +248,7 @@ public func aef_model_fit(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, 
 public func aef_model_output_size(_ handle: OpaquePointer?, _ kind: Int32, _ count: Int, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
     guarded("aef_model_output_size") {
         let model = try model(handle)
-        let out = try required(out, "out_count")
-        out.pointee = try outputCount(kind, rows: count, of: model)
+        try required(out, "out_count").pointee = try outputCount(kind, rows: count, of: model)
         return .ok
     }
 }
@@ -308,41 +307,36 @@ public func aef_model_predict(_ handle: OpaquePointer?, _ x: UnsafePointer<Float
 
 // MARK: Queries
 
-@_cdecl("aef_model_sample_size")
-public func aef_model_sample_size(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
-    guarded("aef_model_sample_size") {
+/// Writes one value read off a model into a caller's pointer.
+private func report<T>(_ function: String, _ handle: OpaquePointer?, _ out: UnsafeMutablePointer<T>?, _ name: String,
+                       _ value: (Autoencoder) throws -> T) -> Int32 {
+    guarded(function) {
         let model = try model(handle)
-        try required(out, "out_size").pointee = model.inputSize
+        try required(out, name).pointee = try value(model)
         return .ok
     }
+}
+
+@_cdecl("aef_model_sample_size")
+public func aef_model_sample_size(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
+    report("aef_model_sample_size", handle, out, "out_size") { $0.inputSize }
 }
 
 @_cdecl("aef_model_code_size")
 public func aef_model_code_size(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
-    guarded("aef_model_code_size") {
-        let model = try model(handle)
-        try required(out, "out_size").pointee = model.codeSize
-        return .ok
-    }
+    report("aef_model_code_size", handle, out, "out_size") { $0.codeSize }
 }
 
 @_cdecl("aef_model_is_fitted")
 public func aef_model_is_fitted(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
-    guarded("aef_model_is_fitted") {
-        let model = try model(handle)
-        try required(out, "out_fitted").pointee = model.isFitted ? 1 : 0
-        return .ok
-    }
+    report("aef_model_is_fitted", handle, out, "out_fitted") { $0.isFitted ? 1 : 0 }
 }
 
 @_cdecl("aef_model_threshold")
 public func aef_model_threshold(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?) -> Int32 {
-    guarded("aef_model_threshold") {
-        let model = try model(handle)
-        let out = try required(out, "out_threshold")
+    report("aef_model_threshold", handle, out, "out_threshold") { model in
         guard let threshold = model.threshold else { throw AEError.notFitted }
-        out.pointee = threshold
-        return .ok
+        return threshold
     }
 }
 

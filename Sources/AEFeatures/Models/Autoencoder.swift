@@ -142,14 +142,7 @@ public final class Autoencoder {
     /// Per-row anomaly score: the mean reconstruction error over the row's values (higher = more anomalous).
     public func anomalyScores(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try checkInference(x, rows: rows, output: output, width: 1)
-        let width = inputSize
-        Scoring.elementErrors(network, spec.loss, data: x.baseAddress!, rows: rows, preprocess: scale) { start, n, errors in
-            for r in 0..<n {
-                var sum: Float = 0
-                for j in 0..<width { sum += errors[r * width + j] }
-                output[start + r] = sum / Float(width)
-            }
-        }
+        Scoring.rowScores(network, spec.loss, data: x.baseAddress!, rows: rows, preprocess: scale, into: output)
     }
 
     /// Per-value reconstruction errors (`rows` x `inputSize`), to explain a score.
@@ -205,14 +198,7 @@ public final class Autoencoder {
     /// Scores of rows that are already scaled (the training rows inside fit).
     private func scoresOfScaled(_ x: UnsafePointer<Float>, rows: Int) -> [Float] {
         var scores = [Float](repeating: 0, count: rows)
-        let width = inputSize
-        Scoring.elementErrors(network, spec.loss, data: x, rows: rows) { start, n, errors in
-            for r in 0..<n {
-                var sum: Float = 0
-                for j in 0..<width { sum += errors[r * width + j] }
-                scores[start + r] = sum / Float(width)
-            }
-        }
+        scores.withUnsafeMutableBufferPointer { Scoring.rowScores(network, spec.loss, data: x, rows: rows, into: $0) }
         return scores
     }
 

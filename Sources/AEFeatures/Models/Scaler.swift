@@ -45,24 +45,20 @@ public struct Scaler: Codable, Equatable, Sendable {
     }
 
     func apply(_ x: UnsafeMutablePointer<Float>, rows: Int) {
-        let n = offset.count
-        offset.withUnsafeBufferPointer { o in
-            factor.withUnsafeBufferPointer { f in
-                for r in 0..<rows {
-                    let row = x + r * n
-                    for j in 0..<n { row[j] = (row[j] - o[j]) * f[j] }
-                }
-            }
-        }
+        map(x, rows: rows) { value, offset, factor in (value - offset) * factor }
     }
 
     func invert(_ x: UnsafeMutablePointer<Float>, rows: Int) {
+        map(x, rows: rows) { value, offset, factor in value / factor + offset }
+    }
+
+    private func map(_ x: UnsafeMutablePointer<Float>, rows: Int, _ f: (Float, Float, Float) -> Float) {
         let n = offset.count
         offset.withUnsafeBufferPointer { o in
-            factor.withUnsafeBufferPointer { f in
+            factor.withUnsafeBufferPointer { k in
                 for r in 0..<rows {
                     let row = x + r * n
-                    for j in 0..<n { row[j] = row[j] / f[j] + o[j] }
+                    for j in 0..<n { row[j] = f(row[j], o[j], k[j]) }
                 }
             }
         }

@@ -17,6 +17,20 @@ enum Scoring {
         }
     }
 
+    /// Per-row mean of the per-value errors: the anomaly score of each row, into `scores`.
+    static func rowScores(_ network: Network, _ loss: LossFunction, data x: UnsafePointer<Float>, rows: Int,
+                          preprocess: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in },
+                          into scores: UnsafeMutableBufferPointer<Float>) {
+        let width = network.inputSize
+        elementErrors(network, loss, data: x, rows: rows, preprocess: preprocess) { start, n, errors in
+            for r in 0..<n {
+                var sum: Float = 0
+                for j in 0..<width { sum += errors[r * width + j] }
+                scores[start + r] = sum / Float(width)
+            }
+        }
+    }
+
     /// Mean per-value error over all rows (the validation loss).
     static func meanLoss(_ network: Network, _ loss: LossFunction, data: UnsafePointer<Float>, rows: Int) -> Double {
         var total: Double = 0
