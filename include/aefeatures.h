@@ -61,7 +61,7 @@ typedef enum aef_status {
 /* What an output buffer holds, for aef_model_output_size. */
 typedef enum aef_output {
     AEF_OUTPUT_FEATURES = 0,       /* aef_model_transform: n_samples x code_size */
-    AEF_OUTPUT_RECONSTRUCTION = 1, /* aef_model_reconstruct: n_samples x sample_size */
+    AEF_OUTPUT_RECONSTRUCTION = 1, /* aef_model_reconstruct, aef_model_decode: n_samples x sample_size */
     AEF_OUTPUT_SCORES = 2,         /* aef_model_score: n_samples */
     AEF_OUTPUT_FEATURE_ERRORS = 3, /* aef_model_feature_errors: n_samples x sample_size */
     AEF_OUTPUT_LABELS = 4          /* aef_model_predict: n_samples */
@@ -137,6 +137,12 @@ aef_status aef_model_transform(const aef_model *model, const float *x, size_t n_
 /* Reconstructions in the input's units: n_samples x sample_size floats. */
 aef_status aef_model_reconstruct(const aef_model *model, const float *x, size_t n_samples, size_t sample_size,
                                  float *out, size_t capacity);
+
+/* Reconstructions from codes: `codes` is n_samples x code_size (e.g. from aef_model_transform);
+ * the decoder alone maps them to n_samples x sample_size floats in the input's units
+ * (the size of AEF_OUTPUT_RECONSTRUCTION). */
+aef_status aef_model_decode(const aef_model *model, const float *codes, size_t n_samples, size_t code_size,
+                            float *out, size_t capacity);
 
 /* Anomaly scores, one float per sample: the mean reconstruction error over the sample's values
  * in scaled units (squared error for loss "mse", cross-entropy for "bce"); higher is more

@@ -102,10 +102,11 @@ private func effectiveCapacity(_ value: Int) -> Int { value < 0 ? Int.max : valu
 
 /// x as a buffer of n_samples x sample_size values, after checking the pointer and the sizes.
 private func samples(_ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int, of model: Autoencoder,
-                     name: String = "x") throws -> UnsafeBufferPointer<Float> {
-    guard sampleSize == model.inputSize else {
+                     name: String = "x", width: Int? = nil, widthName: String = "sample_size") throws -> UnsafeBufferPointer<Float> {
+    let expected = width ?? model.inputSize
+    guard sampleSize == expected else {
         throw BoundaryError(status: .invalidArgument,
-                            message: "sample_size is \(sampleSize); this model takes \(model.inputSize) values per sample")
+                            message: "\(widthName) is \(sampleSize); this model takes \(expected) values per sample")
     }
     guard try checkedSize(count, "n_samples") > 0 else {
         throw BoundaryError(status: .invalidArgument, message: "\(name) is empty (0 samples)")
@@ -288,6 +289,18 @@ public func aef_model_score(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?
 public func aef_model_feature_errors(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
                                      _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
     infer("aef_model_feature_errors", 3, handle, x, count, sampleSize, out, capacity) { $0.featureErrors }
+}
+
+@_cdecl("aef_model_decode")
+public func aef_model_decode(_ handle: OpaquePointer?, _ codes: UnsafePointer<Float>?, _ count: Int, _ codeSize: Int,
+                             _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
+    guarded("aef_model_decode") {
+        let model = try model(handle)
+        let data = try samples(codes, count, codeSize, of: model, name: "codes", width: model.codeSize, widthName: "code_size")
+        let buffer = try output(out, capacity: capacity, needed: try outputCount(1, rows: count, of: model))
+        try model.decode(data, rows: count, into: buffer)
+        return .ok
+    }
 }
 
 @_cdecl("aef_model_predict")

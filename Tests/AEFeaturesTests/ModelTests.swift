@@ -234,6 +234,9 @@ final class ModelTests: XCTestCase {
             XCTAssertEqual(code.shape, [1000, 3])
             XCTAssertTrue(code.scalars.allSatisfy { $0 > 0 && $0 < 1 }, "sigmoid code")
 
+            XCTAssertTrue(try model.decode(code) == model.reconstruct(x), "decode(encode(x)) is the reconstruction")
+            XCTAssertThrowsError(try model.decode(x))
+
             let flagged = try model.predictAnomalies(x).reduce(0, +)
             XCTAssertEqual(Double(flagged) / 1000, 0.05, accuracy: 0.002)
             let errors = try model.featureErrors(x)

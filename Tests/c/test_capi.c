@@ -126,6 +126,7 @@ static void test_unfitted(void) {
     CHECK_STATUS(aef_model_transform(m, x, 1, WIDTH, out, WIDTH), AEF_ERR_NOT_FITTED);
     CHECK_STATUS(aef_model_score(m, x, 1, WIDTH, out, WIDTH), AEF_ERR_NOT_FITTED);
     CHECK_STATUS(aef_model_threshold(m, &threshold), AEF_ERR_NOT_FITTED);
+    CHECK_STATUS(aef_model_decode(m, x, 1, CODE, out, WIDTH), AEF_ERR_NOT_FITTED);
     CHECK_STATUS(aef_model_history(m, NULL, NULL, 0, &n), AEF_OK);
     CHECK(n == 0, "epochs %zu", n);
     CHECK_STATUS(aef_model_sample_size(m, &n), AEF_OK);
@@ -270,6 +271,14 @@ static void test_inference(aef_model *m, const float *x) {
     }
     CHECK(abs_error < 0.5 * spread, "reconstruction in raw units: mean |error| %g vs spread %g", abs_error / (ROWS * WIDTH),
           spread / (ROWS * WIDTH));
+
+    static float decoded[ROWS * WIDTH];
+    CHECK_STATUS(aef_model_decode(m, features, ROWS, CODE, decoded, ROWS * WIDTH), AEF_OK);
+    CHECK(memeq_floats(decoded, recon, ROWS * WIDTH), "decode(transform(x)) equals reconstruct(x)");
+    CHECK_STATUS(aef_model_decode(m, features, ROWS, WIDTH, decoded, ROWS * WIDTH), AEF_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(aef_last_error(), "code_size") != NULL, "%s", aef_last_error());
+    CHECK_STATUS(aef_model_decode(m, features, ROWS, CODE, decoded, ROWS), AEF_ERR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(aef_model_decode(m, NULL, ROWS, CODE, decoded, ROWS * WIDTH), AEF_ERR_NULL_ARGUMENT);
 
     CHECK_STATUS(aef_model_score(m, x, ROWS, WIDTH, scores, ROWS), AEF_OK);
     CHECK_STATUS(aef_model_score(m, x, ROWS, WIDTH, scores, ROWS - 1), AEF_ERR_BUFFER_TOO_SMALL);

@@ -123,7 +123,7 @@ public final class Autoencoder {
     public func encode(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try checkInference(x, rows: rows, output: output, width: codeSize)
         let size = codeSize, layerCount = network.codeLayerIndex + 1
-        network.infer(x.baseAddress!, rows: rows, layerCount: layerCount, preprocess: scale) { start, n, ws in
+        network.infer(x.baseAddress!, rows: rows, layers: 0..<layerCount, preprocess: scale) { start, n, ws in
             (output.baseAddress! + start * size).update(from: ws.activations[layerCount].base, count: n * size)
         }
     }
@@ -131,8 +131,23 @@ public final class Autoencoder {
     /// The reconstruction of each row, in the units of the input (`rows` x `inputSize`).
     public func reconstruct(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try checkInference(x, rows: rows, output: output, width: inputSize)
+        try reconstruct(x, rows: rows, from: 0, into: output)
+    }
+
+    /// Reconstructions from codes (`rows` x `codeSize`, e.g. from `encode`): the decoder alone,
+    /// in the units of the input (`rows` x `inputSize`).
+    public func decode(_ codes: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
+        guard isFitted else { throw AEError.notFitted }
+        try checkData(codes, rows: rows, width: codeSize, name: "codes")
+        try checkOutput(output, rows: rows, width: inputSize)
+        try reconstruct(codes, rows: rows, from: network.codeLayerIndex + 1, into: output)
+    }
+
+    /// Runs layers[first...] and unscales; `x` is the input of layer `first`.
+    private func reconstruct(_ x: UnsafeBufferPointer<Float>, rows: Int, from first: Int,
+                             into output: UnsafeMutableBufferPointer<Float>) throws {
         let width = inputSize, layerCount = network.layers.count
-        network.infer(x.baseAddress!, rows: rows, layerCount: layerCount, preprocess: scale) { start, n, ws in
+        network.infer(x.baseAddress!, rows: rows, layers: first..<layerCount, preprocess: first == 0 ? scale : { _, _ in }) { start, n, ws in
             let out = output.baseAddress! + start * width
             out.update(from: ws.activations[layerCount].base, count: n * width)
             scaler?.invert(out, rows: n)
@@ -185,6 +200,18 @@ public final class Autoencoder {
         try map(x, outputShape: spec.inputShape, featureErrors)
     }
 
+    /// Reconstructions from codes [n, codeSize].
+    public func decode(_ codes: Tensor) throws -> Tensor {
+        guard codes.shape.count == 2, codes.shape[1] == codeSize else {
+            throw AEError.invalidInput("codes have shape \(codes.shape); expected [n, \(codeSize)]")
+        }
+        var output = [Float](repeating: 0, count: codes.sampleCount * inputSize)
+        try codes.scalars.withUnsafeBufferPointer { z in
+            try output.withUnsafeMutableBufferPointer { try decode(z, rows: codes.sampleCount, into: $0) }
+        }
+        return try Tensor(shape: [codes.sampleCount] + spec.inputShape, scalars: output)
+    }
+
     /// 1 where the score exceeds the fitted threshold, else 0.
     public func predictAnomalies(_ x: Tensor) throws -> [Int] {
         guard let threshold else { throw AEError.notFitted }
@@ -220,14 +247,21 @@ public final class Autoencoder {
         }
     }
 
-    private func checkData(_ x: UnsafeBufferPointer<Float>, rows: Int, name: String) throws {
+    private func checkData(_ x: UnsafeBufferPointer<Float>, rows: Int, width: Int? = nil, name: String) throws {
+        let width = width ?? inputSize
         guard rows > 0 else { throw AEError.invalidInput("\(name) is empty (\(rows) rows)") }
-        let (count, overflow) = rows.multipliedReportingOverflow(by: inputSize)
+        let (count, overflow) = rows.multipliedReportingOverflow(by: width)
         guard !overflow, x.count == count, x.baseAddress != nil else {
-            throw AEError.invalidInput("\(name) has \(x.count) values; \(rows) rows of \(inputSize) need \(overflow ? "more than Int.max" : String(count))")
+            throw AEError.invalidInput("\(name) has \(x.count) values; \(rows) rows of \(width) need \(overflow ? "more than Int.max" : String(count))")
         }
         if let bad = x.firstIndex(where: { !$0.isFinite }) {
-            throw AEError.invalidInput("\(name) holds \(x[bad]) at row \(bad / inputSize), column \(bad % inputSize)")
+            throw AEError.invalidInput("\(name) holds \(x[bad]) at row \(bad / width), column \(bad % width)")
+        }
+    }
+
+    private func checkOutput(_ output: UnsafeMutableBufferPointer<Float>, rows: Int, width: Int) throws {
+        guard output.count == rows * width, output.baseAddress != nil else {
+            throw AEError.invalidInput("output has room for \(output.count) values; \(rows) rows need \(rows * width)")
         }
     }
 
@@ -235,8 +269,6 @@ public final class Autoencoder {
                                 width: Int) throws {
         guard isFitted else { throw AEError.notFitted }
         try checkData(x, rows: rows, name: "input")
-        guard output.count == rows * width, output.baseAddress != nil else {
-            throw AEError.invalidInput("output has room for \(output.count) values; \(rows) rows need \(rows * width)")
-        }
+        try checkOutput(output, rows: rows, width: width)
     }
 }

@@ -45,21 +45,22 @@ final class Network {
         }
     }
 
-    /// Feeds `rows` samples through layers[0..<layerCount] in chunks, calling `body(firstRow,
-    /// chunkRows, workspace)` with each chunk's activations in place. Allocates its own workspace,
-    /// so concurrent calls on one network are safe.
-    func infer(_ x: UnsafePointer<Float>, rows: Int, layerCount: Int, chunk: Int = 1024,
+    /// Feeds `rows` samples through `layers` (a range starting at the network's input or inside
+    /// it) in chunks, calling `body(firstRow, chunkRows, workspace)` with each chunk's activations
+    /// in place. Allocates its own workspace, so concurrent calls on one network are safe.
+    func infer(_ x: UnsafePointer<Float>, rows: Int, layers range: Range<Int>, chunk: Int = 1024,
                preprocess: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in },
                body: (Int, Int, Workspace) -> Void) {
         let workspace = Workspace(network: self, capacity: Swift.min(chunk, Swift.max(rows, 1)), training: false)
+        let width = layers[range.lowerBound].inputSize
         var rng = RandomSource(seed: 0)  // inference draws no random numbers
         var start = 0
         while start < rows {
             let n = Swift.min(workspace.capacity, rows - start)
-            let input = workspace.activations[0].base
-            input.update(from: x + start * inputSize, count: n * inputSize)
+            let input = workspace.activations[range.lowerBound].base
+            input.update(from: x + start * width, count: n * width)
             preprocess(input, n)
-            forward(workspace, batch: n, layers: 0..<layerCount, phase: .inference, rng: &rng)
+            forward(workspace, batch: n, layers: range, phase: .inference, rng: &rng)
             body(start, n, workspace)
             start += n
         }

@@ -9,7 +9,7 @@ enum Scoring {
                               body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
         let top = loss == .bce ? network.layers.count - 1 : network.layers.count
         let width = network.inputSize
-        network.infer(x, rows: rows, layerCount: top, preprocess: preprocess) { start, n, workspace in
+        network.infer(x, rows: rows, layers: 0..<top, preprocess: preprocess) { start, n, workspace in
             let output = workspace.activations[top].base, target = workspace.activations[0].base
             // The input buffer is not needed once the output exists; errors overwrite it.
             for i in 0..<(n * width) { target[i] = loss.elementError(output: output[i], target: target[i]) }
