@@ -88,7 +88,7 @@ final class LossAndPenaltyTests: XCTestCase {
             harness.block.gradients.zero()
             let value = ContractivePenalty(weight: Float(weight)).apply(
                 code: h, function: f, dense: dense, batch: batch, preactivationGradient: &da, scratch: &scratch)
-            let direct = harness.block.gradients.array.map(Double.init)
+            let direct = harness.block.gradientArray.map(Double.init)
             let through = harness.run(x, batch: batch, dy: da.map(Double.init))
             XCTAssertEqual(value, ref.penalty, accuracy: 1e-5 * max(1, ref.penalty), "\(f) contractive value")
             assertClose(through.dx, ref.dx, absolute: 1e-5, relative: 1e-4, "\(f) fast contractive dx")

@@ -65,8 +65,8 @@ final class ModelTests: XCTestCase {
                 return model.objective.evaluate(network, workspace, batch: batch, rng: &rng)
             }
             _ = objective()
-            let analytic = block.gradients.array.map(Double.init)
-            let theta = block.values.array.map(Double.init)
+            let analytic = block.gradientArray.map(Double.init)
+            let theta = block.valueArray.map(Double.init)
             let numeric = numericalGradient(at: theta, step: 3e-3) { p in
                 for (i, v) in p.enumerated() { block.values.base[i] = Float(v) }
                 return objective()
@@ -121,7 +121,7 @@ final class ModelTests: XCTestCase {
         let plain = try Autoencoder(spec: spec(base + "}"))
         let noisy = try Autoencoder(spec: spec(base + #","noise":{"type":"gaussian","level":0.3}}"#))
         try plain.fit(x); try noisy.fit(x)
-        XCTAssertNotEqual(plain.network.parameters.values.array, noisy.network.parameters.values.array)
+        XCTAssertNotEqual(plain.network.parameters.valueArray, noisy.network.parameters.valueArray)
         // Same clean validation target for both, so the noisy model's training loss is the larger.
         XCTAssertGreaterThan(noisy.history!.loss.last!, plain.history!.loss.last!)
     }

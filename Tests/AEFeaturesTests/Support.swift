@@ -65,7 +65,7 @@ final class LayerHarness {
     }
 
     var parameters: [Double] {
-        get { block.values.array.map(Double.init) }
+        get { block.valueArray.map(Double.init) }
         set { for (i, v) in newValue.enumerated() { block.values.base[i] = Float(v) } }
     }
 
@@ -92,7 +92,7 @@ final class LayerHarness {
                 }
             }
         }
-        return (output.map(Double.init), dx.map(Double.init), block.gradients.array.map(Double.init))
+        return (output.map(Double.init), dx.map(Double.init), block.gradientArray.map(Double.init))
     }
 
     /// Central differences of Σ r·y on the fast Float path, for inputs and parameters, against

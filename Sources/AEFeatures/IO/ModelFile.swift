@@ -40,15 +40,15 @@ enum ModelFile {
         let parameters = model.network.parameters
         let scaler = model.scaler.map { $0.offset + $0.factor } ?? []
         var out = magic
-        out.reserveCapacity(headerSize + spec.count + state.count + 4 * (parameters.values.count + parameters.state.count + scaler.count) + 4)
+        out.reserveCapacity(headerSize + spec.count + state.count + 4 * (parameters.parameterCount + parameters.state.count + scaler.count) + 4)
         append(UInt32(version), to: &out)
         append(UInt32(0), to: &out)
-        for length in [spec.count, state.count, parameters.values.count, parameters.state.count, scaler.count] {
+        for length in [spec.count, state.count, parameters.parameterCount, parameters.state.count, scaler.count] {
             append(UInt64(length), to: &out)
         }
         out += spec
         out += state
-        for floats in [parameters.values.array, parameters.state.array, scaler] {
+        for floats in [parameters.valueArray, parameters.state.array, scaler] {
             for value in floats { append(value.bitPattern, to: &out) }
         }
         append(CRC32.checksum(out), to: &out)
@@ -96,9 +96,9 @@ enum ModelFile {
             throw AEError.corruptModel("fitted state is unreadable")
         }
         let parameters = model.network.parameters
-        guard lengths[2] == parameters.values.count, lengths[3] == parameters.state.count else {
+        guard lengths[2] == parameters.parameterCount, lengths[3] == parameters.state.count else {
             throw AEError.corruptModel("weights do not match the spec (\(lengths[2]) + \(lengths[3]) values stored, " +
-                                       "\(parameters.values.count) + \(parameters.state.count) expected)")
+                                       "\(parameters.parameterCount) + \(parameters.state.count) expected)")
         }
         guard lengths[4] == 0 || lengths[4] == 2 * model.inputSize else {
             throw AEError.corruptModel("scaler has \(lengths[4]) values; expected 0 or \(2 * model.inputSize)")
@@ -111,7 +111,7 @@ enum ModelFile {
         floats(lengths[3], into: parameters.state.base)
         var scalerValues = [Float](repeating: 0, count: lengths[4])
         scalerValues.withUnsafeMutableBufferPointer { floats(lengths[4], into: $0.baseAddress!) }
-        guard (parameters.values.array + parameters.state.array + scalerValues).allSatisfy(\.isFinite) else {
+        guard (parameters.valueArray + parameters.state.array + scalerValues).allSatisfy(\.isFinite) else {
             throw AEError.corruptModel("stored weights are not finite")
         }
         guard state.fitted == (state.history != nil), !state.fitted || state.threshold != nil else {

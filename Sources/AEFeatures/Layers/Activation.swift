@@ -73,18 +73,36 @@ final class Activation: Layer {
     var inputSize: Int { size }
     var outputSize: Int { size }
 
+    // One loop per function, with the switch outside, so each loop vectorises.
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
-        let n = batch * size
-        let f = function
-        for i in 0..<n { y[i] = f.apply(x[i]) }
+        let slope = ActivationFunction.leakySlope
+        Parallel.forRanges(batch * size) { range in
+            switch function {
+            case .identity: for i in range { y[i] = x[i] }
+            case .relu: for i in range { y[i] = x[i] > 0 ? x[i] : 0 }
+            case .leakyRelu: for i in range { y[i] = x[i] > 0 ? x[i] : slope * x[i] }
+            case .elu: for i in range { y[i] = x[i] > 0 ? x[i] : FastMath.exp(x[i]) - 1 }
+            case .sigmoid: for i in range { y[i] = FastMath.sigmoid(x[i]) }
+            case .tanh: for i in range { y[i] = Glibc.tanh(x[i]) }
+            }
+        }
     }
 
+    // dx = dy · f′(x), with f′ from the output y.
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
         guard let dx else { return }
-        let n = batch * size
-        let f = function
-        for i in 0..<n { dx[i] = dy[i] * f.derivative(output: y[i]) }
+        let slope = ActivationFunction.leakySlope
+        Parallel.forRanges(batch * size) { range in
+            switch function {
+            case .identity: for i in range { dx[i] = dy[i] }
+            case .relu: for i in range { dx[i] = y[i] > 0 ? dy[i] : 0 }
+            case .leakyRelu: for i in range { dx[i] = y[i] > 0 ? dy[i] : slope * dy[i] }
+            case .elu: for i in range { dx[i] = y[i] > 0 ? dy[i] : dy[i] * (y[i] + 1) }
+            case .sigmoid: for i in range { dx[i] = dy[i] * y[i] * (1 - y[i]) }
+            case .tanh: for i in range { dx[i] = dy[i] * (1 - y[i] * y[i]) }
+            }
+        }
     }
 }

@@ -38,6 +38,9 @@ enum BLAS {
 public enum Threading {
     public static var threadCount: Int {
         get { BLAS.threadCount }
-        set { BLAS.threadCount = newValue }
+        set {
+            BLAS.threadCount = newValue
+            Parallel.threadCount = newValue
+        }
     }
 }

@@ -11,8 +11,11 @@ final class ParameterBlock {
     init(layers: [Layer]) {
         let parameterTotal = layers.reduce(0) { $0 + $1.parameterCount }
         let stateTotal = layers.reduce(0) { $0 + $1.stateCount }
-        values = FloatBuffer(count: parameterTotal)
-        gradients = FloatBuffer(count: parameterTotal)
+        parameterCount = parameterTotal
+        // Padded to whole vectors so optimizers run without a scalar tail; the padding stays 0.
+        let padded = (parameterTotal + Optimizer.vectorWidth - 1) / Optimizer.vectorWidth * Optimizer.vectorWidth
+        values = FloatBuffer(count: padded)
+        gradients = FloatBuffer(count: padded)
         state = FloatBuffer(count: stateTotal)
         var p = 0, s = 0
         for layer in layers {
@@ -22,15 +25,20 @@ final class ParameterBlock {
         }
     }
 
-    var parameterCount: Int { values.count }
+    /// Trainable values, without the padding.
+    let parameterCount: Int
+
+    /// The trainable values (without padding) as an array.
+    var valueArray: [Float] { Array(UnsafeBufferPointer(start: values.base, count: parameterCount)) }
+    var gradientArray: [Float] { Array(UnsafeBufferPointer(start: gradients.base, count: parameterCount)) }
 
     /// Values and state in one array: what a snapshot (early stopping, divergence) restores.
-    func snapshot() -> [Float] { values.array + state.array }
+    func snapshot() -> [Float] { valueArray + state.array }
 
     func restore(_ snapshot: [Float]) {
         snapshot.withUnsafeBufferPointer { src in
-            values.base.update(from: src.baseAddress!, count: values.count)
-            state.base.update(from: src.baseAddress! + values.count, count: state.count)
+            values.base.update(from: src.baseAddress!, count: parameterCount)
+            state.base.update(from: src.baseAddress! + parameterCount, count: state.count)
         }
     }
 }

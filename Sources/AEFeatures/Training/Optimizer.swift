@@ -3,7 +3,13 @@ import Glibc
 /// The update rules, applied to the whole parameter block as one flat array.
 /// Formulas follow PyTorch's: Adam with bias correction, SGD with (heavy-ball) momentum,
 /// RMSProp without centring.
+///
+/// The loops run over SIMD4 vectors (the baseline x86-64 vector width), on the parameter block's
+/// padded length: the plain scalar loops were not vectorised by the compiler.
 final class Optimizer {
+    static let vectorWidth = 4
+    typealias Vector = SIMD4<Float>
+
     private let settings: TrainingSpec
     private let first: FloatBuffer   // Adam m, SGD velocity, RMSProp mean square
     private let second: FloatBuffer  // Adam v
@@ -15,33 +21,46 @@ final class Optimizer {
         second = FloatBuffer(count: settings.optimizer == .adam ? parameterCount : 0)
     }
 
+    /// One step for `count` values; `count` must be a multiple of `vectorWidth` (the parameter
+    /// block's padded length).
     func update(_ p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, count: Int) {
         step += 1
         let lr = settings.learningRate
-        let m = first.base
-        switch settings.optimizer {
-        case .adam:
-            let b1 = settings.beta1, b2 = settings.beta2, eps = settings.epsilon
-            let v = second.base
-            let correction1 = 1 - Float(pow(Double(b1), Double(step)))
-            let correction2 = (1 - Float(pow(Double(b2), Double(step)))).squareRoot()
-            let stepSize = lr / correction1
-            for i in 0..<count {
-                m[i] = b1 * m[i] + (1 - b1) * g[i]
-                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2 + eps)
-            }
-        case .sgd:
-            let mu = settings.momentum
-            for i in 0..<count {
-                m[i] = mu * m[i] + g[i]
-                p[i] -= lr * m[i]
-            }
-        case .rmsprop:
-            let rho = settings.rho, eps = settings.epsilon
-            for i in 0..<count {
-                m[i] = rho * m[i] + (1 - rho) * g[i] * g[i]
-                p[i] -= lr * g[i] / (m[i].squareRoot() + eps)
+        let m = UnsafeMutableRawPointer(first.base), v = UnsafeMutableRawPointer(second.base)
+        let p = UnsafeMutableRawPointer(p), g = UnsafeRawPointer(g)
+        let stride = MemoryLayout<Vector>.stride
+        func load(_ base: UnsafeRawPointer, _ i: Int) -> Vector { base.loadUnaligned(fromByteOffset: i * stride, as: Vector.self) }
+        func store(_ value: Vector, _ base: UnsafeMutableRawPointer, _ i: Int) { base.storeBytes(of: value, toByteOffset: i * stride, as: Vector.self) }
+        Parallel.forRanges(count / Optimizer.vectorWidth) { vectors in
+            switch settings.optimizer {
+            case .adam:
+                let b1 = settings.beta1, b2 = settings.beta2, eps = settings.epsilon
+                let correction1 = 1 - Float(pow(Double(b1), Double(step)))
+                let correction2 = (1 - Float(pow(Double(b2), Double(step)))).squareRoot()
+                let stepSize = lr / correction1
+                for i in vectors {
+                    let gi = load(g, i)
+                    let mi = b1 * load(m, i) + (1 - b1) * gi
+                    let vi = b2 * load(v, i) + (1 - b2) * gi * gi
+                    store(mi, m, i)
+                    store(vi, v, i)
+                    store(load(p, i) - stepSize * mi / (vi.squareRoot() / correction2 + eps), p, i)
+                }
+            case .sgd:
+                let mu = settings.momentum
+                for i in vectors {
+                    let mi = mu * load(m, i) + load(g, i)
+                    store(mi, m, i)
+                    store(load(p, i) - lr * mi, p, i)
+                }
+            case .rmsprop:
+                let rho = settings.rho, eps = settings.epsilon
+                for i in vectors {
+                    let gi = load(g, i)
+                    let mi = rho * load(m, i) + (1 - rho) * gi * gi
+                    store(mi, m, i)
+                    store(load(p, i) - lr * gi / (mi.squareRoot() + eps), p, i)
+                }
             }
         }
     }

@@ -50,7 +50,7 @@ struct Trainer {
              progress: ((EpochReport) -> Bool)?) throws -> TrainingHistory {
         let width = network.inputSize
         let parameters = network.parameters
-        let optimizer = Optimizer(settings: settings, parameterCount: parameters.parameterCount)
+        let optimizer = Optimizer(settings: settings, parameterCount: parameters.values.count)
         let workspace = Workspace(network: network, capacity: Swift.min(settings.batchSize, rows), training: true)
         var shuffleRNG = RandomSource(seed: seed, stream: .shuffle)
         var dropoutRNG = RandomSource(seed: seed, stream: .dropout)
@@ -83,7 +83,7 @@ struct Trainer {
                 }
                 clipGradients(parameters)
                 optimizer.update(parameters.values.base, gradients: parameters.gradients.base,
-                                 count: parameters.parameterCount)
+                                 count: parameters.values.count)
                 epochTotal += batchObjective * Double(n)
                 start += n
             }

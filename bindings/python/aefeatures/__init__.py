@@ -1,0 +1,12 @@
+"""aefeatures: autoencoder features and anomaly scores, through libaefeatures (numpy only).
+
+    from aefeatures import AutoencoderTransformer, AutoencoderDetector
+"""
+from ._model import NativeModel, get_num_threads, set_num_threads
+from ._native import VERSION as __version__
+from ._native import AEFCorruptModelError, AEFDivergedError, AEFError, AEFIOError, library_path
+from .estimators import AutoencoderDetector, AutoencoderTransformer, NotFittedError
+
+__all__ = ["AutoencoderTransformer", "AutoencoderDetector", "NativeModel", "NotFittedError", "AEFError",
+           "AEFIOError", "AEFCorruptModelError", "AEFDivergedError", "set_num_threads", "get_num_threads",
+           "library_path", "__version__"]

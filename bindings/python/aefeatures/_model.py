@@ -1,0 +1,153 @@
+"""NativeModel: one libaefeatures model handle with numpy in and out. The estimators build on it."""
+import ctypes
+import json
+
+import numpy as np
+
+from . import _native
+from ._native import check, lib
+
+_FLOAT_P = ctypes.POINTER(ctypes.c_float)
+
+
+def _pointer(array):
+    return array.ctypes.data_as(_FLOAT_P)
+
+
+class NativeModel:
+    """Owns an `aef_model *`; frees it when garbage-collected. Inference methods may be called
+    from several threads at once; `fit` must not overlap any other call on the same model."""
+
+    def __init__(self, handle):
+        self._handle = ctypes.c_void_p(handle)
+
+    @classmethod
+    def create(cls, spec):
+        """A new unfitted model from a spec (dict or JSON text); see docs/spec.md."""
+        text = spec if isinstance(spec, str) else json.dumps(spec)
+        handle = ctypes.c_void_p()
+        check(lib.aef_model_create(text.encode(), ctypes.byref(handle)))
+        return cls(handle.value)
+
+    @classmethod
+    def from_bytes(cls, data):
+        buffer = bytes(data)
+        handle = ctypes.c_void_p()
+        check(lib.aef_model_load_buffer(buffer, len(buffer), ctypes.byref(handle)))
+        return cls(handle.value)
+
+    @classmethod
+    def load(cls, path):
+        handle = ctypes.c_void_p()
+        check(lib.aef_model_load(str(path).encode(), ctypes.byref(handle)))
+        return cls(handle.value)
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle is not None and handle.value and lib is not None:
+            lib.aef_model_free(handle)
+            self._handle = None
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def _size(self, function):
+        out = ctypes.c_size_t()
+        check(function(self._handle, ctypes.byref(out)))
+        return out.value
+
+    @property
+    def sample_size(self):
+        return self._size(lib.aef_model_sample_size)
+
+    @property
+    def code_size(self):
+        return self._size(lib.aef_model_code_size)
+
+    @property
+    def is_fitted(self):
+        out = ctypes.c_int()
+        check(lib.aef_model_is_fitted(self._handle, ctypes.byref(out)))
+        return bool(out.value)
+
+    @property
+    def threshold(self):
+        out = ctypes.c_float()
+        check(lib.aef_model_threshold(self._handle, ctypes.byref(out)))
+        return float(out.value)
+
+    @property
+    def spec(self):
+        """The spec with every default filled in, as a dict."""
+        needed = ctypes.c_size_t()
+        check(lib.aef_model_spec_json(self._handle, None, 0, ctypes.byref(needed)))
+        buffer = ctypes.create_string_buffer(needed.value)
+        check(lib.aef_model_spec_json(self._handle, buffer, needed.value, ctypes.byref(needed)))
+        return json.loads(buffer.value.decode())
+
+    @property
+    def history(self):
+        """{'loss': [...], 'validation_loss': [...]} of the last fit (NaN where no validation)."""
+        epochs = ctypes.c_size_t()
+        check(lib.aef_model_history(self._handle, None, None, 0, ctypes.byref(epochs)))
+        loss = (ctypes.c_double * max(epochs.value, 1))()
+        validation = (ctypes.c_double * max(epochs.value, 1))()
+        check(lib.aef_model_history(self._handle, loss, validation, epochs.value, ctypes.byref(epochs)))
+        return {"loss": list(loss[:epochs.value]), "validation_loss": list(validation[:epochs.value])}
+
+    # -- training and inference -----------------------------------------------------------------
+
+    def fit(self, x, validation=None, seed=None, progress=None):
+        """x: C-contiguous float32 [n, sample_size]. progress(epoch, epochs, loss, validation_loss)
+        returns True to stop. Returns True if training ran to its end, False if it was stopped."""
+        seed_arg = ctypes.byref(ctypes.c_uint64(seed)) if seed is not None else None
+        callback = _native.PROGRESS(lambda _user, epoch, epochs, loss, val: int(bool(progress(epoch, epochs, loss, val))))
+        status = lib.aef_model_fit(
+            self._handle, _pointer(x), x.shape[0], x.shape[1],
+            _pointer(validation) if validation is not None else None,
+            validation.shape[0] if validation is not None else 0,
+            seed_arg, callback if progress is not None else None, None)
+        return check(status) == _native.AEF_OK
+
+    def _infer(self, function, x, width, dtype=np.float32):
+        out = np.empty((x.shape[0], width), dtype=dtype)
+        pointer = out.ctypes.data_as(ctypes.POINTER(np.ctypeslib.as_ctypes_type(dtype)))
+        check(function(self._handle, _pointer(x), x.shape[0], x.shape[1], pointer, out.size))
+        return out
+
+    def transform(self, x):
+        return self._infer(lib.aef_model_transform, x, self.code_size)
+
+    def reconstruct(self, x):
+        return self._infer(lib.aef_model_reconstruct, x, self.sample_size)
+
+    def decode(self, codes):
+        return self._infer(lib.aef_model_decode, codes, self.sample_size)
+
+    def score(self, x):
+        return self._infer(lib.aef_model_score, x, 1)[:, 0]
+
+    def feature_errors(self, x):
+        return self._infer(lib.aef_model_feature_errors, x, self.sample_size)
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def to_bytes(self):
+        needed = ctypes.c_size_t()
+        check(lib.aef_model_save_buffer(self._handle, None, 0, ctypes.byref(needed)))
+        buffer = ctypes.create_string_buffer(needed.value)
+        check(lib.aef_model_save_buffer(self._handle, buffer, needed.value, ctypes.byref(needed)))
+        return buffer.raw[:needed.value]
+
+    def save(self, path):
+        check(lib.aef_model_save(self._handle, str(path).encode()))
+
+
+def set_num_threads(n_threads):
+    """Threads the library's math uses, process-wide; 0 means all cores."""
+    check(lib.aef_set_num_threads(int(n_threads)))
+
+
+def get_num_threads():
+    out = ctypes.c_int()
+    check(lib.aef_get_num_threads(ctypes.byref(out)))
+    return out.value

@@ -1,0 +1,403 @@
+"""scikit-learn-compatible estimators over libaefeatures.
+
+AutoencoderTransformer: fit an autoencoder of any variant, `transform` gives the learned
+features (the code), `inverse_transform` decodes them, `reconstruct` round-trips the input.
+
+AutoencoderDetector: PyOD's conventions for anomaly detection with an AutoencoderTransformer
+inside: `decision_function` (higher = more anomalous), `predict` (0 normal / 1 anomaly),
+`predict_proba`, `threshold_`, `decision_scores_`, `labels_`, per-feature errors.
+"""
+import numbers
+import sys
+
+import numpy as np
+
+from ._base import ParamsBase
+from ._model import NativeModel
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when a method needs a fitted estimator (scikit-learn's NotFittedError has the same bases)."""
+
+
+# -- input handling ---------------------------------------------------------------------------
+
+def _as_float32_rows(X, n_features=None, name="X", estimator=None):
+    """Any array-like -> C-contiguous float32 [n, d], with clear errors; one copy at most."""
+    if type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(f"{name} is a sparse matrix; aefeatures needs dense data (call X.toarray())")
+    array = np.asarray(X)
+    if np.iscomplexobj(array):
+        raise ValueError("Complex data not supported")
+    if array.dtype == object or array.dtype.kind in "USV":
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{name} must hold numbers: {error}") from None
+    if array.ndim == 1:
+        raise ValueError(f"Expected 2D array, got 1D array instead: {name} has shape {array.shape}. Reshape your "
+                         "data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample.")
+    if array.ndim > 2:
+        array = array.reshape(array.shape[0], -1)
+    if array.ndim != 2:
+        raise ValueError(f"Expected 2D array, got {array.ndim}D array instead")
+    if array.shape[0] < 1:
+        raise ValueError(f"Found array with 0 sample(s) (shape={array.shape}) while a minimum of 1 is required.")
+    if array.shape[1] < 1:
+        raise ValueError(f"Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 is required.")
+    if n_features is not None and array.shape[1] != n_features:
+        raise ValueError(f"X has {array.shape[1]} features, but {type(estimator).__name__} is expecting "
+                         f"{n_features} features as input.")
+    rows = np.ascontiguousarray(array, dtype=np.float32)
+    if not np.isfinite(rows).all():
+        kind = "NaN" if np.isnan(rows).any() else "infinity"
+        where = np.argwhere(~np.isfinite(rows))[0]
+        raise ValueError(f"Input {name} contains {kind} (first at row {where[0]}, column {where[1]}); "
+                         "also values too large for float32 become infinity.")
+    return rows
+
+
+def _output_dtype(X):
+    """float32 in gives float32 out; everything else float64 (computed in float32 inside)."""
+    return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+
+
+def _resolve_seed(random_state):
+    """scikit-learn's random_state convention, resolved at fit: None draws from numpy's global
+    RandomState (reading it, never seeding it); an int is the seed; a RandomState or Generator
+    gives one draw."""
+    if random_state is None:
+        return int(np.random.randint(0, 2**31 - 1))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be non-negative, got {random_state}")
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**31 - 1))
+    raise ValueError(f"random_state must be None, an int, a RandomState or a Generator, got {random_state!r}")
+
+
+class _Progress:
+    """The fit callback: a progress bar (tqdm when installed, else a text line) when verbose,
+    and Ctrl-C turned into a clean cancel that fit re-raises as KeyboardInterrupt."""
+
+    def __init__(self, verbose):
+        self.verbose = verbose
+        self.interrupted = False
+        self.bar = None
+
+    def __call__(self, epoch, epochs, loss, validation_loss):
+        try:
+            if self.verbose:
+                self._show(epoch, epochs, loss, validation_loss)
+            return False
+        except KeyboardInterrupt:
+            self.interrupted = True
+            return True
+
+    def _show(self, epoch, epochs, loss, validation_loss):
+        text = f"loss {loss:.5f}" + ("" if np.isnan(validation_loss) else f", validation {validation_loss:.5f}")
+        if self.bar is None:
+            try:
+                from tqdm import tqdm
+                self.bar = tqdm(total=epochs, unit="epoch")
+            except ImportError:
+                self.bar = False
+        if self.bar:
+            self.bar.set_postfix_str(text)
+            self.bar.update(1)
+        else:
+            print(f"epoch {epoch}/{epochs}: {text}", file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.bar:
+            self.bar.close()
+
+
+# -- the transformer ----------------------------------------------------------------------------
+
+class AutoencoderTransformer(ParamsBase):
+    """Learned features from an autoencoder, as a scikit-learn transformer.
+
+    Every parameter maps onto a field of the model spec (docs/spec.md); None leaves the
+    library's default. `variant` is one of "dense", "denoising", "sparse", "contractive".
+    Data is used in float32; float32 input gives float32 output, anything else float64.
+
+    Fitted attributes: `n_features_in_`, `history_` (per-epoch losses), `model_` (NativeModel).
+    """
+
+    def __init__(self, variant="dense", hidden_units=(256,), code_size=32, activation="elu",
+                 code_activation="sigmoid", output_activation=None, batch_norm=False, dropout=0.0,
+                 loss="mse", scaling="minmax", noise=None, noise_level=None, sparsity=None,
+                 sparsity_target=None, sparsity_weight=None, contractive_weight=None, optimizer="adam",
+                 learning_rate=1e-3, epochs=10, batch_size=256, validation_split=0.0,
+                 early_stopping_patience=None, clip_norm=None, contamination=0.1, random_state=None,
+                 verbose=False):
+        self.variant = variant
+        self.hidden_units = hidden_units
+        self.code_size = code_size
+        self.activation = activation
+        self.code_activation = code_activation
+        self.output_activation = output_activation
+        self.batch_norm = batch_norm
+        self.dropout = dropout
+        self.loss = loss
+        self.scaling = scaling
+        self.noise = noise
+        self.noise_level = noise_level
+        self.sparsity = sparsity
+        self.sparsity_target = sparsity_target
+        self.sparsity_weight = sparsity_weight
+        self.contractive_weight = contractive_weight
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_split = validation_split
+        self.early_stopping_patience = early_stopping_patience
+        self.clip_norm = clip_norm
+        self.contamination = contamination
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _spec(self, n_features, seed):
+        """The model spec these parameters describe."""
+        spec = {
+            "variant": self.variant, "input_shape": [int(n_features)],
+            "hidden_units": [int(u) for u in self.hidden_units], "code_size": int(self.code_size),
+            "activation": self.activation, "code_activation": self.code_activation,
+            "batch_norm": bool(self.batch_norm), "dropout": float(self.dropout), "loss": self.loss,
+            "scaling": self.scaling, "contamination": float(self.contamination), "seed": seed,
+            "training": {"optimizer": self.optimizer, "learning_rate": float(self.learning_rate),
+                         "epochs": int(self.epochs), "batch_size": int(self.batch_size),
+                         "validation_split": float(self.validation_split)},
+        }
+        if self.output_activation is not None:
+            spec["output_activation"] = self.output_activation
+        if self.noise is not None:
+            spec["noise"] = {"type": self.noise, **({} if self.noise_level is None else {"level": float(self.noise_level)})}
+        if self.sparsity is not None:
+            spec["sparsity"] = {"type": self.sparsity,
+                                **({} if self.sparsity_target is None else {"target": float(self.sparsity_target)}),
+                                **({} if self.sparsity_weight is None else {"weight": float(self.sparsity_weight)})}
+        if self.contractive_weight is not None:
+            spec["contractive_weight"] = float(self.contractive_weight)
+        if self.early_stopping_patience is not None:
+            spec["training"]["early_stopping"] = {"patience": int(self.early_stopping_patience)}
+        if self.clip_norm is not None:
+            spec["training"]["clip_norm"] = float(self.clip_norm)
+        return spec
+
+    def fit(self, X, y=None, validation_data=None):
+        """Fits on X (n_samples x n_features; raw units). `validation_data`, if given, is used
+        for the validation loss and early stopping instead of `validation_split`. Returns self."""
+        rows = _as_float32_rows(X)
+        held = None if validation_data is None else _as_float32_rows(validation_data, rows.shape[1], "validation_data", self)
+        model = NativeModel.create(self._spec(rows.shape[1], _resolve_seed(self.random_state)))
+        progress = _Progress(self.verbose)
+        try:
+            model.fit(rows, held, progress=progress)
+        finally:
+            progress.close()
+        if progress.interrupted:
+            raise KeyboardInterrupt("training cancelled; the estimator is left unfitted")
+        self.model_ = model
+        self.n_features_in_ = rows.shape[1]
+        self.history_ = model.history
+        if hasattr(X, "columns"):
+            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' first.")
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    def _rows(self, X):
+        self._check_fitted()
+        return _as_float32_rows(X, self.n_features_in_, estimator=self)
+
+    def transform(self, X):
+        """The code of each row: n_samples x code_size."""
+        return self.model_.transform(self._rows(X)).astype(_output_dtype(X), copy=False)
+
+    def fit_transform(self, X, y=None, **fit_params):
+        return self.fit(X, y, **fit_params).transform(X)
+
+    def inverse_transform(self, X):
+        """Decodes codes (n_samples x code_size) to the input space, in raw units."""
+        self._check_fitted()
+        codes = _as_float32_rows(X, self.model_.code_size, estimator=self)
+        return self.model_.decode(codes).astype(_output_dtype(X), copy=False)
+
+    def reconstruct(self, X):
+        """The autoencoder's reconstruction of each row, in raw units."""
+        return self.model_.reconstruct(self._rows(X)).astype(_output_dtype(X), copy=False)
+
+    def get_feature_names_out(self, input_features=None):
+        self._check_fitted()
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(self.model_.code_size)], dtype=object)
+
+    def save(self, path):
+        """Writes the fitted model to `path` atomically (the library's model file format)."""
+        self._check_fitted()
+        self.model_.save(path)
+
+    @classmethod
+    def load(cls, path):
+        """An estimator around a model saved by `save` (or by any other binding of the library)."""
+        return cls._from_model(NativeModel.load(path))
+
+    @classmethod
+    def _from_model(cls, model):
+        spec = model.spec
+        training = spec["training"]
+        params = dict(
+            variant=spec["variant"], hidden_units=tuple(spec["hidden_units"]), code_size=spec["code_size"],
+            activation=spec["activation"], code_activation=spec["code_activation"],
+            output_activation=spec["output_activation"], batch_norm=spec["batch_norm"], dropout=spec["dropout"],
+            loss=spec["loss"], scaling=spec["scaling"], contamination=spec["contamination"],
+            random_state=spec["seed"], optimizer=training["optimizer"], learning_rate=training["learning_rate"],
+            epochs=training["epochs"], batch_size=training["batch_size"],
+            validation_split=training["validation_split"], clip_norm=training.get("clip_norm"),
+            early_stopping_patience=training.get("early_stopping", {}).get("patience"),
+            contractive_weight=spec.get("contractive_weight"))
+        if "noise" in spec:
+            params.update(noise=spec["noise"]["type"], noise_level=spec["noise"]["level"])
+        if "sparsity" in spec:
+            params.update(sparsity=spec["sparsity"]["type"], sparsity_target=spec["sparsity"]["target"],
+                          sparsity_weight=spec["sparsity"]["weight"])
+        estimator = cls(**params)
+        if model.is_fitted:
+            estimator.model_ = model
+            estimator.n_features_in_ = model.sample_size
+            estimator.history_ = model.history
+        return estimator
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        if "model_" in state:
+            state["model_"] = state["model_"].to_bytes()
+        return state
+
+    def __setstate__(self, state):
+        if "model_" in state:
+            state["model_"] = NativeModel.from_bytes(state["model_"])
+        self.__dict__.update(state)
+
+    def __sklearn_tags__(self):
+        return self._base_tags(transformer=True)
+
+
+# -- the detector -------------------------------------------------------------------------------
+
+class AutoencoderDetector(ParamsBase):
+    """Anomaly detection by reconstruction error, with PyOD's conventions.
+
+    Parameters
+    ----------
+    autoencoder : AutoencoderTransformer or None
+        The model to fit (its parameters are reachable as `autoencoder__name` in grid searches);
+        None uses AutoencoderTransformer's defaults.
+    contamination : float in (0, 0.5)
+        Expected anomaly fraction; with threshold="contamination" the threshold is the
+        (1 - contamination) quantile of the training scores.
+    threshold : "contamination" or "mad"
+        "mad": median + mad_k robust standard deviations (1.4826 · MAD) of the training scores,
+        for when the contamination is unknown. `calibrate_threshold` sets one from held-out
+        normal data and a target false-positive rate instead.
+    batch_size : int
+        Rows scored per call into the library, so scoring never converts all rows at once.
+
+    Persist a fitted detector with pickle (its model travels as the library's model bytes).
+
+    Fitted attributes: `decision_scores_`, `threshold_`, `labels_`, `autoencoder_`, `n_features_in_`.
+    """
+
+    def __init__(self, autoencoder=None, contamination=0.1, threshold="contamination", mad_k=3.0,
+                 batch_size=65536):
+        self.autoencoder = autoencoder
+        self.contamination = contamination
+        self.threshold = threshold
+        self.mad_k = mad_k
+        self.batch_size = batch_size
+
+    def fit(self, X, y=None):
+        """Fits the autoencoder on X (unsupervised; y is ignored) and sets the threshold."""
+        if not 0 < self.contamination < 0.5:
+            raise ValueError(f"contamination must be in (0, 0.5), got {self.contamination}")
+        if self.threshold not in ("contamination", "mad"):
+            raise ValueError(f"threshold must be 'contamination' or 'mad', got {self.threshold!r}")
+        base = self.autoencoder if self.autoencoder is not None else AutoencoderTransformer()
+        self.autoencoder_ = type(base)(**{**base.get_params(deep=False), "contamination": self.contamination})
+        self.autoencoder_.fit(X)
+        self.n_features_in_ = self.autoencoder_.n_features_in_
+        self.decision_scores_ = self._scores(X)
+        if self.threshold == "contamination":
+            self.threshold_ = float(np.quantile(self.decision_scores_, 1 - self.contamination))
+        else:
+            median = np.median(self.decision_scores_)
+            mad = np.median(np.abs(self.decision_scores_ - median))
+            self.threshold_ = float(median + self.mad_k * 1.4826 * mad)
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
+        return self
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "threshold_")
+
+    def _check_fitted(self):
+        if not hasattr(self, "threshold_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' first.")
+
+    def decision_function(self, X):
+        """Anomaly score per row (the mean reconstruction error in scaled units); higher is more
+        anomalous. Converts and scores `batch_size` rows at a time."""
+        self._check_fitted()
+        return self._scores(X)
+
+    def _scores(self, X):
+        if not isinstance(X, np.ndarray) or X.ndim != 2 or X.shape[0] == 0:
+            # Array-likes and malformed input: one conversion, with the standard errors.
+            X = _as_float32_rows(X, self.n_features_in_, estimator=self)
+        step = int(self.batch_size)
+        scores = np.empty(X.shape[0], dtype=np.float64)
+        for start in range(0, X.shape[0], step):
+            chunk = _as_float32_rows(X[start:start + step], self.n_features_in_, estimator=self)
+            scores[start:start + chunk.shape[0]] = self.autoencoder_.model_.score(chunk)
+        return scores
+
+    def predict(self, X):
+        """1 for anomalies (score above threshold_), 0 for normal rows."""
+        self._check_fitted()
+        return (self.decision_function(X) > self.threshold_).astype(int)
+
+    def predict_proba(self, X):
+        """[P(normal), P(anomaly)] per row by PyOD's "linear" method: the score min-max scaled by
+        the training scores' range, clipped to [0, 1]."""
+        self._check_fitted()
+        low, high = self.decision_scores_.min(), self.decision_scores_.max()
+        anomaly = np.clip((self.decision_function(X) - low) / max(high - low, 1e-12), 0, 1)
+        return np.column_stack([1 - anomaly, anomaly])
+
+    def feature_errors(self, X):
+        """Per-feature reconstruction errors (rows average to the scores), to explain a score."""
+        self._check_fitted()
+        return self.autoencoder_.model_.feature_errors(self.autoencoder_._rows(X)).astype(np.float64)
+
+    def calibrate_threshold(self, X_normal, false_positive_rate=0.01):
+        """Sets threshold_ so that about `false_positive_rate` of the held-out normal rows
+        X_normal score above it; updates labels_. Returns self."""
+        self._check_fitted()
+        if not 0 < false_positive_rate < 1:
+            raise ValueError(f"false_positive_rate must be in (0, 1), got {false_positive_rate}")
+        self.threshold_ = float(np.quantile(self.decision_function(X_normal), 1 - false_positive_rate))
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
+        return self
+
+    def __sklearn_tags__(self):
+        return self._base_tags(transformer=False)
