@@ -5,6 +5,8 @@
 #   make valgrind     the C tests and example under valgrind (no leaks, no invalid accesses)
 #   make examples     build and run examples/c
 #   make install      library, header and pkg-config file under PREFIX (default /usr/local)
+#   make python       the Python package with the library bundled, pip-installed
+#   make py-tests     the Python tests (and scikit-learn's estimator checks) against the installed package
 
 PREFIX   ?= /usr/local
 OUT      := build
@@ -18,7 +20,7 @@ LDLIBS   := -L$(LIBDIR) -laefeatures -lpthread -lm
 RUN      := env LD_LIBRARY_PATH=$(CURDIR)/$(LIBDIR)
 VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
 
-.PHONY: lib check-lib c-tests valgrind examples install clean
+.PHONY: lib check-lib c-tests valgrind examples install python py-tests py-examples clean
 .DELETE_ON_ERROR:
 
 lib: $(LIB)
@@ -62,6 +64,17 @@ install: $(LIB)
 	install -m 644 include/aefeatures.h $(DESTDIR)$(PREFIX)/include/aefeatures.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' aefeatures.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/aefeatures.pc
 	-ldconfig 2>/dev/null
+
+python: $(LIB)
+	cp $(LIB) bindings/python/aefeatures/$(SONAME)
+	python3 -m pip install --quiet --disable-pip-version-check "./bindings/python[test]"
+
+# Run from outside the source tree, so the installed package (with its bundled library) is tested.
+py-tests: python
+	cd /tmp && python3 -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
+
+py-examples: python
+	python3 examples/python/pipeline_and_anomalies.py --train 3000 --test 1000
 
 clean:
 	rm -rf $(OUT) $(SCRATCH)

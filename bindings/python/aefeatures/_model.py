@@ -105,7 +105,7 @@ class NativeModel:
             self._handle, _pointer(x), x.shape[0], x.shape[1],
             _pointer(validation) if validation is not None else None,
             validation.shape[0] if validation is not None else 0,
-            seed_arg, callback if progress is not None else None, None)
+            seed_arg, callback if progress is not None else _native.PROGRESS(), None)
         return check(status) == _native.AEF_OK
 
     def _infer(self, function, x, width, dtype=np.float32):

@@ -90,6 +90,7 @@ _SIGNATURES = {
     "aef_model_output_size": (_c.c_int, [_model, _c.c_int, _size, _sizep]),
     "aef_model_transform": (_c.c_int, _infer),
     "aef_model_reconstruct": (_c.c_int, _infer),
+    "aef_model_decode": (_c.c_int, _infer),
     "aef_model_score": (_c.c_int, _infer),
     "aef_model_feature_errors": (_c.c_int, _infer),
     "aef_model_predict": (_c.c_int, [_model, _floatp, _size, _size, _c.POINTER(_c.c_int32), _size]),

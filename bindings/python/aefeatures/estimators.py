@@ -20,6 +20,23 @@ class NotFittedError(ValueError, AttributeError):
     """Raised when a method needs a fitted estimator (scikit-learn's NotFittedError has the same bases)."""
 
 
+_sklearn_compatible_not_fitted = None
+
+
+def _raise_not_fitted(estimator):
+    """Raises NotFittedError; when scikit-learn is loaded, one that is also scikit-learn's, so
+    both `except aefeatures.NotFittedError` and scikit-learn's checks recognise it."""
+    global _sklearn_compatible_not_fitted
+    error_class = NotFittedError
+    exceptions = sys.modules.get("sklearn.exceptions")
+    if exceptions is not None:
+        if _sklearn_compatible_not_fitted is None:
+            _sklearn_compatible_not_fitted = type("NotFittedError", (NotFittedError, exceptions.NotFittedError),
+                                                  {"__module__": __name__})
+        error_class = _sklearn_compatible_not_fitted
+    raise error_class(f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' first.")
+
+
 # -- input handling ---------------------------------------------------------------------------
 
 def _as_float32_rows(X, n_features=None, name="X", estimator=None):
@@ -33,7 +50,7 @@ def _as_float32_rows(X, n_features=None, name="X", estimator=None):
         try:
             array = array.astype(np.float64)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"{name} must hold numbers: {error}") from None
+            raise type(error)(f"{name} must hold numbers: {error}") from None
     if array.ndim == 1:
         raise ValueError(f"Expected 2D array, got 1D array instead: {name} has shape {array.shape}. Reshape your "
                          "data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample.")
@@ -48,7 +65,8 @@ def _as_float32_rows(X, n_features=None, name="X", estimator=None):
     if n_features is not None and array.shape[1] != n_features:
         raise ValueError(f"X has {array.shape[1]} features, but {type(estimator).__name__} is expecting "
                          f"{n_features} features as input.")
-    rows = np.ascontiguousarray(array, dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+        rows = np.ascontiguousarray(array, dtype=np.float32)
     if not np.isfinite(rows).all():
         kind = "NaN" if np.isnan(rows).any() else "infinity"
         where = np.argwhere(~np.isfinite(rows))[0]
@@ -212,7 +230,7 @@ class AutoencoderTransformer(ParamsBase):
 
     def _check_fitted(self):
         if not hasattr(self, "model_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' first.")
+            _raise_not_fitted(self)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")
@@ -223,7 +241,8 @@ class AutoencoderTransformer(ParamsBase):
 
     def transform(self, X):
         """The code of each row: n_samples x code_size."""
-        return self.model_.transform(self._rows(X)).astype(_output_dtype(X), copy=False)
+        rows = self._rows(X)
+        return self.model_.transform(rows).astype(_output_dtype(X), copy=False)
 
     def fit_transform(self, X, y=None, **fit_params):
         return self.fit(X, y, **fit_params).transform(X)
@@ -236,7 +255,8 @@ class AutoencoderTransformer(ParamsBase):
 
     def reconstruct(self, X):
         """The autoencoder's reconstruction of each row, in raw units."""
-        return self.model_.reconstruct(self._rows(X)).astype(_output_dtype(X), copy=False)
+        rows = self._rows(X)
+        return self.model_.reconstruct(rows).astype(_output_dtype(X), copy=False)
 
     def get_feature_names_out(self, input_features=None):
         self._check_fitted()
@@ -313,6 +333,8 @@ class AutoencoderDetector(ParamsBase):
         normal data and a target false-positive rate instead.
     batch_size : int
         Rows scored per call into the library, so scoring never converts all rows at once.
+    random_state : None, int, RandomState or Generator
+        When not None, overrides the autoencoder's random_state.
 
     Persist a fitted detector with pickle (its model travels as the library's model bytes).
 
@@ -320,8 +342,9 @@ class AutoencoderDetector(ParamsBase):
     """
 
     def __init__(self, autoencoder=None, contamination=0.1, threshold="contamination", mad_k=3.0,
-                 batch_size=65536):
+                 batch_size=65536, random_state=None):
         self.autoencoder = autoencoder
+        self.random_state = random_state
         self.contamination = contamination
         self.threshold = threshold
         self.mad_k = mad_k
@@ -334,7 +357,10 @@ class AutoencoderDetector(ParamsBase):
         if self.threshold not in ("contamination", "mad"):
             raise ValueError(f"threshold must be 'contamination' or 'mad', got {self.threshold!r}")
         base = self.autoencoder if self.autoencoder is not None else AutoencoderTransformer()
-        self.autoencoder_ = type(base)(**{**base.get_params(deep=False), "contamination": self.contamination})
+        params = {**base.get_params(deep=False), "contamination": self.contamination}
+        if self.random_state is not None:
+            params["random_state"] = self.random_state
+        self.autoencoder_ = type(base)(**params)
         self.autoencoder_.fit(X)
         self.n_features_in_ = self.autoencoder_.n_features_in_
         self.decision_scores_ = self._scores(X)
@@ -352,7 +378,7 @@ class AutoencoderDetector(ParamsBase):
 
     def _check_fitted(self):
         if not hasattr(self, "threshold_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call 'fit' first.")
+            _raise_not_fitted(self)
 
     def decision_function(self, X):
         """Anomaly score per row (the mean reconstruction error in scaled units); higher is more
@@ -387,7 +413,8 @@ class AutoencoderDetector(ParamsBase):
     def feature_errors(self, X):
         """Per-feature reconstruction errors (rows average to the scores), to explain a score."""
         self._check_fitted()
-        return self.autoencoder_.model_.feature_errors(self.autoencoder_._rows(X)).astype(np.float64)
+        rows = self.autoencoder_._rows(X)
+        return self.autoencoder_.model_.feature_errors(rows).astype(np.float64)
 
     def calibrate_threshold(self, X_normal, false_positive_rate=0.01):
         """Sets threshold_ so that about `false_positive_rate` of the held-out normal rows

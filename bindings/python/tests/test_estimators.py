@@ -1,0 +1,215 @@
+import pickle
+
+import numpy as np
+import pytest
+
+from aefeatures import AutoencoderDetector, AutoencoderTransformer, NotFittedError
+
+from conftest import structured
+
+
+def test_transformer_basics(data, small_params):
+    t = AutoencoderTransformer(**small_params)
+    assert t.fit(data) is t
+    assert t.n_features_in_ == 12
+    codes = t.transform(data)
+    assert codes.shape == (600, 3) and codes.dtype == np.float64
+    assert t.transform(data.astype(np.float32)).dtype == np.float32
+    np.testing.assert_allclose(t.fit_transform(data), codes)  # same random_state, same result
+    assert list(t.get_feature_names_out()) == ["autoencodertransformer0", "autoencodertransformer1", "autoencodertransformer2"]
+    recon = t.reconstruct(data)
+    assert recon.shape == data.shape
+    np.testing.assert_allclose(t.inverse_transform(codes), recon, rtol=1e-5)
+    assert len(t.history_["loss"]) == 40
+    # Learned something: far better than predicting the column means.
+    assert np.mean((recon - data) ** 2) < 0.2 * np.mean((data - data.mean(axis=0)) ** 2)
+
+
+def test_transform_is_row_independent(data, small_params):
+    t = AutoencoderTransformer(batch_norm=True, dropout=0.2, **small_params).fit(data)
+    mask = np.arange(600) % 7 == 3
+    np.testing.assert_array_equal(t.transform(data)[mask], t.transform(data[mask]))
+
+
+def test_random_state_semantics(data, small_params):
+    params = {**small_params, "epochs": 3}
+    a = AutoencoderTransformer(**params).fit(data).transform(data)
+    b = AutoencoderTransformer(**params).fit(data).transform(data)
+    np.testing.assert_array_equal(a, b)
+    c = AutoencoderTransformer(**{**params, "random_state": 1}).fit(data).transform(data)
+    assert not np.array_equal(a, c)
+    state = np.random.get_state()
+    AutoencoderTransformer(**{**params, "random_state": None}).fit(data)
+    assert not np.array_equal(np.random.get_state()[1], state[1]) or True  # reading the global RNG is allowed
+    rs = np.random.RandomState(5)
+    d = AutoencoderTransformer(**{**params, "random_state": rs}).fit(data).transform(data)
+    e = AutoencoderTransformer(**{**params, "random_state": np.random.RandomState(5)}).fit(data).transform(data)
+    np.testing.assert_array_equal(d, e)
+
+
+def test_variants(data):
+    for params in [dict(variant="denoising", noise="masking", noise_level=0.1),
+                   dict(variant="sparse", sparsity="kl", sparsity_target=0.1),
+                   dict(variant="sparse", sparsity="l1", sparsity_weight=1e-3, code_activation="relu"),
+                   dict(variant="contractive", contractive_weight=1e-3),
+                   dict(loss="bce", batch_norm=True, early_stopping_patience=2, validation_split=0.2, clip_norm=1.0),
+                   dict(optimizer="sgd", learning_rate=0.05), dict(optimizer="rmsprop", scaling="standard")]:
+        t = AutoencoderTransformer(hidden_units=(8,), code_size=2, epochs=4, random_state=0, **params).fit(data)
+        assert t.transform(data).shape == (600, 2), params
+        spec = t.model_.spec
+        assert spec["variant"] == params.get("variant", "dense")
+
+
+def test_bad_input_is_a_clear_value_error(data, small_params):
+    t = AutoencoderTransformer(**small_params)
+    with pytest.raises(NotFittedError):
+        t.transform(data)
+    bad = data.copy()
+    bad[3, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        t.fit(bad)
+    bad[3, 4] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        t.fit(bad)
+    with pytest.raises(ValueError, match="float32"):
+        t.fit(np.full((4, 3), 1e300))
+    with pytest.raises(ValueError, match="2D"):
+        t.fit(data[0])
+    with pytest.raises(ValueError, match="0 sample"):
+        t.fit(data[:0])
+    with pytest.raises(ValueError, match="invalid spec"):
+        AutoencoderTransformer(code_size=0).fit(data)
+    with pytest.raises(ValueError, match="learning_rate"):
+        AutoencoderTransformer(learning_rate=-1).fit(data)
+    with pytest.raises(ValueError, match="random_state"):
+        AutoencoderTransformer(random_state="seven").fit(data)
+    t.fit(data)
+    with pytest.raises(ValueError, match="X has 5 features, but AutoencoderTransformer is expecting 12"):
+        t.transform(data[:, :5])
+    with pytest.raises(ValueError, match="must hold numbers"):
+        t.transform(np.array([["a"] * 12]))
+    with pytest.raises(TypeError, match="sparse"):
+        import scipy.sparse
+        t.transform(scipy.sparse.csr_matrix(data))
+
+
+def test_params_clone_pickle_save_load(data, small_params, tmp_path):
+    from sklearn.base import clone
+
+    t = AutoencoderTransformer(**small_params)
+    assert t.get_params()["code_size"] == 3
+    assert t.set_params(code_size=4) is t and t.code_size == 4
+    with pytest.raises(ValueError, match="invalid parameter 'colour'"):
+        t.set_params(colour=1)
+    assert "code_size=4" in repr(t) and "activation" not in repr(t)
+    t.fit(data)
+    c = clone(t)
+    assert not hasattr(c, "model_") and c.get_params() == t.get_params()
+    np.testing.assert_array_equal(c.fit(data).transform(data), t.transform(data))
+    p = pickle.loads(pickle.dumps(t))
+    np.testing.assert_array_equal(p.transform(data), t.transform(data))
+    t.save(tmp_path / "t.aef")
+    loaded = AutoencoderTransformer.load(tmp_path / "t.aef")
+    np.testing.assert_array_equal(loaded.transform(data), t.transform(data))
+    assert loaded.get_params()["code_size"] == 4 and loaded.get_params()["hidden_units"] == (16,)
+    unfitted = pickle.loads(pickle.dumps(AutoencoderTransformer(**small_params)))
+    assert not hasattr(unfitted, "model_")
+
+
+def test_pipeline_and_grid_search(small_params):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    x = structured(400, seed=3)
+    y = (x[:, 0] > np.median(x[:, 0])).astype(int)
+    pipe = Pipeline([("ae", AutoencoderTransformer(**small_params)), ("lr", LogisticRegression())])
+    assert pipe.fit(x, y).score(x, y) > 0.8
+    search = GridSearchCV(pipe, {"ae__code_size": [2, 4]}, cv=2).fit(x, y)
+    assert search.best_params_["ae__code_size"] in (2, 4)
+
+
+def test_keyboard_interrupt_cancels_cleanly(data, small_params, monkeypatch):
+    from aefeatures import estimators
+
+    calls = []
+
+    def interrupt(self, epoch, *rest):
+        calls.append(epoch)
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(estimators._Progress, "_show", interrupt)
+    t = AutoencoderTransformer(**{**small_params, "verbose": True})
+    with pytest.raises(KeyboardInterrupt):
+        t.fit(data)
+    assert calls == [1, 2] and not hasattr(t, "model_")
+
+
+def test_verbose_prints_progress(data, small_params, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+    monkeypatch.setattr(builtins, "__import__",
+                        lambda name, *a, **k: (_ for _ in ()).throw(ImportError()) if name == "tqdm" else real_import(name, *a, **k))
+    AutoencoderTransformer(**{**small_params, "epochs": 2, "verbose": True}).fit(data)
+    assert "epoch 2/2: loss" in capsys.readouterr().err
+
+
+# -- detector -----------------------------------------------------------------------------------
+
+def test_detector_follows_pyod_conventions(small_params):
+    x = structured(1000, seed=1, anomalies=30)
+    truth = np.r_[np.zeros(970), np.ones(30)]
+    det = AutoencoderDetector(AutoencoderTransformer(**{**small_params, "epochs": 30}), contamination=0.03).fit(x)
+    assert det.decision_scores_.shape == (1000,) and det.labels_.shape == (1000,)
+    assert set(np.unique(det.labels_)) <= {0, 1}
+    assert abs(det.labels_.mean() - 0.03) < 0.01
+    np.testing.assert_array_equal(det.predict(x), det.labels_)
+    scores = det.decision_function(x)
+    np.testing.assert_allclose(scores, det.decision_scores_)
+    # Higher score = more anomalous: the planted anomalies rank at the top.
+    order = np.argsort(-scores)
+    assert truth[order[:30]].mean() > 0.9
+    proba = det.predict_proba(x)
+    assert proba.shape == (1000, 2) and np.allclose(proba.sum(axis=1), 1) and proba.min() >= 0
+    assert np.corrcoef(proba[:, 1], scores)[0, 1] > 0.99
+    np.testing.assert_allclose(det.feature_errors(x).mean(axis=1), scores, rtol=1e-5)
+    # Batched scoring gives the same numbers.
+    det.set_params(batch_size=7)
+    np.testing.assert_allclose(det.decision_function(x), scores, rtol=1e-6)
+    np.testing.assert_allclose(det.decision_function(x.tolist()), scores, rtol=1e-6)
+
+
+def test_detector_thresholds(small_params):
+    x = structured(800, seed=2)
+    held_out = structured(400, seed=2)[200:]
+    det = AutoencoderDetector(AutoencoderTransformer(**small_params), threshold="mad", mad_k=3).fit(x)
+    s = det.decision_scores_
+    median = np.median(s)
+    assert det.threshold_ == pytest.approx(median + 3 * 1.4826 * np.median(np.abs(s - median)))
+    det.calibrate_threshold(held_out, false_positive_rate=0.05)
+    assert abs(det.predict(held_out).mean() - 0.05) < 0.01
+    with pytest.raises(ValueError):
+        AutoencoderDetector(contamination=0.7).fit(x)
+    with pytest.raises(ValueError):
+        AutoencoderDetector(threshold="median").fit(x)
+    with pytest.raises(NotFittedError):
+        AutoencoderDetector().predict(x)
+
+
+def test_detector_pickle_and_nested_params(small_params):
+    from sklearn.base import clone
+
+    x = structured(300, seed=4)
+    det = AutoencoderDetector(AutoencoderTransformer(**small_params), contamination=0.05)
+    assert det.get_params()["autoencoder__code_size"] == 3
+    det.set_params(autoencoder__code_size=2)
+    assert det.autoencoder.code_size == 2
+    det.fit(x)
+    assert det.autoencoder_.transform(x).shape == (300, 2)
+    assert det.autoencoder.__dict__.get("model_") is None, "the template estimator stays unfitted"
+    copy = pickle.loads(pickle.dumps(det))
+    np.testing.assert_array_equal(copy.decision_function(x), det.decision_function(x))
+    assert copy.threshold_ == det.threshold_
+    np.testing.assert_array_equal(clone(det).fit(x).decision_scores_, det.decision_scores_)

@@ -1,0 +1,90 @@
+import ctypes
+import pickle
+import sys
+
+import numpy as np
+import pytest
+
+import aefeatures
+from aefeatures import AEFCorruptModelError, AEFIOError, NativeModel
+
+
+def rows(x):
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def test_import_needs_only_numpy():
+    import subprocess
+
+    assert aefeatures.__version__ == "0.1.0"
+    assert aefeatures.library_path.endswith((".so", ".so.1"))
+    code = "import sys, aefeatures; print(sorted(m for m in ('sklearn', 'scipy', 'torch', 'pandas') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_native_model_round_trips(data, tmp_path):
+    x = rows(data)
+    model = NativeModel.create({"input_shape": [12], "hidden_units": [16], "code_size": 3,
+                                "training": {"epochs": 5, "batch_size": 32}})
+    assert not model.is_fitted and model.sample_size == 12 and model.code_size == 3
+    seen = []
+    assert model.fit(x, seed=1, progress=lambda *args: seen.append(args) or False)
+    assert [s[0] for s in seen] == [1, 2, 3, 4, 5]
+    assert model.is_fitted and len(model.history["loss"]) == 5
+    assert np.isnan(model.history["validation_loss"]).all()
+    assert model.spec["training"]["learning_rate"] == pytest.approx(1e-3)
+    codes = model.transform(x)
+    assert codes.shape == (600, 3) and codes.dtype == np.float32
+    np.testing.assert_array_equal(model.decode(codes), model.reconstruct(x))
+    np.testing.assert_allclose(model.feature_errors(x).mean(axis=1), model.score(x), rtol=1e-5)
+    copy = NativeModel.from_bytes(model.to_bytes())
+    np.testing.assert_array_equal(copy.score(x), model.score(x))
+    path = tmp_path / "m.aef"
+    model.save(path)
+    np.testing.assert_array_equal(NativeModel.load(path).transform(x), codes)
+    assert model.threshold > 0
+
+
+def test_stopping_from_the_progress_callback(data):
+    model = NativeModel.create({"input_shape": [12], "code_size": 2, "training": {"epochs": 9}})
+    assert not model.fit(rows(data), progress=lambda epoch, *_: epoch >= 2)
+    assert len(model.history["loss"]) == 2
+
+
+def test_library_errors_become_python_exceptions(data, tmp_path):
+    with pytest.raises(ValueError, match="code_size"):
+        NativeModel.create({"input_shape": [12], "code_size": 0})
+    with pytest.raises(ValueError, match="unknown field 'colour'"):
+        NativeModel.create('{"input_shape": [12], "code_size": 2, "colour": 1}')
+    model = NativeModel.create({"input_shape": [12], "code_size": 2})
+    with pytest.raises(aefeatures.AEFError, match="not fitted"):
+        model.transform(rows(data))
+    with pytest.raises(ValueError, match="sample_size"):
+        model.fit(rows(data[:, :5]))
+    with pytest.raises(AEFCorruptModelError):
+        NativeModel.from_bytes(b"not a model, just some bytes long enough to be checked")
+    with pytest.raises(AEFIOError):
+        NativeModel.load(tmp_path / "missing.aef")
+    good = NativeModel.create({"input_shape": [12], "code_size": 2}).to_bytes()
+    with pytest.raises(AEFCorruptModelError, match="checksum"):
+        NativeModel.from_bytes(good[:-9] + bytes([good[-9] ^ 1]) + good[-8:])
+
+
+def test_thread_count():
+    before = aefeatures.get_num_threads()
+    aefeatures.set_num_threads(1)
+    assert aefeatures.get_num_threads() == 1
+    aefeatures.set_num_threads(0)
+    assert aefeatures.get_num_threads() >= 1
+    with pytest.raises(ValueError):
+        aefeatures.set_num_threads(-2)
+    aefeatures.set_num_threads(before)
+
+
+def test_every_c_function_is_declared():
+    from aefeatures import _native
+    header = open(_native.Path(__file__).resolve().parents[3] / "include" / "aefeatures.h").read()
+    import re
+    declared = set(re.findall(r"\b(aef_[a-z_]+)\s*\(", header))
+    assert declared == set(_native._SIGNATURES)
