@@ -44,7 +44,7 @@ public enum ActivationFunction: String, Codable, CaseIterable, Sendable {
     }
 
     /// Glorot suits saturating and linear functions, He the rectifier family.
-    var preferredInitialisation: Dense.Initialisation {
+    var preferredInitialisation: WeightInitialisation {
         switch self {
         case .relu, .leakyRelu, .elu: return .he
         case .identity, .sigmoid, .tanh: return .glorot

@@ -2,17 +2,15 @@
 /// W is stored [outputSize, inputSize] row-major (the PyTorch and ONNX Gemm transB=1 layout),
 /// followed by b [outputSize].
 final class Dense: Layer {
-    enum Initialisation { case glorot, he }
-
     let inputSize: Int
     let outputSize: Int
-    let initialisation: Initialisation
+    let initialisation: WeightInitialisation
     private(set) var weight: UnsafeMutablePointer<Float>!
     private(set) var bias: UnsafeMutablePointer<Float>!
     private(set) var weightGradient: UnsafeMutablePointer<Float>!
     private(set) var biasGradient: UnsafeMutablePointer<Float>!
 
-    init(inputSize: Int, outputSize: Int, initialisation: Initialisation) {
+    init(inputSize: Int, outputSize: Int, initialisation: WeightInitialisation) {
         self.inputSize = inputSize
         self.outputSize = outputSize
         self.initialisation = initialisation
@@ -28,18 +26,15 @@ final class Dense: Layer {
         biasGradient = gradients + outputSize * inputSize
     }
 
-    /// Uniform Glorot (tanh/sigmoid/identity follow) or He (ReLU family follows); zero bias.
     func initialize(_ rng: inout RandomSource) {
-        let fanSum = initialisation == .glorot ? Float(inputSize + outputSize) : Float(inputSize)
-        let limit = (6 / fanSum).squareRoot()
-        for i in 0..<(outputSize * inputSize) { weight[i] = (2 * rng.uniform() - 1) * limit }
+        initialisation.fill(weight, count: outputSize * inputSize, fanIn: inputSize, fanOut: outputSize, rng: &rng)
         bias.update(repeating: 0, count: outputSize)
     }
 
     // x [batch, in] -> y [batch, out]
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
-        for r in 0..<batch { (y + r * outputSize).update(from: bias, count: outputSize) }
+        Bias.broadcast(bias, into: y, rows: batch, columns: outputSize)
         BLAS.gemm(transB: true, m: batch, n: outputSize, k: inputSize, x, weight, beta: 1, y)
     }
 
@@ -47,10 +42,7 @@ final class Dense: Layer {
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
         BLAS.gemm(transA: true, m: outputSize, n: inputSize, k: batch, dy, x, beta: 1, weightGradient)
-        for r in 0..<batch {
-            let row = dy + r * outputSize
-            for j in 0..<outputSize { biasGradient[j] += row[j] }
-        }
+        Bias.accumulateGradient(dy, rows: batch, columns: outputSize, into: biasGradient)
         if let dx {
             BLAS.gemm(m: batch, n: inputSize, k: outputSize, dy, weight, dx)
         }

@@ -175,3 +175,83 @@ enum Reference {
         return (penalty, through.dx, zip(dw, through.dw).map { $0 + $1 }, through.db)
     }
 }
+
+// MARK: Convolutions and resampling, channels-last [batch, H, W, C], straight from the definitions
+
+extension Reference {
+    struct Conv {
+        var batch, height, width, channels, filters: Int
+        var kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int), pad: (Int, Int), output: (Int, Int)
+
+        func input(_ b: Int, _ h: Int, _ w: Int, _ c: Int) -> Int { ((b * height + h) * width + w) * channels + c }
+        func out(_ b: Int, _ h: Int, _ w: Int, _ f: Int) -> Int { ((b * output.0 + h) * output.1 + w) * filters + f }
+        func weight(_ f: Int, _ kh: Int, _ kw: Int, _ c: Int) -> Int { ((f * kernel.0 + kh) * kernel.1 + kw) * channels + c }
+
+        /// Calls body(output index, input index, weight index) for every term of every output.
+        func forEachTerm(_ body: (Int, Int, Int) -> Void) {
+            for b in 0..<batch { for oh in 0..<output.0 { for ow in 0..<output.1 { for f in 0..<filters {
+                for kh in 0..<kernel.0 { for kw in 0..<kernel.1 {
+                    let ih = oh * stride.0 - pad.0 + kh * dilation.0, iw = ow * stride.1 - pad.1 + kw * dilation.1
+                    guard ih >= 0, ih < height, iw >= 0, iw < width else { continue }
+                    for c in 0..<channels { body(out(b, oh, ow, f), input(b, ih, iw, c), weight(f, kh, kw, c)) }
+                } }
+            } } } }
+        }
+    }
+
+    /// y = conv(x, W) + b, W [filters, kh, kw, channels].
+    static func convForward(_ s: Conv, x: [Double], w: [Double], b: [Double]) -> [Double] {
+        var y = (0..<(s.batch * s.output.0 * s.output.1 * s.filters)).map { b[$0 % s.filters] }
+        s.forEachTerm { o, i, k in y[o] += x[i] * w[k] }
+        return y
+    }
+
+    static func convBackward(_ s: Conv, x: [Double], w: [Double], dy: [Double]) -> (dx: [Double], dw: [Double], db: [Double]) {
+        var dx = [Double](repeating: 0, count: x.count), dw = [Double](repeating: 0, count: w.count)
+        var db = [Double](repeating: 0, count: s.filters)
+        for (o, g) in dy.enumerated() { db[o % s.filters] += g }
+        s.forEachTerm { o, i, k in dx[i] += dy[o] * w[k]; dw[k] += dy[o] * x[i] }
+        return (dx, dw, db)
+    }
+
+    /// Transposed convolution as the scatter it is: every input value spreads over its window
+    /// of the output. `s` is the geometry of the convolution from this layer's output back to its
+    /// input, so `s.output` is the input size; W [inputChannels = s.filters, kh, kw, filters = s.channels].
+    static func convTransposeForward(_ s: Conv, x: [Double], w: [Double], b: [Double]) -> [Double] {
+        var y = (0..<(s.batch * s.height * s.width * s.channels)).map { b[$0 % s.channels] }
+        s.forEachTerm { o, i, k in y[i] += x[o] * w[k] }
+        return y
+    }
+
+    static func convTransposeBackward(_ s: Conv, x: [Double], w: [Double], dy: [Double]) -> (dx: [Double], dw: [Double], db: [Double]) {
+        var dx = [Double](repeating: 0, count: x.count), dw = [Double](repeating: 0, count: w.count)
+        var db = [Double](repeating: 0, count: s.channels)
+        for (i, g) in dy.enumerated() { db[i % s.channels] += g }
+        s.forEachTerm { o, i, k in dx[o] += dy[i] * w[k]; dw[k] += dy[i] * x[o] }
+        return (dx, dw, db)
+    }
+
+    /// Max or average pooling; windows clipped to the input (padded cells ignored).
+    static func pool(_ s: Conv, max: Bool, x: [Double]) -> [Double] {
+        var y = [Double](repeating: max ? -.infinity : 0, count: s.batch * s.output.0 * s.output.1 * s.channels)
+        var counts = [Double](repeating: 0, count: y.count)
+        for b in 0..<s.batch { for oh in 0..<s.output.0 { for ow in 0..<s.output.1 { for c in 0..<s.channels {
+            let o = ((b * s.output.0 + oh) * s.output.1 + ow) * s.channels + c
+            for kh in 0..<s.kernel.0 { for kw in 0..<s.kernel.1 {
+                let ih = oh * s.stride.0 - s.pad.0 + kh, iw = ow * s.stride.1 - s.pad.1 + kw
+                guard ih >= 0, ih < s.height, iw >= 0, iw < s.width else { continue }
+                let v = x[s.input(b, ih, iw, c)]
+                if max { y[o] = Swift.max(y[o], v) } else { y[o] += v; counts[o] += 1 }
+            } }
+        } } } }
+        return max ? y : zip(y, counts).map { $0 / $1 }
+    }
+
+    static func upsample(_ x: [Double], batch: Int, height: Int, width: Int, channels: Int, factors: (Int, Int)) -> [Double] {
+        var y: [Double] = []
+        for b in 0..<batch { for h in 0..<(height * factors.0) { for w in 0..<(width * factors.1) { for c in 0..<channels {
+            y.append(x[((b * height + h / factors.0) * width + w / factors.1) * channels + c])
+        } } } }
+        return y
+    }
+}

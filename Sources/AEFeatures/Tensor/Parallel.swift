@@ -12,8 +12,9 @@ enum Parallel {
 
     /// Calls body on up to `threadCount` contiguous ranges covering 0..<count, each a multiple of
     /// `alignment` long except the last.
-    static func forRanges(_ count: Int, alignment: Int = 1, _ body: (Range<Int>) -> Void) {
-        let parts = Swift.min(threadCount, count / grain)
+    /// `grain` is the least work worth a thread, in units of `count` (elements by default).
+    static func forRanges(_ count: Int, alignment: Int = 1, grain: Int = Parallel.grain, _ body: (Range<Int>) -> Void) {
+        let parts = Swift.min(threadCount, count / Swift.max(grain, 1))
         guard parts > 1 else { return body(0..<count) }
         let blocks = (count + alignment - 1) / alignment
         DispatchQueue.concurrentPerform(iterations: parts) { k in

@@ -1,0 +1,55 @@
+/// 2-D convolution (1-D is height 1) over channels-last data, lowered to one GEMM by im2col:
+///   col [batch·positions, patch] = im2col(x);  y [batch·positions, filters] = col · Wᵀ + b
+/// W is stored [filters, kernelHeight, kernelWidth, inputChannels] (ONNX export transposes to
+/// its [filters, channels, kh, kw]), followed by b [filters].
+final class Conv2D: Layer {
+    let geometry: ConvGeometry
+    let filters: Int
+    let initialisation: WeightInitialisation
+    private var weight, bias, weightGradient, biasGradient: UnsafeMutablePointer<Float>!
+
+    init(geometry: ConvGeometry, filters: Int, initialisation: WeightInitialisation) {
+        self.geometry = geometry
+        self.filters = filters
+        self.initialisation = initialisation
+    }
+
+    var inputSize: Int { geometry.inputSize }
+    var outputSize: Int { geometry.outputPositions * filters }
+    var parameterCount: Int { filters * geometry.patchSize + filters }
+    /// The im2col matrix, kept from forward for the weight gradient, then reused for dcol.
+    func scratchCount(batch: Int) -> Int { batch * geometry.outputPositions * geometry.patchSize }
+
+    func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+              state: UnsafeMutablePointer<Float>) {
+        weight = parameters; bias = parameters + filters * geometry.patchSize
+        weightGradient = gradients; biasGradient = gradients + filters * geometry.patchSize
+    }
+
+    func initialize(_ rng: inout RandomSource) {
+        let area = geometry.kernelHeight * geometry.kernelWidth
+        initialisation.fill(weight, count: filters * geometry.patchSize, fanIn: geometry.patchSize,
+                            fanOut: area * filters, rng: &rng)
+        bias.update(repeating: 0, count: filters)
+    }
+
+    // x [batch, H, W, C] -> y [batch, Ho, Wo, filters]
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                 scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
+        let rows = batch * geometry.outputPositions
+        geometry.im2col(x, batch: batch, into: scratch)
+        Bias.broadcast(bias, into: y, rows: rows, columns: filters)
+        BLAS.gemm(transB: true, m: rows, n: filters, k: geometry.patchSize, scratch, weight, beta: 1, y)
+    }
+
+    // dW += dyᵀ col ; db += Σ dy ; dx = col2im(dy · W)
+    func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                  _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
+        let rows = batch * geometry.outputPositions
+        BLAS.gemm(transA: true, m: filters, n: geometry.patchSize, k: rows, dy, scratch, beta: 1, weightGradient)
+        Bias.accumulateGradient(dy, rows: rows, columns: filters, into: biasGradient)
+        guard let dx else { return }
+        BLAS.gemm(m: rows, n: geometry.patchSize, k: filters, dy, weight, scratch)
+        geometry.col2im(scratch, batch: batch, into: dx)
+    }
+}

@@ -1,0 +1,89 @@
+/// Max or average pooling over channels-last [H, W, C] samples (1-D is height 1), with separate
+/// window and stride. "valid" windows must tile the input exactly (checked at spec time), "same"
+/// pads so that output = ceil(input / stride); padded positions never win a max and are not
+/// counted in an average (as Keras).
+final class Pool2D: Layer {
+    enum Kind: String, Codable, Sendable, CaseIterable { case max, average }
+
+    let kind: Kind
+    /// Window geometry: the kernel is the window, channels pass through one by one.
+    let geometry: ConvGeometry
+
+    init(kind: Kind, geometry: ConvGeometry) {
+        self.kind = kind
+        self.geometry = geometry
+    }
+
+    var inputSize: Int { geometry.inputSize }
+    var outputSize: Int { geometry.outputPositions * geometry.channels }
+    /// Max: the input offset of each output's winner, kept for backward.
+    func scratchCount(batch: Int) -> Int { kind == .max ? batch * outputSize : 0 }
+
+    /// Calls body(output offset, input offsets of the window's in-bounds pixels) per output pixel.
+    @inline(__always)
+    private func forEachWindow(batch: Int, _ body: (Int, UnsafeBufferPointer<Int>) -> Void) {
+        let g = geometry
+        // On the stack: no allocation per call.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: g.kernelHeight * g.kernelWidth) { window in
+            for b in 0..<batch {
+                for oh in 0..<g.outputHeight {
+                    for ow in 0..<g.outputWidth {
+                        var count = 0
+                        for kh in 0..<g.kernelHeight {
+                            let ih = oh * g.strideHeight - g.padTop + kh
+                            guard ih >= 0 && ih < g.inputHeight else { continue }
+                            for kw in 0..<g.kernelWidth {
+                                let iw = ow * g.strideWidth - g.padLeft + kw
+                                guard iw >= 0 && iw < g.inputWidth else { continue }
+                                window[count] = ((b * g.inputHeight + ih) * g.inputWidth + iw) * g.channels
+                                count += 1
+                            }
+                        }
+                        body(((b * g.outputHeight + oh) * g.outputWidth + ow) * g.channels,
+                             UnsafeBufferPointer(rebasing: window[0..<count]))
+                    }
+                }
+            }
+        }
+    }
+
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                 scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
+        let channels = geometry.channels
+        forEachWindow(batch: batch) { out, window in
+            switch kind {
+            case .max:
+                for c in 0..<channels {
+                    var best = window[0] + c
+                    for offset in window.dropFirst() where x[offset + c] > x[best] { best = offset + c }
+                    y[out + c] = x[best]
+                    scratch[out + c] = Float(best)
+                }
+            case .average:
+                let scale = 1 / Float(window.count)
+                for c in 0..<channels {
+                    var sum: Float = 0
+                    for offset in window { sum += x[offset + c] }
+                    y[out + c] = sum * scale
+                }
+            }
+        }
+    }
+
+    func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                  _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
+        guard let dx else { return }
+        dx.update(repeating: 0, count: batch * inputSize)
+        switch kind {
+        case .max:
+            // Offsets below 2^24 are exact in Float; the spec bounds a sample to 2^24 values.
+            for i in 0..<(batch * outputSize) { dx[Int(scratch[i])] += dy[i] }
+        case .average:
+            let channels = geometry.channels
+            forEachWindow(batch: batch) { out, window in
+                let scale = 1 / Float(window.count)
+                for offset in window { for c in 0..<channels { dx[offset + c] += dy[out + c] * scale } }
+            }
+        }
+    }
+}

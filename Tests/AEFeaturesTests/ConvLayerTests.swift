@@ -1,0 +1,139 @@
+import XCTest
+@testable import AEFeatures
+
+/// Convolution, pooling, upsampling and cropping layers: reference vs finite differences
+/// (Double), fast vs reference, fast backward vs finite differences — over odd sizes, strides,
+/// both paddings, dilation and the 1-D (height 1) case.
+final class ConvLayerTests: XCTestCase {
+    /// (input H, W, C), kernel, stride, dilation, padding, filters
+    typealias Case = (input: (Int, Int, Int), kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int),
+                      padding: ConvGeometry.Padding, filters: Int)
+
+    let cases: [Case] = [
+        ((5, 7, 2), (3, 3), (1, 1), (1, 1), .same, 3),
+        ((6, 5, 3), (3, 2), (2, 2), (1, 1), .same, 2),
+        ((7, 7, 1), (3, 3), (2, 1), (1, 1), .valid, 4),
+        ((6, 6, 2), (2, 3), (1, 2), (2, 1), .same, 2),
+        ((7, 8, 2), (3, 3), (1, 1), (2, 2), .valid, 3),
+        ((1, 11, 3), (1, 4), (1, 3), (1, 1), .same, 2),   // 1-D, stride 3
+        ((4, 3, 1), (2, 3), (1, 1), (1, 1), .same, 5),    // the insurance tensor's kernel
+    ]
+
+    private func geometry(_ c: Case) throws -> ConvGeometry {
+        try ConvGeometry(input: (c.input.0, c.input.1, c.input.2), kernel: c.kernel, stride: c.stride,
+                         dilation: c.dilation, padding: c.padding)
+    }
+
+    private func reference(_ g: ConvGeometry, batch: Int, filters: Int) -> Reference.Conv {
+        Reference.Conv(batch: batch, height: g.inputHeight, width: g.inputWidth, channels: g.channels, filters: filters,
+                       kernel: (g.kernelHeight, g.kernelWidth), stride: (g.strideHeight, g.strideWidth),
+                       dilation: (g.dilationHeight, g.dilationWidth), pad: (g.padTop, g.padLeft),
+                       output: (g.outputHeight, g.outputWidth))
+    }
+
+    func testGeometry() throws {
+        let same = try ConvGeometry(input: (28, 28, 1), kernel: (3, 3), stride: (1, 1), dilation: (1, 1), padding: .same)
+        XCTAssertEqual([same.outputHeight, same.outputWidth, same.padTop, same.padLeft], [28, 28, 1, 1])
+        let strided = try ConvGeometry(input: (7, 7, 1), kernel: (3, 3), stride: (2, 2), dilation: (1, 1), padding: .same)
+        XCTAssertEqual([strided.outputHeight, strided.padTop], [4, 1])
+        let valid = try ConvGeometry(input: (7, 9, 1), kernel: (3, 2), stride: (2, 3), dilation: (2, 1), padding: .valid)
+        XCTAssertEqual([valid.outputHeight, valid.outputWidth], [2, 3])
+        XCTAssertThrowsError(try ConvGeometry(input: (4, 3, 1), kernel: (5, 1), stride: (1, 1), dilation: (1, 1), padding: .valid))
+    }
+
+    func testConvReferenceMatchesFiniteDifferences() throws {
+        for c in cases.prefix(4) {
+            let s = reference(try geometry(c), batch: 2, filters: c.filters)
+            var data = TestData(seed: 41)
+            let x = data.uniform(2 * s.height * s.width * s.channels)
+            let w = data.uniform(c.filters * s.kernel.0 * s.kernel.1 * s.channels), b = data.uniform(c.filters)
+            let r = data.uniform(2 * s.output.0 * s.output.1 * c.filters)
+            let g = Reference.convBackward(s, x: x, w: w, dy: r)
+            assertClose(g.dx, numericalGradient(at: x) { dot(r, Reference.convForward(s, x: $0, w: w, b: b)) }, absolute: 1e-7, "conv dx")
+            assertClose(g.dw, numericalGradient(at: w) { dot(r, Reference.convForward(s, x: x, w: $0, b: b)) }, absolute: 1e-7, "conv dw")
+            assertClose(g.db, numericalGradient(at: b) { dot(r, Reference.convForward(s, x: x, w: w, b: $0)) }, absolute: 1e-7, "conv db")
+            // The transposed convolution maps r's shape to x's; its bias is per x channel.
+            let tb = data.uniform(s.channels)
+            let t = Reference.convTransposeBackward(s, x: r, w: w, dy: x)
+            assertClose(t.dx, numericalGradient(at: r) { dot(x, Reference.convTransposeForward(s, x: $0, w: w, b: tb)) }, absolute: 1e-7, "tconv dx")
+            assertClose(t.dw, numericalGradient(at: w) { dot(x, Reference.convTransposeForward(s, x: r, w: $0, b: tb)) }, absolute: 1e-7, "tconv dw")
+            assertClose(t.db, numericalGradient(at: tb) { dot(x, Reference.convTransposeForward(s, x: r, w: w, b: $0)) }, absolute: 1e-7, "tconv db")
+        }
+    }
+
+    func testConvFastMatchesReferenceAndFiniteDifferences() throws {
+        for (n, c) in cases.enumerated() {
+            let g = try geometry(c), batch = 3
+            let harness = LayerHarness(Conv2D(geometry: g, filters: c.filters, initialisation: .glorot), seed: UInt64(n))
+            var data = TestData(seed: UInt64(50 + n))
+            harness.parameters = data.uniform(harness.block.parameterCount)
+            let theta = harness.parameters
+            let weightCount = c.filters * g.patchSize
+            let w = Array(theta[0..<weightCount]), b = Array(theta[weightCount...])
+            let x = data.uniform(batch * g.inputSize), dy = data.uniform(batch * g.outputPositions * c.filters)
+            let s = reference(g, batch: batch, filters: c.filters)
+            let fast = harness.run(x, batch: batch, dy: dy)
+            let ref = Reference.convBackward(s, x: x, w: w, dy: dy)
+            assertClose(fast.y, Reference.convForward(s, x: x, w: w, b: b), absolute: 1e-5, "conv y, case \(n)")
+            assertClose(fast.dx, ref.dx, absolute: 1e-5, "conv dx, case \(n)")
+            assertClose(fast.dparameters, ref.dw + ref.db, absolute: 1e-4, "conv dW db, case \(n)")
+            if n < 3 { harness.assertGradientsMatchFiniteDifferences(data.uniform(2 * g.inputSize), batch: 2) }
+        }
+    }
+
+    func testConvTransposeFastMatchesReferenceAndFiniteDifferences() throws {
+        for (n, c) in cases.enumerated() {
+            // The transposed layer maps the convolution's output shape back to its input shape.
+            let g = try geometry(c), batch = 2, inputChannels = c.filters
+            let layer = ConvTranspose2D(geometry: g, inputChannels: inputChannels, initialisation: .he)
+            XCTAssertEqual(layer.outputSize, g.inputSize)
+            let harness = LayerHarness(layer, seed: UInt64(n))
+            var data = TestData(seed: UInt64(70 + n))
+            harness.parameters = data.uniform(harness.block.parameterCount)
+            let theta = harness.parameters
+            let weightCount = inputChannels * g.patchSize
+            let w = Array(theta[0..<weightCount]), b = Array(theta[weightCount...])
+            let x = data.uniform(batch * layer.inputSize), dy = data.uniform(batch * layer.outputSize)
+            let s = reference(g, batch: batch, filters: inputChannels)
+            let fast = harness.run(x, batch: batch, dy: dy)
+            let ref = Reference.convTransposeBackward(s, x: x, w: w, dy: dy)
+            assertClose(fast.y, Reference.convTransposeForward(s, x: x, w: w, b: b), absolute: 1e-5, "tconv y, case \(n)")
+            assertClose(fast.dx, ref.dx, absolute: 1e-5, "tconv dx, case \(n)")
+            assertClose(fast.dparameters, ref.dw + ref.db, absolute: 1e-4, "tconv dW db, case \(n)")
+            if n < 3 { harness.assertGradientsMatchFiniteDifferences(data.uniform(batch * layer.inputSize), batch: batch) }
+        }
+    }
+
+    func testPoolingMatchesReferenceAndFiniteDifferences() throws {
+        let pools: [((Int, Int, Int), (Int, Int), (Int, Int), ConvGeometry.Padding)] = [
+            ((4, 6, 2), (2, 2), (2, 2), .valid), ((5, 7, 3), (2, 3), (2, 2), .same), ((4, 3, 1), (2, 1), (2, 1), .valid),
+            ((1, 7, 2), (1, 4), (1, 4), .same), ((6, 6, 1), (3, 3), (1, 1), .valid),
+        ]
+        for (n, (input, window, stride, padding)) in pools.enumerated() {
+            let g = try ConvGeometry(input: input, kernel: window, stride: stride, dilation: (1, 1), padding: padding)
+            let s = reference(g, batch: 2, filters: input.2)
+            for kind in Pool2D.Kind.allCases {
+                let harness = LayerHarness(Pool2D(kind: kind, geometry: g))
+                // Distinct values far apart, so a finite-difference step never changes a max.
+                var data = TestData(seed: UInt64(90 + n))
+                let x = data.rng.permutation(2 * g.inputSize).map { Double($0) * 0.05 - 0.4 }
+                assertClose(harness.run(x, batch: 2).y, Reference.pool(s, max: kind == .max, x: x), absolute: 1e-6,
+                            "\(kind) pool case \(n)")
+                harness.assertGradientsMatchFiniteDifferences(x, batch: 2, step: 1e-3)
+            }
+        }
+    }
+
+    func testUpsampleAndCrop() {
+        var data = TestData(seed: 99)
+        let x = data.uniform(2 * 3 * 2 * 2)
+        let up = LayerHarness(Upsample2D(height: 3, width: 2, channels: 2, factors: (2, 3)))
+        XCTAssertEqual(up.run(x, batch: 2).y.map { Float($0) },
+                       Reference.upsample(x, batch: 2, height: 3, width: 2, channels: 2, factors: (2, 3)).map { Float($0) })
+        up.assertGradientsMatchFiniteDifferences(x, batch: 2)
+        let crop = LayerHarness(Crop2D(input: (5, 4, 2), to: (3, 2)))
+        let image = (0..<40).map(Double.init)
+        XCTAssertEqual(crop.run(image, batch: 1).y, [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19])
+        crop.assertGradientsMatchFiniteDifferences(data.uniform(80), batch: 2)
+    }
+}
