@@ -16,6 +16,7 @@ final class Conv2D: Layer {
 
     var inputSize: Int { geometry.inputSize }
     var outputSize: Int { geometry.outputPositions * filters }
+    var gemmFlopsPerSample: Int { 2 * geometry.outputPositions * geometry.patchSize * filters }
     var parameterCount: Int { filters * geometry.patchSize + filters }
     /// The im2col matrix, kept from forward for the weight gradient, then reused for dcol.
     func scratchCount(batch: Int) -> Int { batch * geometry.outputPositions * geometry.patchSize }

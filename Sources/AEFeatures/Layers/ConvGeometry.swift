@@ -3,12 +3,9 @@
 /// layers are the height-1 case. Shared by Conv2D and ConvTranspose2D (whose geometry is that of
 /// the convolution it is the adjoint of).
 struct ConvGeometry: Equatable {
-    enum Padding: String, Codable, Sendable, CaseIterable {
-        /// no padding: output = floor((input − effective kernel) / stride) + 1
-        case valid
-        /// zero padding so that output = ceil(input / stride); the odd pixel goes bottom/right
-        case same
-    }
+    /// valid: no padding, output = floor((input − effective kernel) / stride) + 1;
+    /// same: zero padding so that output = ceil(input / stride), the odd pixel bottom/right.
+    typealias Padding = ConvBlock.ConvPadding
 
     let inputHeight, inputWidth, channels: Int
     let kernelHeight, kernelWidth: Int

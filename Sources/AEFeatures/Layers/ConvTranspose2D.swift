@@ -20,6 +20,7 @@ final class ConvTranspose2D: Layer {
     var filters: Int { geometry.channels }
     var inputSize: Int { geometry.outputPositions * inputChannels }
     var outputSize: Int { geometry.inputSize }
+    var gemmFlopsPerSample: Int { 2 * geometry.outputPositions * geometry.patchSize * inputChannels }
     var parameterCount: Int { inputChannels * geometry.patchSize + filters }
     func scratchCount(batch: Int) -> Int { batch * geometry.outputPositions * geometry.patchSize }
 

@@ -16,6 +16,7 @@ final class Dense: Layer {
         self.initialisation = initialisation
     }
 
+    var gemmFlopsPerSample: Int { 2 * inputSize * outputSize }
     var parameterCount: Int { outputSize * inputSize + outputSize }
 
     func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,

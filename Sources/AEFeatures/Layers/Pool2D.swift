@@ -3,7 +3,7 @@
 /// pads so that output = ceil(input / stride); padded positions never win a max and are not
 /// counted in an average (as Keras).
 final class Pool2D: Layer {
-    enum Kind: String, Codable, Sendable, CaseIterable { case max, average }
+    typealias Kind = ConvBlock.PoolType
 
     let kind: Kind
     /// Window geometry: the kernel is the window, channels pass through one by one.

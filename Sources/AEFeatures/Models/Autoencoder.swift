@@ -22,10 +22,17 @@ public final class Autoencoder {
     public var codeSize: Int { network.codeSize }
     public var parameterCount: Int { network.parameters.parameterCount }
 
+    /// GEMM FLOPs per sample: a forward pass, and a training step (forward, weight gradients, and
+    /// input gradients for every layer but the first, which needs none).
+    public var gemmFlopsPerSample: (forward: Int, training: Int) {
+        let forward = network.layers.reduce(0) { $0 + $1.gemmFlopsPerSample }
+        return (forward, 3 * forward - network.layers[0].gemmFlopsPerSample)
+    }
+
     public init(spec: ModelSpec) throws {
         try spec.validate()
         self.spec = spec
-        network = NetworkBuilder.build(spec)
+        network = try NetworkBuilder.build(spec)
         objective = Objective(loss: spec.loss, sparsity: spec.sparsity,
                               contractive: spec.contractiveWeight.map { ContractivePenalty(weight: $0) })
         network.initialize(seed: spec.seed)

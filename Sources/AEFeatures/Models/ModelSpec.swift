@@ -6,8 +6,14 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     /// The family member. The regularised variants are the dense autoencoder with their
     /// regulariser switched on by default; any variant may also set `noise` or `sparsity`.
     public enum Variant: String, SpecChoice, Sendable {
-        case dense, denoising, sparse, contractive
+        case dense, denoising, sparse, contractive, conv1d, conv2d
+
+        /// Convolutional variants take `conv_blocks`; the others are built from dense layers.
+        public var isConvolutional: Bool { self == .conv1d || self == .conv2d }
     }
+    /// How a convolutional decoder goes back up: nearest upsampling then a convolution, or one
+    /// transposed convolution per encoder block.
+    public enum ConvDecoder: String, SpecChoice, Sendable { case upsample, transpose }
     public enum Scaling: String, SpecChoice, Sendable {
         /// per feature to [0, 1] by the training minimum and maximum
         case minmax
@@ -21,7 +27,12 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public var inputShape: [Int]
     /// Widths of the encoder's hidden layers, input side first.
     public var hiddenUnits: [Int]
-    public var codeSize: Int
+    /// Width of the dense code layer. Required for dense variants; for convolutional ones, nil
+    /// makes the encoder's last feature map (flattened) the code.
+    public var codeSize: Int?
+    /// Encoder blocks of the convolutional variants, input side first.
+    public var convBlocks: [ConvBlock]
+    public var convDecoder: ConvDecoder
     public var activation: ActivationFunction
     public var codeActivation: ActivationFunction
     public var outputActivation: ActivationFunction
@@ -46,6 +57,12 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         self = try ModelSpec(json: json)
     }
 
+    /// The activation of the code: `code_activation` with a dense code, the blocks' `activation`
+    /// when the code is a convolutional feature map.
+    public var effectiveCodeActivation: ActivationFunction {
+        codeSize == nil ? activation : codeActivation
+    }
+
     /// Parses and validates a JSON spec.
     public init(json: String) throws {
         self = try SpecJSON.decode(ModelSpec.self, from: json)
@@ -57,8 +74,12 @@ public struct ModelSpec: Codable, Equatable, Sendable {
 
     public var inputSize: Int { inputShape.reduce(1, *) }
 
+    /// 2^28 parameters (1 GiB of weights, 3 GiB with Adam's state) is the largest model accepted.
+    public static let maximumParameters = 1 << 28
+
     enum CodingKeys: String, CodingKey, CaseIterable {
         case variant, inputShape = "input_shape", hiddenUnits = "hidden_units", codeSize = "code_size"
+        case convBlocks = "conv_blocks", convDecoder = "conv_decoder"
         case activation, codeActivation = "code_activation", outputActivation = "output_activation"
         case decoderUnits = "decoder_units", batchNorm = "batch_norm", dropout, loss, scaling
         case noise, sparsity, contractiveWeight = "contractive_weight", contamination, seed, training
@@ -70,7 +91,9 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         variant = try c.value(.variant, default: .dense)
         inputShape = try c.integers(.inputShape)
         hiddenUnits = try c.integers(.hiddenUnits, default: [])
-        codeSize = try c.integer(.codeSize)
+        codeSize = try c.contains(.codeSize) && !c.decodeNil(forKey: .codeSize) ? c.integer(.codeSize) : nil
+        convBlocks = try c.value(.convBlocks, default: [])
+        convDecoder = try c.value(.convDecoder, default: .upsample)
         activation = try c.value(.activation, default: .elu)
         codeActivation = try c.value(.codeActivation, default: .sigmoid)
         decoderUnits = try c.integers(.decoderUnits, default: hiddenUnits.reversed())
@@ -110,7 +133,22 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         if let bad = decoderUnits.first(where: { $0 < 1 || $0 > maxWidth }) {
             try fail("decoder_units", "must hold widths in 1...\(maxWidth)", bad)
         }
-        if codeSize < 1 || codeSize > maxWidth { try fail("code_size", "must be in 1...\(maxWidth)", codeSize) }
+        if let codeSize, codeSize < 1 || codeSize > maxWidth { try fail("code_size", "must be in 1...\(maxWidth)", codeSize) }
+        if variant.isConvolutional {
+            let rank = variant == .conv1d ? 1 : 2
+            if !(rank...(rank + 1)).contains(inputShape.count) {
+                try fail("input_shape", "must be \(rank == 1 ? "[length] or [length, channels]" : "[height, width] or [height, width, channels]") for \(variant.rawValue)", inputShape)
+            }
+            if convBlocks.isEmpty { try fail("conv_blocks", "must list at least one block for \(variant.rawValue)", "[]") }
+            if !hiddenUnits.isEmpty { try fail("hidden_units", "must be empty for \(variant.rawValue) (use conv_blocks)", hiddenUnits) }
+            for (i, block) in convBlocks.enumerated() { try block.validate(rank: rank, field: "conv_blocks[\(i)]") }
+            if contractiveWeight != nil && codeSize == nil {
+                try fail("contractive_weight", "needs a dense code: set code_size for \(variant.rawValue)", contractiveWeight!)
+            }
+        } else {
+            if codeSize == nil { throw AEError.invalidSpec("required field 'code_size' is missing") }
+            if !convBlocks.isEmpty { try fail("conv_blocks", "is only for conv1d and conv2d, not \(variant.rawValue)", convBlocks.count) }
+        }
         if !(dropout >= 0 && dropout < 1) { try fail("dropout", "must be in [0, 1)", dropout) }
         if loss == .bce && outputActivation != .sigmoid {
             try fail("output_activation", "must be 'sigmoid' when loss is 'bce'", outputActivation.rawValue)
@@ -129,9 +167,10 @@ public struct ModelSpec: Codable, Equatable, Sendable {
                 if !(sparsity.target > 0 && sparsity.target < 1) {
                     try fail("sparsity.target", "must be in (0, 1)", sparsity.target)
                 }
-                if codeActivation != .sigmoid {
-                    try fail("code_activation", "must be 'sigmoid' for KL sparsity (activations are rates in (0, 1))",
-                             codeActivation.rawValue)
+                if effectiveCodeActivation != .sigmoid {
+                    try fail(codeSize == nil ? "activation" : "code_activation",
+                             "must be 'sigmoid' for KL sparsity (code activations are rates in (0, 1))",
+                             effectiveCodeActivation.rawValue)
                 }
             }
         }
@@ -140,6 +179,12 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         }
         if !(contamination > 0 && contamination < 0.5) { try fail("contamination", "must be in (0, 0.5)", contamination) }
         try training.validate()
+        // Shapes through every layer (kernels that do not fit, pooling that does not tile, a
+        // decoder that cannot reach the input) and the total size, before anything is allocated.
+        let parameters = try NetworkBuilder.layers(self).layers.reduce(0) { $0 + $1.parameterCount + $1.stateCount }
+        if parameters > ModelSpec.maximumParameters {
+            throw AEError.invalidSpec("the model would have \(parameters) parameters; at most \(ModelSpec.maximumParameters) are allowed")
+        }
     }
 }
 
@@ -235,5 +280,64 @@ public struct TrainingSpec: Codable, Equatable, Sendable {
         if !(beta2 >= 0 && beta2 < 1) { try fail("beta2", "must be in [0, 1)", beta2) }
         if !(rho >= 0 && rho < 1) { try fail("rho", "must be in [0, 1)", rho) }
         if !(epsilon > 0 && epsilon.isFinite) { try fail("epsilon", "must be finite and > 0", epsilon) }
+    }
+}
+
+/// One encoder block of a convolutional variant: a convolution, then optional BatchNorm, the
+/// activation, optional Dropout, and optional pooling. Sizes are one number (a square kernel in
+/// 2-D) or one per spatial axis ([height, width] in 2-D).
+public struct ConvBlock: Codable, Equatable, Sendable {
+    public var filters: Int
+    public var kernel: [Int]
+    public var stride: [Int]
+    public var dilation: [Int]
+    public var padding: ConvPadding
+    /// Pooling window; nil for none.
+    public var pool: [Int]?
+    /// Pooling stride; defaults to the window.
+    public var poolStride: [Int]?
+    public var poolType: PoolType
+    public var poolPadding: ConvPadding
+
+    public enum ConvPadding: String, SpecChoice, Sendable { case valid, same }
+    public enum PoolType: String, SpecChoice, Sendable { case max, average }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case filters, kernel, stride, dilation, padding, pool, poolStride = "pool_stride", poolType = "pool_type"
+        case poolPadding = "pool_padding"
+    }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        filters = try c.integer(.filters)
+        kernel = try c.sizes(.kernel)
+        stride = try c.contains(.stride) ? c.sizes(.stride) : [1]
+        dilation = try c.contains(.dilation) ? c.sizes(.dilation) : [1]
+        padding = try c.value(.padding, default: .same)
+        pool = try c.contains(.pool) && !c.decodeNil(forKey: .pool) ? c.sizes(.pool) : nil
+        poolStride = try c.contains(.poolStride) && !c.decodeNil(forKey: .poolStride) ? c.sizes(.poolStride) : nil
+        poolType = try c.value(.poolType, default: .max)
+        poolPadding = try c.value(.poolPadding, default: .valid)
+    }
+
+    func validate(rank: Int, field: String) throws {
+        func check(_ name: String, _ values: [Int]?, range: ClosedRange<Int>) throws {
+            guard let values else { return }
+            guard values.count == 1 || (rank == 2 && values.count == 2), values.allSatisfy(range.contains) else {
+                throw AEError.invalidSpec("field '\(field).\(name)' must be \(rank == 2 ? "one or two sizes" : "one size") in \(range), got \(values)")
+            }
+        }
+        if !(1...65_536).contains(filters) { throw AEError.invalidSpec("field '\(field).filters' must be in 1...65536, got \(filters)") }
+        try check("kernel", kernel, range: 1...1024)
+        try check("stride", stride, range: 1...1024)
+        try check("dilation", dilation, range: 1...1024)
+        try check("pool", pool, range: 1...1024)
+        try check("pool_stride", poolStride, range: 1...1024)
+    }
+
+    /// (height, width) of a size list for a 1-D (height 1) or 2-D layer.
+    static func pair(_ values: [Int], rank: Int, one: Int = 1) -> (Int, Int) {
+        rank == 1 ? (one, values[0]) : (values[0], values.count == 2 ? values[1] : values[0])
     }
 }

@@ -1,26 +1,150 @@
-/// Turns a spec into layers. Dense family:
+/// Turns a spec into layers.
+///
+/// Dense family:
 ///   encoder: [Dense → BatchNorm? → activation → Dropout?] per hidden width
 ///   code:    Dense → code_activation            (the code is this activation's output)
 ///   decoder: [Dense → BatchNorm? → activation → Dropout?] per decoder width
 ///   output:  Dense → output_activation
+///
+/// Convolutional family (channels-last; 1-D is height 1):
+///   encoder: per block, Conv → BatchNorm? → activation → Dropout? → Pool?
+///   code:    the last feature map, or with code_size: Dense → code_activation, then Dense →
+///            activation back to the feature map's size
+///   decoder: per encoder block in reverse, either Upsample(stride · pool stride) → Conv (stride 1,
+///            same padding) or one ConvTranspose with that stride, to the block's input channels;
+///            BatchNorm?/activation/Dropout? as in the encoder, output_activation after the last;
+///            a final crop when the upsampling overshoots the input.
 enum NetworkBuilder {
-    static func build(_ spec: ModelSpec) -> Network {
-        var layers: [Layer] = []
-        var width = spec.inputSize
+    static func build(_ spec: ModelSpec) throws -> Network {
+        let (layers, codeLayerIndex) = try self.layers(spec)
+        return Network(layers: layers, codeLayerIndex: codeLayerIndex)
+    }
 
-        func block(_ units: Int, _ activation: ActivationFunction, hidden: Bool) {
-            layers.append(Dense(inputSize: width, outputSize: units, initialisation: activation.preferredInitialisation))
-            if hidden && spec.batchNorm { layers.append(BatchNorm(channels: units)) }
-            layers.append(Activation(size: units, function: activation))
-            if hidden && spec.dropout > 0 { layers.append(Dropout(size: units, rate: spec.dropout)) }
-            width = units
+    /// The layers and the index of the code layer; throws `invalidSpec` naming the block whose
+    /// shapes do not work. Allocates no weights.
+    static func layers(_ spec: ModelSpec) throws -> (layers: [Layer], codeLayerIndex: Int) {
+        var stack = LayerStack(spec: spec)
+        if spec.variant.isConvolutional {
+            try stack.convolutional()
+        } else {
+            stack.dense()
+        }
+        return (stack.layers, stack.codeLayerIndex)
+    }
+}
+
+private struct LayerStack {
+    let spec: ModelSpec
+    var layers: [Layer] = []
+    var codeLayerIndex = 0
+
+    init(spec: ModelSpec) { self.spec = spec }
+
+    /// Activation, then the optional BatchNorm before it and Dropout after it for hidden blocks.
+    mutating func finishBlock(size: Int, channels: Int, activation: ActivationFunction, hidden: Bool) {
+        if hidden && spec.batchNorm { layers.append(BatchNorm(channels: channels, positions: size / channels)) }
+        layers.append(Activation(size: size, function: activation))
+        if hidden && spec.dropout > 0 { layers.append(Dropout(size: size, rate: spec.dropout)) }
+    }
+
+    mutating func dense(_ inputs: Int, _ units: Int, _ activation: ActivationFunction, hidden: Bool) {
+        layers.append(Dense(inputSize: inputs, outputSize: units, initialisation: activation.preferredInitialisation))
+        finishBlock(size: units, channels: units, activation: activation, hidden: hidden)
+    }
+
+    mutating func dense() {
+        var width = spec.inputSize
+        for units in spec.hiddenUnits { dense(width, units, spec.activation, hidden: true); width = units }
+        let code = spec.codeSize ?? 1  // validated: dense variants have one
+        dense(width, code, spec.codeActivation, hidden: false)
+        codeLayerIndex = layers.count - 1
+        width = code
+        for units in spec.decoderUnits { dense(width, units, spec.activation, hidden: true); width = units }
+        dense(width, spec.inputSize, spec.outputActivation, hidden: false)
+    }
+
+    mutating func convolutional() throws {
+        let rank = spec.variant == .conv1d ? 1 : 2
+        let shape = spec.inputShape
+        let input = rank == 1 ? (1, shape[0], shape.count > 1 ? shape[1] : 1)
+                              : (shape[0], shape[1], shape.count > 2 ? shape[2] : 1)
+        var (h, w, c) = input
+        // What each encoder block's mirror in the decoder needs: its input channels and the
+        // total downsampling factor.
+        var mirrors: [(channels: Int, factors: (Int, Int), block: ConvBlock)] = []
+
+        for (i, block) in spec.convBlocks.enumerated() {
+            let field = "conv_blocks[\(i)]"
+            let stride = ConvBlock.pair(block.stride, rank: rank)
+            let conv = try geometry(field, (h, w, c), ConvBlock.pair(block.kernel, rank: rank), stride,
+                                    ConvBlock.pair(block.dilation, rank: rank), block.padding)
+            layers.append(Conv2D(geometry: conv, filters: block.filters, initialisation: spec.activation.preferredInitialisation))
+            let channelsIn = c
+            (h, w, c) = (conv.outputHeight, conv.outputWidth, block.filters)
+            finishBlock(size: h * w * c, channels: c, activation: spec.activation, hidden: true)
+            var factors = stride
+            if let pool = block.pool {
+                let window = ConvBlock.pair(pool, rank: rank)
+                let poolStride = ConvBlock.pair(block.poolStride ?? pool, rank: rank)
+                if block.poolPadding == .valid && ((h - window.0) % poolStride.0 != 0 || (w - window.1) % poolStride.1 != 0) {
+                    throw AEError.invalidSpec("\(field): pooling window \(window) with stride \(poolStride) does not tile the \(h)x\(w) feature map; change the sizes or use pool_padding 'same'")
+                }
+                let pooling = try geometry(field + ".pool", (h, w, c), window, poolStride, (1, 1), block.poolPadding)
+                layers.append(Pool2D(kind: block.poolType, geometry: pooling))
+                (h, w) = (pooling.outputHeight, pooling.outputWidth)
+                factors = (factors.0 * poolStride.0, factors.1 * poolStride.1)
+            }
+            mirrors.append((channelsIn, factors, block))
         }
 
-        for units in spec.hiddenUnits { block(units, spec.activation, hidden: true) }
-        block(spec.codeSize, spec.codeActivation, hidden: false)
-        let codeLayerIndex = layers.count - 1
-        for units in spec.decoderUnits { block(units, spec.activation, hidden: true) }
-        block(spec.inputSize, spec.outputActivation, hidden: false)
-        return Network(layers: layers, codeLayerIndex: codeLayerIndex)
+        codeLayerIndex = layers.count - 1
+        if let code = spec.codeSize {
+            let flat = h * w * c
+            dense(flat, code, spec.codeActivation, hidden: false)
+            codeLayerIndex = layers.count - 1
+            layers.append(Dense(inputSize: code, outputSize: flat, initialisation: spec.activation.preferredInitialisation))
+            finishBlock(size: flat, channels: c, activation: spec.activation, hidden: true)
+        }
+
+        for (i, mirror) in mirrors.enumerated().reversed() {
+            let field = "conv_blocks[\(i)] (decoder)"
+            let last = i == 0
+            let kernel = ConvBlock.pair(mirror.block.kernel, rank: rank)
+            let dilation = ConvBlock.pair(mirror.block.dilation, rank: rank)
+            let (fh, fw) = mirror.factors
+            let activation = last ? spec.outputActivation : spec.activation
+            switch spec.convDecoder {
+            case .upsample:
+                if fh * fw > 1 {
+                    layers.append(Upsample2D(height: h, width: w, channels: c, factors: (fh, fw)))
+                    (h, w) = (h * fh, w * fw)
+                }
+                let conv = try geometry(field, (h, w, c), kernel, (1, 1), dilation, .same)
+                layers.append(Conv2D(geometry: conv, filters: mirror.channels, initialisation: activation.preferredInitialisation))
+            case .transpose:
+                // The geometry of the convolution this layer inverts: from (h·fh, w·fw) back to (h, w).
+                let inverse = try geometry(field, (h * fh, w * fw, mirror.channels), kernel, (fh, fw), dilation, .same)
+                layers.append(ConvTranspose2D(geometry: inverse, inputChannels: c, initialisation: activation.preferredInitialisation))
+                (h, w) = (h * fh, w * fw)
+            }
+            c = mirror.channels
+            finishBlock(size: h * w * c, channels: c, activation: activation, hidden: !last)
+        }
+
+        if (h, w) != (input.0, input.1) {
+            guard h >= input.0 && w >= input.1 else {
+                throw AEError.invalidSpec("the decoder ends at \(h)x\(w), smaller than the input \(input.0)x\(input.1), so it cannot reconstruct it; use pool_padding 'same' or sizes that divide the input")
+            }
+            layers.append(Crop2D(input: (h, w, c), to: (input.0, input.1)))
+        }
+    }
+
+    private func geometry(_ field: String, _ input: (Int, Int, Int), _ kernel: (Int, Int), _ stride: (Int, Int),
+                          _ dilation: (Int, Int), _ padding: ConvBlock.ConvPadding) throws -> ConvGeometry {
+        do {
+            return try ConvGeometry(input: input, kernel: kernel, stride: stride, dilation: dilation, padding: padding)
+        } catch AEError.invalidSpec(let message) {
+            throw AEError.invalidSpec("\(field): \(message)")
+        }
     }
 }

@@ -10,13 +10,21 @@ struct AnyCodingKey: CodingKey {
     init?(intValue: Int) { self.stringValue = String(intValue); self.intValue = intValue }
 }
 
+/// "training.early_stopping.patience", "conv_blocks[0].kernel": a field's path as users write it.
+func dottedPath(_ keys: [CodingKey]) -> String {
+    keys.reduce("") { path, key in
+        if let index = key.intValue { return path + "[\(index)]" }
+        return path.isEmpty ? key.stringValue : path + "." + key.stringValue
+    }
+}
+
 extension Decoder {
     /// Throws if the JSON object being decoded has a key outside `allowed`.
     func rejectUnknownFields<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
         let container = try self.container(keyedBy: AnyCodingKey.self)
         let allowed = Set(Keys.allCases.map(\.stringValue))
         for key in container.allKeys where !allowed.contains(key.stringValue) {
-            let path = (codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
+            let path = dottedPath(codingPath + [key])
             throw AEError.invalidSpec(
                 "unknown field '\(path)'; allowed here: \(allowed.sorted().joined(separator: ", "))")
         }
@@ -49,9 +57,15 @@ extension KeyedDecodingContainer {
         try contains(key) && !decodeNil(forKey: key) ? integers(key) : fallback
     }
 
+    /// A size given as one integer or a list of integers.
+    func sizes(_ key: Key) throws -> [Int] {
+        if let one = try? decode(Double.self, forKey: key) { return [try Self.integral(one, at: codingPath + [key])] }
+        return try integers(key)
+    }
+
     private static func integral(_ value: Double, at path: [CodingKey]) throws -> Int {
         guard value.rounded() == value, abs(value) < 9.0e15 else {
-            let name = path.map(\.stringValue).joined(separator: ".")
+            let name = dottedPath(path)
             throw AEError.invalidSpec("field '\(name)' must be an integer, got \(value)")
         }
         return Int(value)
@@ -71,7 +85,7 @@ enum SpecJSON {
         } catch let DecodingError.valueNotFound(type, context) {
             throw AEError.invalidSpec("field '\(path(context))' must be \(describe(type)), not null")
         } catch let DecodingError.keyNotFound(key, context) {
-            let full = (context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
+            let full = dottedPath(context.codingPath + [key])
             throw AEError.invalidSpec("required field '\(full)' is missing")
         } catch let DecodingError.dataCorrupted(context) {
             let where_ = context.codingPath.isEmpty ? "spec is not valid JSON" : "field '\(path(context))'"
@@ -90,10 +104,7 @@ enum SpecJSON {
         return String(decoding: data, as: UTF8.self)
     }
 
-    private static func path(_ context: DecodingError.Context) -> String {
-        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            .joined(separator: ".").split(separator: ".[", omittingEmptySubsequences: false).joined(separator: "[")
-    }
+    private static func path(_ context: DecodingError.Context) -> String { dottedPath(context.codingPath) }
 
     private static func describe(_ type: Any.Type) -> String {
         switch type {
@@ -114,7 +125,7 @@ extension SpecChoice {
     public init(from decoder: Decoder) throws {
         let raw = try decoder.singleValueContainer().decode(String.self)
         guard let value = Self(rawValue: raw) else {
-            let path = decoder.codingPath.map(\.stringValue).joined(separator: ".")
+            let path = dottedPath(decoder.codingPath)
             let valid = Self.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
             throw AEError.invalidSpec("field '\(path)' is '\(raw)'; valid values: \(valid)")
         }
