@@ -107,11 +107,16 @@ static void test_create(void) {
         "{\"variant\":\"denoising\",\"input_shape\":[12],\"code_size\":2}",
         "{\"variant\":\"sparse\",\"input_shape\":[12],\"code_size\":2}",
         "{\"variant\":\"contractive\",\"input_shape\":[12],\"code_size\":2}",
+        "{\"variant\":\"conv1d\",\"input_shape\":[12],\"conv_blocks\":[{\"filters\":4,\"kernel\":3,\"pool\":2}]}",
+        "{\"variant\":\"conv2d\",\"input_shape\":[4,3],\"code_size\":2,\"conv_blocks\":[{\"filters\":4,\"kernel\":[2,3],\"pool\":[2,1]}]}",
     };
     for (size_t i = 0; i < sizeof variants / sizeof *variants; i++) {
         CHECK_STATUS(aef_model_create(variants[i], &m), AEF_OK);
         aef_model_free(m);
     }
+    CHECK_STATUS(aef_model_create("{\"variant\":\"conv2d\",\"input_shape\":[4,3],\"conv_blocks\":[{\"filters\":4,"
+                                  "\"kernel\":5,\"padding\":\"valid\"}]}", &m), AEF_ERR_INVALID_SPEC);
+    CHECK(strstr(aef_last_error(), "conv_blocks[0]") != NULL, "shape error names the block: %s", aef_last_error());
     aef_model_free(NULL); /* a no-op */
 }
 

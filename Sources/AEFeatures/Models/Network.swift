@@ -15,6 +15,13 @@ final class Network {
     var outputSize: Int { layers[layers.count - 1].outputSize }
     var codeSize: Int { layers[codeLayerIndex].outputSize }
 
+    /// Rows per inference chunk: up to 1024, fewer when a chunk's workspace would exceed 32 MiB
+    /// (im2col matrices of convolutions grow with kernel area times channels).
+    var inferenceChunk: Int {
+        let perRow = inputSize + layers.reduce(0) { $0 + $1.outputSize + $1.scratchCount(batch: 1) }
+        return Swift.max(1, Swift.min(1024, (32 << 20) / 4 / Swift.max(perRow, 1)))
+    }
+
     func initialize(seed: UInt64) {
         var rng = RandomSource(seed: seed, stream: .initialisation)
         for layer in layers { layer.initialize(&rng) }
@@ -48,10 +55,10 @@ final class Network {
     /// Feeds `rows` samples through `layers` (a range starting at the network's input or inside
     /// it) in chunks, calling `body(firstRow, chunkRows, workspace)` with each chunk's activations
     /// in place. Allocates its own workspace, so concurrent calls on one network are safe.
-    func infer(_ x: UnsafePointer<Float>, rows: Int, layers range: Range<Int>, chunk: Int = 1024,
+    func infer(_ x: UnsafePointer<Float>, rows: Int, layers range: Range<Int>,
                preprocess: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in },
                body: (Int, Int, Workspace) -> Void) {
-        let workspace = Workspace(network: self, capacity: Swift.min(chunk, Swift.max(rows, 1)), training: false)
+        let workspace = Workspace(network: self, capacity: Swift.min(inferenceChunk, Swift.max(rows, 1)), training: false)
         let width = layers[range.lowerBound].inputSize
         var rng = RandomSource(seed: 0)  // inference draws no random numbers
         var start = 0

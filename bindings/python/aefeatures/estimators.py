@@ -140,7 +140,10 @@ class AutoencoderTransformer(ParamsBase):
     """Learned features from an autoencoder, as a scikit-learn transformer.
 
     Every parameter maps onto a field of the model spec (docs/spec.md); None leaves the
-    library's default. `variant` is one of "dense", "denoising", "sparse", "contractive".
+    library's default. `variant` is one of "dense", "denoising", "sparse", "contractive",
+    "conv1d", "conv2d". Convolutional variants take `conv_blocks` (a list of dicts as in the
+    spec) and `input_shape` (e.g. (28, 28, 1); rows of X are samples flattened row-major);
+    `hidden_units` is not used for them and `code_size=None` makes the last feature map the code.
     Data is used in float32; float32 input gives float32 output, anything else float64.
 
     Fitted attributes: `n_features_in_`, `history_` (per-epoch losses), `model_` (NativeModel).
@@ -151,8 +154,8 @@ class AutoencoderTransformer(ParamsBase):
                  loss="mse", scaling="minmax", noise=None, noise_level=None, sparsity=None,
                  sparsity_target=None, sparsity_weight=None, contractive_weight=None, optimizer="adam",
                  learning_rate=1e-3, epochs=10, batch_size=256, validation_split=0.0,
-                 early_stopping_patience=None, clip_norm=None, contamination=0.1, random_state=None,
-                 verbose=False):
+                 early_stopping_patience=None, clip_norm=None, contamination=0.1, input_shape=None,
+                 conv_blocks=None, conv_decoder="upsample", random_state=None, verbose=False):
         self.variant = variant
         self.hidden_units = hidden_units
         self.code_size = code_size
@@ -177,14 +180,19 @@ class AutoencoderTransformer(ParamsBase):
         self.early_stopping_patience = early_stopping_patience
         self.clip_norm = clip_norm
         self.contamination = contamination
+        self.input_shape = input_shape
+        self.conv_blocks = conv_blocks
+        self.conv_decoder = conv_decoder
         self.random_state = random_state
         self.verbose = verbose
 
     def _spec(self, n_features, seed):
         """The model spec these parameters describe."""
+        shape = [int(n_features)] if self.input_shape is None else [int(d) for d in self.input_shape]
+        if int(np.prod(shape)) != n_features:
+            raise ValueError(f"input_shape {tuple(shape)} holds {int(np.prod(shape))} values but X has {n_features} features")
         spec = {
-            "variant": self.variant, "input_shape": [int(n_features)],
-            "hidden_units": [int(u) for u in self.hidden_units], "code_size": int(self.code_size),
+            "variant": self.variant, "input_shape": shape,
             "activation": self.activation, "code_activation": self.code_activation,
             "batch_norm": bool(self.batch_norm), "dropout": float(self.dropout), "loss": self.loss,
             "scaling": self.scaling, "contamination": float(self.contamination), "seed": seed,
@@ -192,6 +200,12 @@ class AutoencoderTransformer(ParamsBase):
                          "epochs": int(self.epochs), "batch_size": int(self.batch_size),
                          "validation_split": float(self.validation_split)},
         }
+        if self.conv_blocks is not None:
+            spec.update(conv_blocks=[dict(block) for block in self.conv_blocks], conv_decoder=self.conv_decoder)
+        else:
+            spec["hidden_units"] = [int(u) for u in self.hidden_units]
+        if self.code_size is not None:
+            spec["code_size"] = int(self.code_size)
         if self.output_activation is not None:
             spec["output_activation"] = self.output_activation
         if self.noise is not None:
@@ -278,7 +292,9 @@ class AutoencoderTransformer(ParamsBase):
         spec = model.spec
         training = spec["training"]
         params = dict(
-            variant=spec["variant"], hidden_units=tuple(spec["hidden_units"]), code_size=spec["code_size"],
+            variant=spec["variant"], hidden_units=tuple(spec["hidden_units"]), code_size=spec.get("code_size"),
+            input_shape=tuple(spec["input_shape"]), conv_blocks=spec["conv_blocks"] or None,
+            conv_decoder=spec["conv_decoder"],
             activation=spec["activation"], code_activation=spec["code_activation"],
             output_activation=spec["output_activation"], batch_norm=spec["batch_norm"], dropout=spec["dropout"],
             loss=spec["loss"], scaling=spec["scaling"], contamination=spec["contamination"],

@@ -60,6 +60,28 @@ def test_variants(data):
         assert spec["variant"] == params.get("variant", "dense")
 
 
+def test_convolutional_variants(tmp_path):
+    rng = np.random.default_rng(0)
+    images = np.zeros((300, 8, 8))
+    rows, cols = rng.integers(0, 8, 300), rng.integers(0, 8, 300)
+    images[np.arange(300), rows, :] = 0.8
+    images[np.arange(300), :, cols] = 0.6
+    x = images.reshape(300, 64)
+    blocks = [{"filters": 8, "kernel": 3, "pool": 2}, {"filters": 8, "kernel": 3, "pool": 2}]
+    t = AutoencoderTransformer(variant="conv2d", input_shape=(8, 8, 1), conv_blocks=blocks, code_size=None,
+                               scaling="none", epochs=20, batch_size=32, learning_rate=5e-3, random_state=0).fit(x)
+    assert t.transform(x).shape == (300, 32)
+    assert np.mean((t.reconstruct(x) - x) ** 2) < 0.5 * np.mean((x - x.mean(axis=0)) ** 2)
+    t.save(tmp_path / "conv.aef")
+    loaded = AutoencoderTransformer.load(tmp_path / "conv.aef")
+    assert loaded.get_params()["conv_blocks"][0]["filters"] == 8 and loaded.code_size is None
+    np.testing.assert_array_equal(loaded.transform(x), t.transform(x))
+    with pytest.raises(ValueError, match="input_shape"):
+        AutoencoderTransformer(variant="conv2d", input_shape=(8, 9), conv_blocks=blocks).fit(x)
+    with pytest.raises(ValueError, match=r"conv_blocks\[0\]: pooling window .* does not tile"):
+        AutoencoderTransformer(variant="conv1d", input_shape=(64,), conv_blocks=[{"filters": 2, "kernel": 3, "pool": 5}]).fit(x)
+
+
 def test_bad_input_is_a_clear_value_error(data, small_params):
     t = AutoencoderTransformer(**small_params)
     with pytest.raises(NotFittedError):
