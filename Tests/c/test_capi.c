@@ -330,6 +330,29 @@ static void test_inference(aef_model *m, const float *x) {
     free(json);
 }
 
+/* A convolutional model over the 4 x 3 view of each row, through the same calls. */
+static void test_conv(const float *x) {
+    aef_model *m = NULL, *copy = NULL;
+    static float a[ROWS * 8], b[ROWS * 8];
+    size_t code = 0, size = 0;
+    CHECK_STATUS(aef_model_create("{\"variant\":\"conv2d\",\"input_shape\":[4,3,1],\"batch_norm\":true,"
+                                  "\"conv_decoder\":\"transpose\",\"training\":{\"epochs\":3},"
+                                  "\"conv_blocks\":[{\"filters\":4,\"kernel\":[2,3],\"pool\":[2,1]}]}", &m), AEF_OK);
+    CHECK_STATUS(aef_model_code_size(m, &code), AEF_OK);
+    CHECK(code == 2 * 3 * 4, "feature-map code of 2x3x4, got %zu", code);
+    CHECK_STATUS(aef_model_fit(m, x, ROWS, WIDTH, NULL, 0, NULL, NULL, NULL), AEF_OK);
+    CHECK_STATUS(aef_model_transform(m, x, ROWS, WIDTH, a, ROWS * code), AEF_OK);
+    CHECK_STATUS(aef_model_save_buffer(m, NULL, 0, &size), AEF_OK);
+    unsigned char *bytes = malloc(size);
+    CHECK_STATUS(aef_model_save_buffer(m, bytes, size, &size), AEF_OK);
+    CHECK_STATUS(aef_model_load_buffer(bytes, size, &copy), AEF_OK);
+    CHECK_STATUS(aef_model_transform(copy, x, ROWS, WIDTH, b, ROWS * code), AEF_OK);
+    CHECK(memeq_floats(a, b, ROWS * code), "conv model round trip bit-identical");
+    free(bytes);
+    aef_model_free(copy);
+    aef_model_free(m);
+}
+
 /* Writes bytes to a file; returns 0 on success. */
 static int write_file(const char *path, const void *data, size_t size) {
     FILE *f = fopen(path, "wb");
@@ -502,6 +525,7 @@ int main(void) {
     test_create();
     test_unfitted();
     test_fit(x);
+    test_conv(x);
     aef_model *m = fitted_model(x);
     CHECK(m != NULL, "fitted model");
     if (m) {
