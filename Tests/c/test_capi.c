@@ -333,7 +333,7 @@ static void test_inference(aef_model *m, const float *x) {
 /* A convolutional model over the 4 x 3 view of each row, through the same calls. */
 static void test_conv(const float *x) {
     aef_model *m = NULL, *copy = NULL;
-    static float a[ROWS * 8], b[ROWS * 8];
+    static float a[ROWS * 24], b[ROWS * 24];
     size_t code = 0, size = 0;
     CHECK_STATUS(aef_model_create("{\"variant\":\"conv2d\",\"input_shape\":[4,3,1],\"batch_norm\":true,"
                                   "\"conv_decoder\":\"transpose\",\"training\":{\"epochs\":3},"
