@@ -47,8 +47,10 @@ struct ConvGeometry: Equatable {
     func im2col(_ x: UnsafePointer<Float>, batch: Int, into col: UnsafeMutablePointer<Float>) {
         Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / Swift.max(1, outputPositions * patchSize))) { samples in
             for b in samples { forEachPatch(sample: b) { row, source in
-                if let source { (col + row).update(from: x + source, count: channels) }
-                else { (col + row).update(repeating: 0, count: channels) }
+                // Plain loops: most rows are a few channels long, too short for a memcpy call.
+                let target = col + row
+                if let source { for c in 0..<channels { target[c] = x[source + c] } }
+                else { for c in 0..<channels { target[c] = 0 } }
             } }
         }
     }

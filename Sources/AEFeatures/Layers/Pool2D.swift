@@ -21,11 +21,11 @@ final class Pool2D: Layer {
 
     /// Calls body(output offset, input offsets of the window's in-bounds pixels) per output pixel.
     @inline(__always)
-    private func forEachWindow(batch: Int, _ body: (Int, UnsafeBufferPointer<Int>) -> Void) {
+    private func forEachWindow(samples: Range<Int>, _ body: (Int, UnsafeBufferPointer<Int>) -> Void) {
         let g = geometry
         // On the stack: no allocation per call.
         withUnsafeTemporaryAllocation(of: Int.self, capacity: g.kernelHeight * g.kernelWidth) { window in
-            for b in 0..<batch {
+            for b in samples {
                 for oh in 0..<g.outputHeight {
                     for ow in 0..<g.outputWidth {
                         var count = 0
@@ -50,21 +50,25 @@ final class Pool2D: Layer {
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
         let channels = geometry.channels
-        forEachWindow(batch: batch) { out, window in
-            switch kind {
-            case .max:
-                for c in 0..<channels {
-                    var best = window[0] + c
-                    for offset in window.dropFirst() where x[offset + c] > x[best] { best = offset + c }
-                    y[out + c] = x[best]
-                    scratch[out + c] = Float(best)
-                }
-            case .average:
-                let scale = 1 / Float(window.count)
-                for c in 0..<channels {
-                    var sum: Float = 0
-                    for offset in window { sum += x[offset + c] }
-                    y[out + c] = sum * scale
+        let work = Swift.max(1, outputSize * geometry.kernelHeight * geometry.kernelWidth)
+        // Samples are independent: split the batch across threads.
+        Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / work)) { samples in
+            forEachWindow(samples: samples) { out, window in
+                let first = window[0]
+                switch kind {
+                case .max:
+                    for c in 0..<channels { y[out + c] = x[first + c]; scratch[out + c] = Float(first + c) }
+                    for offset in window.dropFirst() {
+                        for c in 0..<channels where x[offset + c] > y[out + c] {
+                            y[out + c] = x[offset + c]
+                            scratch[out + c] = Float(offset + c)
+                        }
+                    }
+                case .average:
+                    for c in 0..<channels { y[out + c] = x[first + c] }
+                    for offset in window.dropFirst() { for c in 0..<channels { y[out + c] += x[offset + c] } }
+                    let scale = 1 / Float(window.count)
+                    for c in 0..<channels { y[out + c] *= scale }
                 }
             }
         }
@@ -80,7 +84,7 @@ final class Pool2D: Layer {
             for i in 0..<(batch * outputSize) { dx[Int(scratch[i])] += dy[i] }
         case .average:
             let channels = geometry.channels
-            forEachWindow(batch: batch) { out, window in
+            forEachWindow(samples: 0..<batch) { out, window in
                 let scale = 1 / Float(window.count)
                 for offset in window { for c in 0..<channels { dx[offset + c] += dy[out + c] * scale } }
             }

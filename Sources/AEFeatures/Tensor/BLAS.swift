@@ -10,6 +10,30 @@ enum BLAS {
         alpha: Float = 1, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
         beta: Float = 0, _ c: UnsafeMutablePointer<Float>
     ) {
+        // Degenerate shapes (a decoder convolution to one channel, a one-wide input) go to the
+        // level-2 routines: sgemm's packing dominates when one dimension is 1. A vector operand
+        // is contiguous whether or not it is marked transposed.
+        if n == 1 {
+            if transA {
+                cblas_sgemv(CblasRowMajor, CblasTrans, blasint(k), blasint(m), alpha, a, blasint(m), b, 1, beta, c, 1)
+            } else {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, blasint(m), blasint(k), alpha, a, blasint(k), b, 1, beta, c, 1)
+            }
+            return
+        }
+        if m == 1 {
+            if transB {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, blasint(n), blasint(k), alpha, b, blasint(k), a, 1, beta, c, 1)
+            } else {
+                cblas_sgemv(CblasRowMajor, CblasTrans, blasint(k), blasint(n), alpha, b, blasint(n), a, 1, beta, c, 1)
+            }
+            return
+        }
+        if k == 1 {
+            if beta == 0 { c.update(repeating: 0, count: m * n) } else if beta != 1 { scale(c, count: m * n, by: beta) }
+            cblas_sger(CblasRowMajor, blasint(m), blasint(n), alpha, a, 1, b, 1, c, blasint(n))
+            return
+        }
         let lda = transA ? m : k
         let ldb = transB ? k : n
         cblas_sgemm(

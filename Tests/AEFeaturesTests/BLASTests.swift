@@ -1,0 +1,33 @@
+import XCTest
+@testable import AEFeatures
+
+final class BLASTests: XCTestCase {
+    /// Every transpose combination, including the shapes routed to sgemv and sger, against loops.
+    func testGemmMatchesNaiveProductForAllShapes() {
+        var data = TestData(seed: 61)
+        for (m, n, k) in [(3, 4, 5), (1, 4, 5), (3, 1, 5), (3, 4, 1), (1, 1, 5), (1, 4, 1), (3, 1, 1), (1, 1, 1)] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    for beta: Float in [0, 1, 0.5] {
+                        let a = data.uniform(m * k).map(Float.init), b = data.uniform(k * n).map(Float.init)
+                        let start = data.uniform(m * n).map(Float.init)
+                        var c = start
+                        BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1.5, a, b, beta: beta, &c)
+                        var expected = [Double](repeating: 0, count: m * n)
+                        for i in 0..<m {
+                            for j in 0..<n {
+                                var sum = 0.0
+                                for p in 0..<k {
+                                    let av = transA ? a[p * m + i] : a[i * k + p], bv = transB ? b[j * k + p] : b[p * n + j]
+                                    sum += Double(av) * Double(bv)
+                                }
+                                expected[i * n + j] = 1.5 * sum + Double(beta) * Double(start[i * n + j])
+                            }
+                        }
+                        assertClose(c.map(Double.init), expected, absolute: 1e-5, "gemm \(m)x\(n)x\(k) tA \(transA) tB \(transB) beta \(beta)")
+                    }
+                }
+            }
+        }
+    }
+}
