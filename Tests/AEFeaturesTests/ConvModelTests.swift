@@ -80,28 +80,7 @@ final class ConvModelTests: XCTestCase {
             #"{"variant":"conv2d","input_shape":[6,5,2],"batch_norm":true,"activation":"tanh","conv_blocks":[{"filters":3,"kernel":3,"pool":[2,1],"pool_padding":"same","pool_type":"average"}]}"#,
             #"{"variant":"conv1d","input_shape":[7,2],"code_size":2,"conv_decoder":"transpose","activation":"elu","conv_blocks":[{"filters":3,"kernel":3,"stride":2},{"filters":2,"kernel":2,"dilation":1,"pool":2,"pool_padding":"same"}]}"#,
         ]
-        for json in cases {
-            let model = try Autoencoder(json: json)
-            let network = model.network, block = network.parameters
-            let batch = 3
-            let workspace = Workspace(network: network, capacity: batch, training: true)
-            var data = TestData(seed: 23)
-            let input = data.unit(batch * network.inputSize).map(Float.init)
-            func objective() -> Double {
-                workspace.activations[0].base.update(from: input, count: input.count)
-                workspace.target.base.update(from: input, count: input.count)
-                block.gradients.zero()
-                var rng = RandomSource(seed: 5)
-                return model.objective.evaluate(network, workspace, batch: batch, rng: &rng)
-            }
-            _ = objective()
-            let analytic = block.gradientArray.map(Double.init)
-            let numeric = numericalGradient(at: block.valueArray.map(Double.init), step: 3e-3) { p in
-                for (i, v) in p.enumerated() { block.values.base[i] = Float(v) }
-                return objective()
-            }
-            assertClose(analytic, numeric, absolute: 2e-3, relative: 2e-2, "objective gradient for \(json)")
-        }
+        for json in cases { try assertObjectiveGradientMatchesFiniteDifferences(json, batch: 3) }
     }
 
     func testConvolutionalAutoencodersLearnImagesAndSequences() throws {

@@ -50,29 +50,7 @@ final class ModelTests: XCTestCase {
             #"{"variant":"contractive","input_shape":[6],"hidden_units":[5],"code_size":3,"contractive_weight":0.3}"#,
             #"{"variant":"contractive","input_shape":[6],"code_size":3,"code_activation":"tanh","contractive_weight":0.5,"loss":"bce"}"#,
         ]
-        for json in cases {
-            let model = try Autoencoder(spec: spec(json))
-            let network = model.network, block = network.parameters
-            let batch = 4
-            let workspace = Workspace(network: network, capacity: batch, training: true)
-            var data = TestData(seed: 21)
-            let input = data.unit(batch * network.inputSize).map(Float.init)
-            func objective() -> Double {
-                workspace.activations[0].base.update(from: input, count: input.count)
-                workspace.target.base.update(from: input, count: input.count)
-                block.gradients.zero()
-                var rng = RandomSource(seed: 5)
-                return model.objective.evaluate(network, workspace, batch: batch, rng: &rng)
-            }
-            _ = objective()
-            let analytic = block.gradientArray.map(Double.init)
-            let theta = block.valueArray.map(Double.init)
-            let numeric = numericalGradient(at: theta, step: 3e-3) { p in
-                for (i, v) in p.enumerated() { block.values.base[i] = Float(v) }
-                return objective()
-            }
-            assertClose(analytic, numeric, absolute: 2e-3, relative: 2e-2, "objective gradient for \(json)")
-        }
+        for json in cases { try assertObjectiveGradientMatchesFiniteDifferences(json, batch: 4) }
     }
 
     // MARK: Learning
