@@ -303,6 +303,21 @@ public func aef_model_decode(_ handle: OpaquePointer?, _ codes: UnsafePointer<Fl
     }
 }
 
+@_cdecl("aef_model_sample")
+public func aef_model_sample(_ handle: OpaquePointer?, _ count: Int, _ seed: UInt64,
+                             _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
+    guarded("aef_model_sample") {
+        let model = try model(handle)
+        guard try checkedSize(count, "n_samples") > 0 else {
+            throw BoundaryError(status: .invalidArgument, message: "n_samples must be positive")
+        }
+        guard model.isFitted else { throw AEError.notFitted }
+        let buffer = try output(out, capacity: capacity, needed: try outputCount(1, rows: count, of: model))
+        try model.sample(count: count, seed: seed, into: buffer)
+        return .ok
+    }
+}
+
 @_cdecl("aef_model_predict")
 public func aef_model_predict(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
                               _ out: UnsafeMutablePointer<Int32>?, _ capacity: Int) -> Int32 {

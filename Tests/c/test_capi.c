@@ -353,6 +353,27 @@ static void test_conv(const float *x) {
     aef_model_free(m);
 }
 
+/* A variational model: sampling, and its refusal on other models. */
+static void test_variational(const float *x, aef_model *plain) {
+    aef_model *m = NULL;
+    static float a[50 * WIDTH], b[50 * WIDTH];
+    CHECK_STATUS(aef_model_create("{\"variant\":\"variational\",\"input_shape\":[12],\"hidden_units\":[16],"
+                                  "\"code_size\":2,\"training\":{\"epochs\":3}}", &m), AEF_OK);
+    CHECK_STATUS(aef_model_sample(m, 50, 1, a, 50 * WIDTH), AEF_ERR_NOT_FITTED);
+    CHECK_STATUS(aef_model_fit(m, x, ROWS, WIDTH, NULL, 0, NULL, NULL, NULL), AEF_OK);
+    CHECK_STATUS(aef_model_sample(m, 50, 1, a, 50 * WIDTH), AEF_OK);
+    CHECK_STATUS(aef_model_sample(m, 50, 1, b, 50 * WIDTH), AEF_OK);
+    CHECK(memeq_floats(a, b, 50 * WIDTH), "same seed, same samples");
+    int finite = 1;
+    for (size_t i = 0; i < 50 * WIDTH; i++) finite &= isfinite(a[i]);
+    CHECK(finite, "samples are finite");
+    CHECK_STATUS(aef_model_sample(m, 50, 1, a, 10), AEF_ERR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(aef_model_sample(m, 0, 1, a, 50 * WIDTH), AEF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(aef_model_sample(m, 50, 1, NULL, 50 * WIDTH), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_sample(plain, 5, 1, a, 50 * WIDTH), AEF_ERR_INVALID_ARGUMENT);
+    aef_model_free(m);
+}
+
 /* Writes bytes to a file; returns 0 on success. */
 static int write_file(const char *path, const void *data, size_t size) {
     FILE *f = fopen(path, "wb");
@@ -530,6 +551,7 @@ int main(void) {
     CHECK(m != NULL, "fitted model");
     if (m) {
         test_inference(m, x);
+        test_variational(x, m);
         test_persistence(m, x);
         test_concurrency(m, x);
         aef_model_free(m);

@@ -34,7 +34,8 @@ public final class Autoencoder {
         self.spec = spec
         network = try NetworkBuilder.build(spec)
         objective = Objective(loss: spec.loss, sparsity: spec.sparsity,
-                              contractive: spec.contractiveWeight.map { ContractivePenalty(weight: $0) })
+                              contractive: spec.contractiveWeight.map { ContractivePenalty(weight: $0) },
+                              kl: spec.variationalSettings.map { KLDivergence(weight: $0.beta, size: spec.codeSize ?? 0, inputSize: spec.inputSize) })
         network.initialize(seed: spec.seed)
     }
 
@@ -92,7 +93,8 @@ public final class Autoencoder {
         heldOut.withUnsafeMutableBufferPointer { if heldOutRows > 0 { newScaler?.apply($0.baseAddress!, rows: heldOutRows) } }
 
         network.initialize(seed: seed)
-        let trainer = Trainer(settings: spec.training, objective: objective, noise: spec.noise)
+        var trainer = Trainer(settings: spec.training, objective: objective, noise: spec.noise,
+                              warmupEpochs: spec.variationalSettings?.warmupEpochs ?? 0)
         do {
             let fitted = try training.withUnsafeBufferPointer { train in
                 try heldOut.withUnsafeBufferPointer { held in
@@ -161,17 +163,18 @@ public final class Autoencoder {
         }
     }
 
-    /// Per-row anomaly score: the mean reconstruction error over the row's values (higher = more anomalous).
+    /// Per-row anomaly score: the mean reconstruction error over the row's values (higher = more
+    /// anomalous); for a variational code plus beta · KL / values, the negative ELBO per value.
     public func anomalyScores(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try checkInference(x, rows: rows, output: output, width: 1)
-        Scoring.rowScores(network, spec.loss, data: x.baseAddress!, rows: rows, preprocess: scale, into: output)
+        Scoring.rowScores(network, objective, data: x.baseAddress!, rows: rows, preprocess: scale, into: output)
     }
 
     /// Per-value reconstruction errors (`rows` x `inputSize`), to explain a score.
     public func featureErrors(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try checkInference(x, rows: rows, output: output, width: inputSize)
         let width = inputSize
-        Scoring.elementErrors(network, spec.loss, data: x.baseAddress!, rows: rows, preprocess: scale) { start, n, errors in
+        Scoring.elementErrors(network, spec.loss, data: x.baseAddress!, rows: rows, preprocess: scale) { start, n, errors, _ in
             (output.baseAddress! + start * width).update(from: errors, count: n * width)
         }
     }
@@ -219,6 +222,46 @@ public final class Autoencoder {
         return try Tensor(shape: [codes.sampleCount] + spec.inputShape, scalars: output)
     }
 
+    /// `count` samples from the prior N(0, I) through the decoder, in the input's units
+    /// (`count` x `inputSize`). Needs a fitted model with a variational code.
+    public func sample(count: Int, seed: UInt64, into output: UnsafeMutableBufferPointer<Float>) throws {
+        guard spec.variationalSettings != nil else {
+            throw AEError.invalidInput("sampling needs a variational model (variant 'variational' or a 'variational' section)")
+        }
+        guard count > 0, count <= Int.max / Swift.max(1, inputSize) else { throw AEError.invalidInput("count must be positive, got \(count)") }
+        var rng = RandomSource(seed: seed, stream: .sampling)
+        let z = (0..<(count * codeSize)).map { _ in rng.normal() }
+        try z.withUnsafeBufferPointer { try decode($0, rows: count, into: output) }
+    }
+
+    public func sample(count: Int, seed: UInt64) throws -> Tensor {
+        var output = [Float](repeating: 0, count: Swift.max(0, count) * inputSize)
+        try output.withUnsafeMutableBufferPointer { try sample(count: count, seed: seed, into: $0) }
+        return try Tensor(shape: [count] + spec.inputShape, scalars: output)
+    }
+
+    /// mu and log-variance of q(z|x) per row (each `rows` x `codeSize`) for a variational model.
+    public func latentDistribution(_ x: Tensor) throws -> (mean: Tensor, logVariance: Tensor) {
+        guard spec.variationalSettings != nil else { throw AEError.invalidInput("latentDistribution needs a variational model") }
+        guard isFitted else { throw AEError.notFitted }
+        try checkShape(x, name: "input")
+        let rows = x.sampleCount, size = codeSize, head = network.codeLayerIndex
+        var mean = [Float](repeating: 0, count: rows * size), logVariance = mean
+        try x.scalars.withUnsafeBufferPointer { data in
+            try checkData(data, rows: rows, name: "input")
+            network.infer(data.baseAddress!, rows: rows, layers: 0..<head, preprocess: scale) { start, n, ws in
+                for r in 0..<n {
+                    let values = ws.activations[head].base + r * 2 * size
+                    for j in 0..<size {
+                        mean[(start + r) * size + j] = values[j]
+                        logVariance[(start + r) * size + j] = values[size + j]
+                    }
+                }
+            }
+        }
+        return (try Tensor(shape: [rows, size], scalars: mean), try Tensor(shape: [rows, size], scalars: logVariance))
+    }
+
     /// 1 where the score exceeds the fitted threshold, else 0.
     public func predictAnomalies(_ x: Tensor) throws -> [Int] {
         guard let threshold else { throw AEError.notFitted }
@@ -232,7 +275,7 @@ public final class Autoencoder {
     /// Scores of rows that are already scaled (the training rows inside fit).
     private func scoresOfScaled(_ x: UnsafePointer<Float>, rows: Int) -> [Float] {
         var scores = [Float](repeating: 0, count: rows)
-        scores.withUnsafeMutableBufferPointer { Scoring.rowScores(network, spec.loss, data: x, rows: rows, into: $0) }
+        scores.withUnsafeMutableBufferPointer { Scoring.rowScores(network, objective, data: x, rows: rows, into: $0) }
         return scores
     }
 

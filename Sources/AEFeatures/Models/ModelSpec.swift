@@ -6,7 +6,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     /// The family member. The regularised variants are the dense autoencoder with their
     /// regulariser switched on by default; any variant may also set `noise` or `sparsity`.
     public enum Variant: String, SpecChoice, Sendable {
-        case dense, denoising, sparse, contractive, conv1d, conv2d
+        case dense, denoising, sparse, contractive, conv1d, conv2d, variational
 
         /// Convolutional variants take `conv_blocks`; the others are built from dense layers.
         public var isConvolutional: Bool { self == .conv1d || self == .conv2d }
@@ -45,6 +45,8 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public var noise: Corruption?
     public var sparsity: SparsityPenalty?
     public var contractiveWeight: Float?
+    /// Makes the code variational (mu and log-variance heads, sampling); see docs/spec.md.
+    public var variationalSettings: VariationalSettings?
     /// Expected fraction of anomalies in the training data; sets the anomaly threshold.
     public var contamination: Float
     public var seed: UInt64
@@ -82,7 +84,8 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         case convBlocks = "conv_blocks", convDecoder = "conv_decoder"
         case activation, codeActivation = "code_activation", outputActivation = "output_activation"
         case decoderUnits = "decoder_units", batchNorm = "batch_norm", dropout, loss, scaling
-        case noise, sparsity, contractiveWeight = "contractive_weight", contamination, seed, training
+        case noise, sparsity, contractiveWeight = "contractive_weight", variationalSettings = "variational"
+        case contamination, seed, training
     }
 
     public init(from decoder: Decoder) throws {
@@ -110,6 +113,8 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             ?? (variant == .sparse ? SparsityPenalty(kind: .kl) : nil)
         contractiveWeight = try c.decodeIfPresent(Float.self, forKey: .contractiveWeight)
             ?? (variant == .contractive ? 1e-4 : nil)
+        variationalSettings = try c.decodeIfPresent(VariationalSettings.self, forKey: .variationalSettings)
+            ?? (variant == .variational ? VariationalSettings() : nil)
         contamination = try c.value(.contamination, default: 0.1)
         seed = try c.value(.seed, default: 42)
         training = try c.value(.training, default: TrainingSpec())
@@ -173,6 +178,14 @@ public struct ModelSpec: Codable, Equatable, Sendable {
                              effectiveCodeActivation.rawValue)
                 }
             }
+        }
+        if let variational = variationalSettings {
+            if codeSize == nil { try fail("code_size", "is required for a variational code (the latent size)", "null") }
+            if sparsity != nil || contractiveWeight != nil {
+                try fail("variational", "cannot be combined with sparsity or contractive_weight (its code is a sample, not an activation)", "both")
+            }
+            if !(variational.beta >= 0 && variational.beta.isFinite) { try fail("variational.beta", "must be finite and >= 0", variational.beta) }
+            if variational.warmupEpochs < 0 { try fail("variational.warmup_epochs", "must be >= 0", variational.warmupEpochs) }
         }
         if let contractiveWeight, !(contractiveWeight >= 0 && contractiveWeight.isFinite) {
             try fail("contractive_weight", "must be finite and >= 0", contractiveWeight)
@@ -339,5 +352,23 @@ public struct ConvBlock: Codable, Equatable, Sendable {
     /// (height, width) of a size list for a 1-D (height 1) or 2-D layer.
     static func pair(_ values: [Int], rank: Int, one: Int = 1) -> (Int, Int) {
         rank == 1 ? (one, values[0]) : (values[0], values.count == 2 ? values[1] : values[0])
+    }
+}
+
+/// The variational code: KL weight beta (the ELBO is beta = 1) and a linear KL warm-up.
+public struct VariationalSettings: Codable, Equatable, Sendable {
+    public var beta: Float = 1
+    /// The KL weight rises linearly from beta/warmup_epochs in epoch 1 to beta at this epoch; 0: no warm-up.
+    public var warmupEpochs: Int = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case beta, warmupEpochs = "warmup_epochs" }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        beta = try c.value(.beta, default: 1)
+        warmupEpochs = try c.integer(.warmupEpochs, default: 0)
     }
 }

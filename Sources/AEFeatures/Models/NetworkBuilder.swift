@@ -2,7 +2,8 @@
 ///
 /// Dense family:
 ///   encoder: [Dense → BatchNorm? → activation → Dropout?] per hidden width
-///   code:    Dense → code_activation            (the code is this activation's output)
+///   code:    Dense → code_activation            (the code is this activation's output), or for
+///            a variational code Dense → [mu | logvar] → Reparameterize (features are mu)
 ///   decoder: [Dense → BatchNorm? → activation → Dropout?] per decoder width
 ///   output:  Dense → output_activation
 ///
@@ -52,12 +53,23 @@ private struct LayerStack {
         finishBlock(size: units, channels: units, activation: activation, hidden: hidden)
     }
 
+    /// The code layer from `width` inputs: Dense → code_activation, or for a variational code
+    /// Dense → [mu | logvar] → Reparameterize.
+    mutating func code(from width: Int, size: Int) {
+        if spec.variationalSettings != nil {
+            layers.append(Dense(inputSize: width, outputSize: 2 * size, initialisation: .glorot))
+            layers.append(Reparameterize(size: size))
+        } else {
+            dense(width, size, spec.codeActivation, hidden: false)
+        }
+        codeLayerIndex = layers.count - 1
+    }
+
     mutating func dense() {
         var width = spec.inputSize
         for units in spec.hiddenUnits { dense(width, units, spec.activation, hidden: true); width = units }
         let code = spec.codeSize ?? 1  // validated: dense variants have one
-        dense(width, code, spec.codeActivation, hidden: false)
-        codeLayerIndex = layers.count - 1
+        self.code(from: width, size: code)
         width = code
         for units in spec.decoderUnits { dense(width, units, spec.activation, hidden: true); width = units }
         dense(width, spec.inputSize, spec.outputActivation, hidden: false)
@@ -100,8 +112,7 @@ private struct LayerStack {
         codeLayerIndex = layers.count - 1
         if let code = spec.codeSize {
             let flat = h * w * c
-            dense(flat, code, spec.codeActivation, hidden: false)
-            codeLayerIndex = layers.count - 1
+            self.code(from: flat, size: code)
             layers.append(Dense(inputSize: code, outputSize: flat, initialisation: spec.activation.preferredInitialisation))
             finishBlock(size: flat, channels: c, activation: spec.activation, hidden: true)
         }

@@ -255,3 +255,23 @@ extension Reference {
         return y
     }
 }
+
+// MARK: Variational code
+
+extension Reference {
+    /// Batch-mean of weight/inputSize · KL(N(mu, e^logvar) ‖ N(0, I)), head [mu | logvar] per row.
+    static func kl(_ head: [Double], batch: Int, size: Int, weight: Double, inputSize: Int) -> (penalty: Double, gradient: [Double]) {
+        var penalty = 0.0
+        var gradient = [Double](repeating: 0, count: head.count)
+        let scale = weight / Double(batch * inputSize)
+        for r in 0..<batch {
+            for j in 0..<size {
+                let mu = head[r * 2 * size + j], logvar = head[r * 2 * size + size + j]
+                penalty += -0.5 * (1 + logvar - mu * mu - exp(logvar)) * scale
+                gradient[r * 2 * size + j] = scale * mu
+                gradient[r * 2 * size + size + j] = scale * 0.5 * (exp(logvar) - 1)
+            }
+        }
+        return (penalty, gradient)
+    }
+}

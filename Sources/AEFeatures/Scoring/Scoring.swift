@@ -3,30 +3,35 @@
 /// the mean over its values. The same numbers serve validation, scores and per-feature errors.
 enum Scoring {
     /// Runs `network` on rows of (already scaled) input and hands each chunk's per-value errors
-    /// to `body(firstRow, chunkRows, errors)`.
+    /// to `body(firstRow, chunkRows, errors, workspace)`.
     static func elementErrors(_ network: Network, _ loss: LossFunction, data x: UnsafePointer<Float>, rows: Int,
                               preprocess: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in },
-                              body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+                              body: (Int, Int, UnsafeMutablePointer<Float>, Workspace) -> Void) {
         let top = loss == .bce ? network.layers.count - 1 : network.layers.count
         let width = network.inputSize
         network.infer(x, rows: rows, layers: 0..<top, preprocess: preprocess) { start, n, workspace in
             let output = workspace.activations[top].base, target = workspace.activations[0].base
             // The input buffer is not needed once the output exists; errors overwrite it.
             for i in 0..<(n * width) { target[i] = loss.elementError(output: output[i], target: target[i]) }
-            body(start, n, target)
+            body(start, n, target, workspace)
         }
     }
 
-    /// Per-row mean of the per-value errors: the anomaly score of each row, into `scores`.
-    static func rowScores(_ network: Network, _ loss: LossFunction, data x: UnsafePointer<Float>, rows: Int,
+    /// The anomaly score of each row, into `scores`: the mean of its per-value errors, plus for a
+    /// variational code its weighted KL per value (so the score is the negative ELBO per value,
+    /// the quantity training minimises).
+    static func rowScores(_ network: Network, _ objective: Objective, data x: UnsafePointer<Float>, rows: Int,
                           preprocess: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in },
                           into scores: UnsafeMutableBufferPointer<Float>) {
-        let width = network.inputSize
-        elementErrors(network, loss, data: x, rows: rows, preprocess: preprocess) { start, n, errors in
+        let width = network.inputSize, head = network.codeLayerIndex
+        elementErrors(network, objective.loss, data: x, rows: rows, preprocess: preprocess) { start, n, errors, workspace in
             for r in 0..<n {
                 var sum: Float = 0
                 for j in 0..<width { sum += errors[r * width + j] }
                 scores[start + r] = sum / Float(width)
+                if let kl = objective.kl {
+                    scores[start + r] += kl.scoreTerm(workspace.activations[head].base + r * 2 * kl.size)
+                }
             }
         }
     }
@@ -35,7 +40,7 @@ enum Scoring {
     static func meanLoss(_ network: Network, _ loss: LossFunction, data: UnsafePointer<Float>, rows: Int) -> Double {
         var total: Double = 0
         let count = network.inputSize
-        elementErrors(network, loss, data: data, rows: rows) { _, n, errors in
+        elementErrors(network, loss, data: data, rows: rows) { _, n, errors, _ in
             for i in 0..<(n * count) { total += Double(errors[i]) }
         }
         return total / Double(rows * count)

@@ -1,10 +1,13 @@
-/// What training minimises for one batch: the reconstruction loss plus the optional sparsity and
-/// contractive penalties on the code. `evaluate` runs the forward and backward passes and leaves
+/// What training minimises for one batch: the reconstruction loss plus the optional sparsity,
+/// contractive or KL (variational) terms on the code. `evaluate` runs the forward and backward passes and leaves
 /// the gradient of the whole objective in the parameter block's gradient region.
 struct Objective {
     let loss: LossFunction
     let sparsity: SparsityPenalty?
     let contractive: ContractivePenalty?
+    let kl: KLDivergence?
+    /// The KL warm-up factor of the current epoch, in (0, 1].
+    var klFactor: Float = 1
 
     /// Binary cross-entropy is taken on the logits, so the final sigmoid layer is skipped in training.
     func lossLayerCount(_ network: Network) -> Int {
@@ -22,6 +25,7 @@ struct Objective {
 
         let codeIndex = network.codeLayerIndex
         let code = workspace.activations[codeIndex + 1].base
+        let klFactor = self.klFactor
         network.backward(workspace, batch: batch, layers: 0..<top, beforeLayer: { i in
             if i == codeIndex, let sparsity {
                 total += sparsity.apply(code: code, batch: batch, size: network.codeSize,
@@ -34,6 +38,12 @@ struct Objective {
                 total += contractive.apply(code: code, function: activation.function, dense: dense, batch: batch,
                                            preactivationGradient: workspace.gradients[i + 1].base,
                                            scratch: workspace.penaltyScratch.base)
+            }
+        }, afterLayer: { i in
+            // The reparameterisation's backward has written ∂/∂[mu | logvar]; the KL adds its share.
+            if i == codeIndex, let kl {
+                total += kl.apply(head: workspace.activations[i].base, batch: batch, factor: klFactor,
+                                  gradient: workspace.gradients[i].base)
             }
         })
         return total

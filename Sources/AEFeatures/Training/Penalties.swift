@@ -105,3 +105,42 @@ struct ContractivePenalty {
         return Double(scale) * total
     }
 }
+
+/// The VAE's KL(q(z|x) ‖ N(0, I)) = −½ Σ_j (1 + logvar_j − mu_j² − e^logvar_j) per sample, on the
+/// head [mu | logvar] (2·size values per sample). Training minimises the mean over values of the
+/// reconstruction loss, so the KL enters divided by the values per sample, `inputSize`: the
+/// objective is then the ELBO per value, recon + weight · KL, averaged over the batch.
+struct KLDivergence {
+    let weight: Float
+    let size: Int
+    let inputSize: Int
+
+    /// Per-sample KL (not yet weighted).
+    @inline(__always)
+    func sampleKL(_ head: UnsafePointer<Float>) -> Float {
+        var kl: Float = 0
+        for j in 0..<size {
+            let mu = head[j], logvar = head[size + j]
+            kl += -0.5 * (1 + logvar - mu * mu - FastMath.exp(logvar))
+        }
+        return kl
+    }
+
+    /// weight / inputSize times each sample's KL, i.e. the term the score adds per sample.
+    func scoreTerm(_ head: UnsafePointer<Float>) -> Float { weight * sampleKL(head) / Float(inputSize) }
+
+    /// Adds the gradient into `gradient` (same layout as `head`); returns the batch-mean penalty.
+    func apply(head: UnsafePointer<Float>, batch: Int, factor: Float, gradient: UnsafeMutablePointer<Float>) -> Double {
+        let scale = factor * weight / Float(batch * inputSize)
+        var total: Double = 0
+        for r in 0..<batch {
+            let h = head + r * 2 * size, g = gradient + r * 2 * size
+            total += Double(sampleKL(h))
+            for j in 0..<size {
+                g[j] += scale * h[j]
+                g[size + j] += scale * 0.5 * (FastMath.exp(h[size + j]) - 1)
+            }
+        }
+        return Double(scale) * total
+    }
+}

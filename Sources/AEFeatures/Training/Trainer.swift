@@ -42,10 +42,12 @@ struct Divergence: Error {
 /// A non-finite batch objective restores the weights of the last completed epoch and throws.
 struct Trainer {
     let settings: TrainingSpec
-    let objective: Objective
+    var objective: Objective
     let noise: Corruption?
+    /// Epochs over which the KL weight of a variational code rises to its full value.
+    let warmupEpochs: Int
 
-    func fit(_ network: Network, data x: UnsafePointer<Float>, rows: Int,
+    mutating func fit(_ network: Network, data x: UnsafePointer<Float>, rows: Int,
              validation: (data: UnsafePointer<Float>, rows: Int)?, seed: UInt64,
              progress: ((EpochReport) -> Bool)?) throws -> TrainingHistory {
         let width = network.inputSize
@@ -62,6 +64,7 @@ struct Trainer {
         var epochsWithoutImprovement = 0
 
         for epoch in 1...settings.epochs {
+            objective.klFactor = warmupEpochs > 0 ? Swift.min(1, Float(epoch) / Float(warmupEpochs)) : 1
             let lastGood = parameters.snapshot()
             let order = settings.shuffle ? shuffleRNG.permutation(rows) : Array(0..<rows)
             var epochTotal: Double = 0

@@ -123,6 +123,12 @@ class NativeModel:
     def decode(self, codes):
         return self._infer(lib.aef_model_decode, codes, self.sample_size)
 
+    def sample(self, count, seed):
+        """`count` draws from the prior through the decoder (variational models)."""
+        out = np.empty((count, self.sample_size), dtype=np.float32)
+        check(lib.aef_model_sample(self._handle, count, seed, _pointer(out), out.size))
+        return out
+
     def score(self, x):
         return self._infer(lib.aef_model_score, x, 1)[:, 0]
 

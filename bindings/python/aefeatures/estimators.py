@@ -144,6 +144,9 @@ class AutoencoderTransformer(ParamsBase):
     "conv1d", "conv2d". Convolutional variants take `conv_blocks` (a list of dicts as in the
     spec) and `input_shape` (e.g. (28, 28, 1); rows of X are samples flattened row-major);
     `hidden_units` is not used for them and `code_size=None` makes the last feature map the code.
+    variant="variational" (or setting `beta` / `kl_warmup_epochs` on another variant with a
+    code_size) makes the code variational: features are mu, scores the negative ELBO per value,
+    and `sample` draws new data.
     Data is used in float32; float32 input gives float32 output, anything else float64.
 
     Fitted attributes: `n_features_in_`, `history_` (per-epoch losses), `model_` (NativeModel).
@@ -155,7 +158,8 @@ class AutoencoderTransformer(ParamsBase):
                  sparsity_target=None, sparsity_weight=None, contractive_weight=None, optimizer="adam",
                  learning_rate=1e-3, epochs=10, batch_size=256, validation_split=0.0,
                  early_stopping_patience=None, clip_norm=None, contamination=0.1, input_shape=None,
-                 conv_blocks=None, conv_decoder="upsample", random_state=None, verbose=False):
+                 conv_blocks=None, conv_decoder="upsample", beta=None, kl_warmup_epochs=None,
+                 random_state=None, verbose=False):
         self.variant = variant
         self.hidden_units = hidden_units
         self.code_size = code_size
@@ -183,6 +187,8 @@ class AutoencoderTransformer(ParamsBase):
         self.input_shape = input_shape
         self.conv_blocks = conv_blocks
         self.conv_decoder = conv_decoder
+        self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -214,6 +220,9 @@ class AutoencoderTransformer(ParamsBase):
             spec["sparsity"] = {"type": self.sparsity,
                                 **({} if self.sparsity_target is None else {"target": float(self.sparsity_target)}),
                                 **({} if self.sparsity_weight is None else {"weight": float(self.sparsity_weight)})}
+        if self.beta is not None or self.kl_warmup_epochs is not None:
+            spec["variational"] = {**({} if self.beta is None else {"beta": float(self.beta)}),
+                                   **({} if self.kl_warmup_epochs is None else {"warmup_epochs": int(self.kl_warmup_epochs)})}
         if self.contractive_weight is not None:
             spec["contractive_weight"] = float(self.contractive_weight)
         if self.early_stopping_patience is not None:
@@ -272,6 +281,12 @@ class AutoencoderTransformer(ParamsBase):
         rows = self._rows(X)
         return self.model_.reconstruct(rows).astype(_output_dtype(X), copy=False)
 
+    def sample(self, n_samples, random_state=None):
+        """n_samples draws from the prior N(0, I) through the decoder, in raw units (models with
+        variant="variational" or a `beta`). `random_state` as in fit."""
+        self._check_fitted()
+        return self.model_.sample(int(n_samples), _resolve_seed(random_state)).astype(np.float64)
+
     def get_feature_names_out(self, input_features=None):
         self._check_fitted()
         prefix = type(self).__name__.lower()
@@ -303,6 +318,8 @@ class AutoencoderTransformer(ParamsBase):
             validation_split=training["validation_split"], clip_norm=training.get("clip_norm"),
             early_stopping_patience=training.get("early_stopping", {}).get("patience"),
             contractive_weight=spec.get("contractive_weight"))
+        if "variational" in spec:
+            params.update(beta=spec["variational"]["beta"], kl_warmup_epochs=spec["variational"]["warmup_epochs"])
         if "noise" in spec:
             params.update(noise=spec["noise"]["type"], noise_level=spec["noise"]["level"])
         if "sparsity" in spec:

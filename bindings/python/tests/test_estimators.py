@@ -82,6 +82,18 @@ def test_convolutional_variants(tmp_path):
         AutoencoderTransformer(variant="conv1d", input_shape=(64,), conv_blocks=[{"filters": 2, "kernel": 3, "pool": 5}]).fit(x)
 
 
+def test_variational_sampling(data):
+    t = AutoencoderTransformer(variant="variational", hidden_units=(16,), code_size=2, kl_warmup_epochs=3,
+                               epochs=20, batch_size=32, learning_rate=3e-3, random_state=0).fit(data)
+    assert t.model_.spec["variational"] == {"beta": 1.0, "warmup_epochs": 3}
+    samples = t.sample(100, random_state=1)
+    assert samples.shape == (100, 12) and np.isfinite(samples).all()
+    np.testing.assert_array_equal(samples, t.sample(100, random_state=1))
+    assert samples.min() >= data.min() - 1e-3 and samples.max() <= data.max() + 1e-3
+    with pytest.raises(ValueError, match="variational"):
+        AutoencoderTransformer(hidden_units=(4,), code_size=2, epochs=1).fit(data).sample(3)
+
+
 def test_bad_input_is_a_clear_value_error(data, small_params):
     t = AutoencoderTransformer(**small_params)
     with pytest.raises(NotFittedError):

@@ -1,0 +1,103 @@
+import XCTest
+@testable import AEFeatures
+
+final class VariationalTests: XCTestCase {
+    func testReparameterisationWithFixedNoise() {
+        let (batch, size) = (3, 4)
+        var data = TestData(seed: 71)
+        let head = data.uniform(batch * 2 * size)
+        let harness = LayerHarness(Reparameterize(size: size))
+        // The harness draws from RandomSource(seed: 3): regenerate the same eps.
+        var rng = RandomSource(seed: 3)
+        let eps = (0..<(batch * size)).map { _ in Double(rng.normal()) }
+        var expected: [Double] = []
+        for r in 0..<batch { for j in 0..<size {
+            expected.append(head[r * 2 * size + j] + exp(0.5 * head[r * 2 * size + size + j]) * eps[r * size + j])
+        } }
+        assertClose(harness.run(head, batch: batch).y, expected, absolute: 1e-6, "z = mu + exp(logvar/2) eps")
+        harness.assertGradientsMatchFiniteDifferences(head, batch: batch)
+        let mu = (0..<batch).flatMap { r in head[(r * 2 * size)..<(r * 2 * size + size)] }
+        assertClose(harness.run(head, batch: batch, phase: .inference).y, mu, absolute: 1e-7, "inference outputs mu")
+    }
+
+    func testKLDivergence() {
+        let (batch, size, inputs) = (5, 3, 7)
+        var data = TestData(seed: 72)
+        let head = data.uniform(batch * 2 * size, scale: 2)
+        let ref = Reference.kl(head, batch: batch, size: size, weight: 0.7, inputSize: inputs)
+        assertClose(ref.gradient, numericalGradient(at: head) { Reference.kl($0, batch: batch, size: size, weight: 0.7, inputSize: inputs).penalty },
+                    absolute: 1e-8, "KL reference gradient")
+        var gradient = [Float](repeating: 0, count: head.count)
+        let value = KLDivergence(weight: 0.7, size: size, inputSize: inputs)
+            .apply(head: head.map(Float.init), batch: batch, factor: 1, gradient: &gradient)
+        XCTAssertEqual(value, ref.penalty, accuracy: 1e-5 * ref.penalty)
+        assertClose(gradient.map(Double.init), ref.gradient, absolute: 1e-7, relative: 1e-5, "KL fast gradient")
+        // KL of the prior itself is 0.
+        XCTAssertEqual(KLDivergence(weight: 1, size: 2, inputSize: 1).sampleKL([0, 0, 0, 0]), 0)
+    }
+
+    func testVariationalObjectiveGradient() throws {
+        try assertObjectiveGradientMatchesFiniteDifferences(
+            #"{"variant":"variational","input_shape":[6],"hidden_units":[5],"code_size":2,"variational":{"beta":0.8}}"#, batch: 4)
+        try assertObjectiveGradientMatchesFiniteDifferences(
+            #"{"variant":"conv1d","input_shape":[6,2],"code_size":2,"loss":"bce","variational":{},"conv_blocks":[{"filters":3,"kernel":3,"pool":2}]}"#, batch: 3)
+    }
+
+    func testVAELearnsARegularLatentSpaceAndSamples() throws {
+        let x = structuredData(rows: 2000, width: 24, latent: 2, seed: 11)
+        let model = try Autoencoder(json: #"{"variant":"variational","input_shape":[24],"hidden_units":[32],"code_size":2,"variational":{"warmup_epochs":5},"training":{"epochs":40,"batch_size":64,"learning_rate":0.003}}"#)
+        let history = try model.fit(x)
+        XCTAssertLessThan(history.loss.last!, history.loss[5])
+        let recon = Double(try model.featureErrors(x).scalars.reduce(0, +)) / Double(x.scalars.count)
+        XCTAssertLessThan(recon, 0.5 * meanPredictorError(x), "reconstruction")
+        // Aggregate posterior close to N(0, I): mean of mu near 0, total variance per dimension
+        // (variance of mu plus mean of exp(logvar)) near 1.
+        let (mu, logvar) = try model.latentDistribution(x)
+        XCTAssertTrue(try model.encode(x) == mu, "features are mu")
+        for j in 0..<2 {
+            let m = (0..<2000).map { Double(mu.scalars[$0 * 2 + j]) }, v = (0..<2000).map { exp(Double(logvar.scalars[$0 * 2 + j])) }
+            let mean = m.reduce(0, +) / 2000
+            let total = m.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 2000 + v.reduce(0, +) / 2000
+            XCTAssertEqual(mean, 0, accuracy: 0.25, "dimension \(j) mean")
+            XCTAssertEqual(total, 1, accuracy: 0.35, "dimension \(j) variance")
+        }
+        // Scores are the negative ELBO per value: reconstruction plus KL / 24.
+        let scores = try model.anomalyScores(x), errors = try model.featureErrors(x)
+        for r in [0, 999] {
+            let reconstruction = errors.scalars[(r * 24)..<((r + 1) * 24)].reduce(0, +) / 24
+            var kl: Float = 0
+            for j in 0..<2 {
+                let m = mu.scalars[r * 2 + j], lv = logvar.scalars[r * 2 + j]
+                kl += -0.5 * (1 + lv - m * m - exp(lv))
+            }
+            XCTAssertEqual(scores[r], reconstruction + kl / 24, accuracy: 1e-5)
+        }
+        let samples = try model.sample(count: 500, seed: 3)
+        XCTAssertEqual(samples.shape, [500, 24])
+        let (lo, hi) = (x.scalars.min()!, x.scalars.max()!)
+        XCTAssertTrue(samples.scalars.allSatisfy { $0 >= lo - 1e-3 && $0 <= hi + 1e-3 }, "sigmoid outputs map back into the data's range")
+        // The same seed draws the same latent points (GEMM blocking may differ with the row count).
+        assertClose(try model.sample(count: 5, seed: 3).scalars.map(Double.init), samples.scalars.prefix(5 * 24).map(Double.init),
+                    absolute: 1e-4, "same seed, same samples")
+        let copy = try Autoencoder.deserialize(model.serialized())
+        XCTAssertEqual(try copy.anomalyScores(x), scores)
+        XCTAssertThrowsError(try Autoencoder(json: #"{"input_shape":[4],"code_size":2}"#).sample(count: 2, seed: 1))
+    }
+
+    func testVariationalSpec() throws {
+        let spec = try ModelSpec(json: #"{"variant":"variational","input_shape":[8],"code_size":2}"#)
+        XCTAssertEqual(spec.variationalSettings, VariationalSettings())
+        XCTAssertEqual(try ModelSpec(json: spec.json), spec)
+        for (json, fragment) in [
+            (#"{"variant":"variational","input_shape":[8],"code_size":2,"variational":{"beta":-1}}"#, "variational.beta"),
+            (#"{"variant":"variational","input_shape":[8],"code_size":2,"variational":{"warmup":3}}"#, "unknown field 'variational.warmup'"),
+            (#"{"variant":"variational","input_shape":[8],"code_size":2,"contractive_weight":0.1}"#, "variational"),
+            (#"{"variant":"conv1d","input_shape":[8],"variational":{},"conv_blocks":[{"filters":2,"kernel":3}]}"#, "code_size"),
+        ] {
+            XCTAssertThrowsError(try ModelSpec(json: json)) { error in
+                guard case AEError.invalidSpec(let message) = error else { return XCTFail("\(error)") }
+                XCTAssertTrue(message.contains(fragment), "'\(message)' lacks '\(fragment)'")
+            }
+        }
+    }
+}
