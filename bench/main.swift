@@ -2,11 +2,14 @@
 // epoch next to OpenBLAS's own sgemm rate measured in the same run, plus encoder inference
 // throughput on the 10,000 test images at batch 1024 and batch 1.
 //
-//   swift run -c release aef-bench [--workload W1|W2] [--epochs N] [--rows N] [--threads N]
+//   swift run -c release aef-bench [--workload W1|W2|W4] [--epochs N] [--rows N] [--threads N]
 //
 // W1 dense: 784 → 256 BN ELU → 64 ELU → 256 BN ELU → 784 sigmoid, MSE.
 // W2 conv2d: conv 1→16 3x3 ELU, maxpool 2 → conv 16→8 3x3 ELU, maxpool 2 (code 7x7x8) →
 //    upsample 2, conv 8→16 ELU → upsample 2, conv 16→1 sigmoid, MSE.
+// W4 variational: 784 → 256 ELU → mu(32), logvar(32); 32 → 256 ELU → 784 sigmoid; BCE + KL
+//    (PyTorch's peer sums both over the batch; ours averages them per value: the same gradient
+//    directions, which Adam's updates do not depend on the scale of).
 import AEFDatasets
 import AEFeatures
 import COpenBLAS
@@ -32,6 +35,10 @@ let specs = [
     "W2": """
         {"variant":"conv2d","input_shape":[28,28,1],"activation":"elu","scaling":"none","output_activation":"sigmoid",
          "conv_blocks":[{"filters":16,"kernel":3,"pool":2},{"filters":8,"kernel":3,"pool":2}],"loss":"mse"
+        """,
+    "W4": """
+        {"variant":"variational","input_shape":[784],"hidden_units":[256],"code_size":32,"activation":"elu",
+         "scaling":"none","loss":"bce"
         """,
 ]
 guard let body = specs[workload] else {
