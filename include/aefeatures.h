@@ -144,9 +144,10 @@ aef_status aef_model_reconstruct(const aef_model *model, const float *x, size_t 
 aef_status aef_model_decode(const aef_model *model, const float *codes, size_t n_samples, size_t code_size,
                             float *out, size_t capacity);
 
-/* n_samples draws from the prior N(0, I) of a fitted variational model, decoded to the input's
- * units: n_samples x sample_size floats (the size of AEF_OUTPUT_RECONSTRUCTION). The same seed
- * gives the same draws. A model without a variational code gives AEF_ERR_INVALID_ARGUMENT. */
+/* n_samples draws from the prior of a fitted variational (N(0, I)) or adversarial (its spec's
+ * prior) model, decoded to the input's units: n_samples x sample_size floats (the size of
+ * AEF_OUTPUT_RECONSTRUCTION). The same seed gives the same draws. Other models give
+ * AEF_ERR_INVALID_ARGUMENT. */
 aef_status aef_model_sample(const aef_model *model, size_t n_samples, uint64_t seed, float *out, size_t capacity);
 
 /* Anomaly scores, one float per sample: the mean reconstruction error over the sample's values

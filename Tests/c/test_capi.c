@@ -372,6 +372,11 @@ static void test_variational(const float *x, aef_model *plain) {
     CHECK_STATUS(aef_model_sample(m, 50, 1, NULL, 50 * WIDTH), AEF_ERR_NULL_ARGUMENT);
     CHECK_STATUS(aef_model_sample(plain, 5, 1, a, 50 * WIDTH), AEF_ERR_INVALID_ARGUMENT);
     aef_model_free(m);
+    CHECK_STATUS(aef_model_create("{\"variant\":\"adversarial\",\"input_shape\":[12],\"code_size\":2,"
+                                  "\"adversarial\":{\"prior\":\"uniform\"},\"training\":{\"epochs\":2}}", &m), AEF_OK);
+    CHECK_STATUS(aef_model_fit(m, x, ROWS, WIDTH, NULL, 0, NULL, NULL, NULL), AEF_OK);
+    CHECK_STATUS(aef_model_sample(m, 50, 2, a, 50 * WIDTH), AEF_OK);
+    aef_model_free(m);
 }
 
 /* Writes bytes to a file; returns 0 on success. */

@@ -94,7 +94,8 @@ public final class Autoencoder {
 
         network.initialize(seed: seed)
         var trainer = Trainer(settings: spec.training, objective: objective, noise: spec.noise,
-                              warmupEpochs: spec.variationalSettings?.warmupEpochs ?? 0)
+                              warmupEpochs: spec.variationalSettings?.warmupEpochs ?? 0,
+                              adversarial: spec.adversarialSettings)
         do {
             let fitted = try training.withUnsafeBufferPointer { train in
                 try heldOut.withUnsafeBufferPointer { held in
@@ -222,15 +223,16 @@ public final class Autoencoder {
         return try Tensor(shape: [codes.sampleCount] + spec.inputShape, scalars: output)
     }
 
-    /// `count` samples from the prior N(0, I) through the decoder, in the input's units
-    /// (`count` x `inputSize`). Needs a fitted model with a variational code.
+    /// `count` samples from the prior through the decoder, in the input's units (`count` x
+    /// `inputSize`): N(0, I) for a variational model, the adversarial prior for an adversarial one.
     public func sample(count: Int, seed: UInt64, into output: UnsafeMutableBufferPointer<Float>) throws {
-        guard spec.variationalSettings != nil else {
-            throw AEError.invalidInput("sampling needs a variational model (variant 'variational' or a 'variational' section)")
+        guard spec.variationalSettings != nil || spec.adversarialSettings != nil else {
+            throw AEError.invalidInput("sampling needs a variational or adversarial model")
         }
         guard count > 0, count <= Int.max / Swift.max(1, inputSize) else { throw AEError.invalidInput("count must be positive, got \(count)") }
         var rng = RandomSource(seed: seed, stream: .sampling)
-        let z = (0..<(count * codeSize)).map { _ in rng.normal() }
+        let prior = spec.adversarialSettings
+        let z = (0..<(count * codeSize)).map { _ in prior?.draw(&rng) ?? rng.normal() }
         try z.withUnsafeBufferPointer { try decode($0, rows: count, into: output) }
     }
 

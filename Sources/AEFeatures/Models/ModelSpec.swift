@@ -6,7 +6,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     /// The family member. The regularised variants are the dense autoencoder with their
     /// regulariser switched on by default; any variant may also set `noise` or `sparsity`.
     public enum Variant: String, SpecChoice, Sendable {
-        case dense, denoising, sparse, contractive, conv1d, conv2d, variational
+        case dense, denoising, sparse, contractive, conv1d, conv2d, variational, adversarial
 
         /// Convolutional variants take `conv_blocks`; the others are built from dense layers.
         public var isConvolutional: Bool { self == .conv1d || self == .conv2d }
@@ -47,6 +47,8 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public var contractiveWeight: Float?
     /// Makes the code variational (mu and log-variance heads, sampling); see docs/spec.md.
     public var variationalSettings: VariationalSettings?
+    /// Makes the autoencoder adversarial (a discriminator pushes codes towards a prior).
+    public var adversarialSettings: AdversarialSettings?
     /// Expected fraction of anomalies in the training data; sets the anomaly threshold.
     public var contamination: Float
     public var seed: UInt64
@@ -85,6 +87,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         case activation, codeActivation = "code_activation", outputActivation = "output_activation"
         case decoderUnits = "decoder_units", batchNorm = "batch_norm", dropout, loss, scaling
         case noise, sparsity, contractiveWeight = "contractive_weight", variationalSettings = "variational"
+        case adversarialSettings = "adversarial"
         case contamination, seed, training
     }
 
@@ -98,7 +101,8 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         convBlocks = try c.value(.convBlocks, default: [])
         convDecoder = try c.value(.convDecoder, default: .upsample)
         activation = try c.value(.activation, default: .elu)
-        codeActivation = try c.value(.codeActivation, default: .sigmoid)
+        // An adversarial code must be able to match an unbounded prior.
+        codeActivation = try c.value(.codeActivation, default: variant == .adversarial ? .identity : .sigmoid)
         decoderUnits = try c.integers(.decoderUnits, default: hiddenUnits.reversed())
         batchNorm = try c.value(.batchNorm, default: false)
         dropout = try c.value(.dropout, default: 0)
@@ -115,6 +119,8 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             ?? (variant == .contractive ? 1e-4 : nil)
         variationalSettings = try c.decodeIfPresent(VariationalSettings.self, forKey: .variationalSettings)
             ?? (variant == .variational ? VariationalSettings() : nil)
+        adversarialSettings = try c.decodeIfPresent(AdversarialSettings.self, forKey: .adversarialSettings)
+            ?? (variant == .adversarial ? AdversarialSettings() : nil)
         contamination = try c.value(.contamination, default: 0.1)
         seed = try c.value(.seed, default: 42)
         training = try c.value(.training, default: TrainingSpec())
@@ -186,6 +192,21 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             }
             if !(variational.beta >= 0 && variational.beta.isFinite) { try fail("variational.beta", "must be finite and >= 0", variational.beta) }
             if variational.warmupEpochs < 0 { try fail("variational.warmup_epochs", "must be >= 0", variational.warmupEpochs) }
+        }
+        if let adversarial = adversarialSettings {
+            if codeSize == nil { try fail("code_size", "is required for an adversarial code", "null") }
+            if variationalSettings != nil || sparsity != nil || contractiveWeight != nil {
+                try fail("adversarial", "cannot be combined with variational, sparsity or contractive_weight", "both")
+            }
+            if let bad = adversarial.discriminatorUnits.first(where: { $0 < 1 || $0 > 65_536 }) {
+                try fail("adversarial.discriminator_units", "must hold widths in 1...65536", bad)
+            }
+            if !(adversarial.priorScale > 0 && adversarial.priorScale.isFinite) {
+                try fail("adversarial.prior_scale", "must be finite and > 0", adversarial.priorScale)
+            }
+            if !(adversarial.discriminatorLearningRate > 0 && adversarial.discriminatorLearningRate.isFinite) {
+                try fail("adversarial.discriminator_learning_rate", "must be finite and > 0", adversarial.discriminatorLearningRate)
+            }
         }
         if let contractiveWeight, !(contractiveWeight >= 0 && contractiveWeight.isFinite) {
             try fail("contractive_weight", "must be finite and >= 0", contractiveWeight)
@@ -370,5 +391,39 @@ public struct VariationalSettings: Codable, Equatable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         beta = try c.value(.beta, default: 1)
         warmupEpochs = try c.integer(.warmupEpochs, default: 0)
+    }
+}
+
+/// The adversarial autoencoder's discriminator and prior.
+public struct AdversarialSettings: Codable, Equatable, Sendable {
+    public enum Prior: String, SpecChoice, Sendable { case gaussian, uniform }
+
+    /// Hidden widths of the discriminator (LeakyReLU); its output is one logit.
+    public var discriminatorUnits: [Int] = [64, 64]
+    public var prior: Prior = .gaussian
+    /// Standard deviation of the gaussian prior, or half-width of the uniform one.
+    public var priorScale: Float = 1
+    public var discriminatorLearningRate: Float = 1e-3
+
+    public init() {}
+
+    /// One value from the prior.
+    func draw(_ rng: inout RandomSource) -> Float {
+        priorScale * (prior == .gaussian ? rng.normal() : 2 * rng.uniform() - 1)
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case discriminatorUnits = "discriminator_units", prior, priorScale = "prior_scale"
+        case discriminatorLearningRate = "discriminator_learning_rate"
+    }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownFields(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = AdversarialSettings()
+        discriminatorUnits = try c.integers(.discriminatorUnits, default: d.discriminatorUnits)
+        prior = try c.value(.prior, default: d.prior)
+        priorScale = try c.value(.priorScale, default: d.priorScale)
+        discriminatorLearningRate = try c.value(.discriminatorLearningRate, default: d.discriminatorLearningRate)
     }
 }

@@ -46,6 +46,8 @@ struct Trainer {
     let noise: Corruption?
     /// Epochs over which the KL weight of a variational code rises to its full value.
     let warmupEpochs: Int
+    /// The adversarial phases, for an adversarial autoencoder.
+    let adversarial: AdversarialSettings?
 
     mutating func fit(_ network: Network, data x: UnsafePointer<Float>, rows: Int,
              validation: (data: UnsafePointer<Float>, rows: Int)?, seed: UInt64,
@@ -57,6 +59,10 @@ struct Trainer {
         var shuffleRNG = RandomSource(seed: seed, stream: .shuffle)
         var dropoutRNG = RandomSource(seed: seed, stream: .dropout)
         var noiseRNG = RandomSource(seed: seed, stream: .noise)
+        let adversary = adversarial.map {
+            Adversary(settings: $0, network: network, training: settings, batch: workspace.capacity, seed: seed)
+        }
+        let priorScratch = FloatBuffer(count: adversary == nil ? 0 : workspace.capacity * network.codeSize)
 
         var history = TrainingHistory()
         var best = Double.infinity
@@ -87,6 +93,13 @@ struct Trainer {
                 clipGradients(parameters)
                 optimizer.update(parameters.values.base, gradients: parameters.gradients.base,
                                  count: parameters.values.count)
+                if let adversary {
+                    // Fresh codes from the updated encoder, for both adversarial phases.
+                    network.forward(workspace, batch: n, layers: 0..<(network.codeLayerIndex + 1), phase: .training, rng: &dropoutRNG)
+                    adversary.trainDiscriminator(codes: workspace.activations[network.codeLayerIndex + 1].base, batch: n,
+                                                 priorScratch: priorScratch.base)
+                    adversary.trainGenerator(network, workspace, batch: n)
+                }
                 epochTotal += batchObjective * Double(n)
                 start += n
             }

@@ -146,14 +146,15 @@ class AutoencoderTransformer(ParamsBase):
     `hidden_units` is not used for them and `code_size=None` makes the last feature map the code.
     variant="variational" (or setting `beta` / `kl_warmup_epochs` on another variant with a
     code_size) makes the code variational: features are mu, scores the negative ELBO per value,
-    and `sample` draws new data.
+    and `sample` draws new data. variant="adversarial" adds a discriminator that pushes the
+    codes towards a gaussian prior (the spec's `adversarial` section sets others); it samples too.
     Data is used in float32; float32 input gives float32 output, anything else float64.
 
     Fitted attributes: `n_features_in_`, `history_` (per-epoch losses), `model_` (NativeModel).
     """
 
     def __init__(self, variant="dense", hidden_units=(256,), code_size=32, activation="elu",
-                 code_activation="sigmoid", output_activation=None, batch_norm=False, dropout=0.0,
+                 code_activation=None, output_activation=None, batch_norm=False, dropout=0.0,
                  loss="mse", scaling="minmax", noise=None, noise_level=None, sparsity=None,
                  sparsity_target=None, sparsity_weight=None, contractive_weight=None, optimizer="adam",
                  learning_rate=1e-3, epochs=10, batch_size=256, validation_split=0.0,
@@ -199,7 +200,7 @@ class AutoencoderTransformer(ParamsBase):
             raise ValueError(f"input_shape {tuple(shape)} holds {int(np.prod(shape))} values but X has {n_features} features")
         spec = {
             "variant": self.variant, "input_shape": shape,
-            "activation": self.activation, "code_activation": self.code_activation,
+            "activation": self.activation,
             "batch_norm": bool(self.batch_norm), "dropout": float(self.dropout), "loss": self.loss,
             "scaling": self.scaling, "contamination": float(self.contamination), "seed": seed,
             "training": {"optimizer": self.optimizer, "learning_rate": float(self.learning_rate),
@@ -212,8 +213,9 @@ class AutoencoderTransformer(ParamsBase):
             spec["hidden_units"] = [int(u) for u in self.hidden_units]
         if self.code_size is not None:
             spec["code_size"] = int(self.code_size)
-        if self.output_activation is not None:
-            spec["output_activation"] = self.output_activation
+        for name in ("code_activation", "output_activation"):
+            if getattr(self, name) is not None:
+                spec[name] = getattr(self, name)
         if self.noise is not None:
             spec["noise"] = {"type": self.noise, **({} if self.noise_level is None else {"level": float(self.noise_level)})}
         if self.sparsity is not None:
@@ -282,8 +284,8 @@ class AutoencoderTransformer(ParamsBase):
         return self.model_.reconstruct(rows).astype(_output_dtype(X), copy=False)
 
     def sample(self, n_samples, random_state=None):
-        """n_samples draws from the prior N(0, I) through the decoder, in raw units (models with
-        variant="variational" or a `beta`). `random_state` as in fit."""
+        """n_samples draws from the prior through the decoder, in raw units (variational and
+        adversarial models). `random_state` as in fit."""
         self._check_fitted()
         return self.model_.sample(int(n_samples), _resolve_seed(random_state)).astype(np.float64)
 

@@ -90,8 +90,10 @@ def test_variational_sampling(data):
     assert samples.shape == (100, 12) and np.isfinite(samples).all()
     np.testing.assert_array_equal(samples, t.sample(100, random_state=1))
     assert samples.min() >= data.min() - 1e-3 and samples.max() <= data.max() + 1e-3
-    with pytest.raises(ValueError, match="variational"):
+    with pytest.raises(ValueError, match="variational or adversarial"):
         AutoencoderTransformer(hidden_units=(4,), code_size=2, epochs=1).fit(data).sample(3)
+    aae = AutoencoderTransformer(variant="adversarial", hidden_units=(16,), code_size=2, epochs=5, random_state=0).fit(data)
+    assert aae.model_.spec["code_activation"] == "identity" and aae.sample(10).shape == (10, 12)
 
 
 def test_bad_input_is_a_clear_value_error(data, small_params):

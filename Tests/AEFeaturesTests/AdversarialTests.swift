@@ -1,0 +1,130 @@
+import XCTest
+@testable import AEFeatures
+
+/// Distance of a code sample from N(0, I): |mean|² + ‖covariance − I‖_F.
+func distanceFromStandardNormal(_ codes: Tensor) -> Double {
+    let n = codes.sampleCount, d = codes.sampleSize
+    let values = codes.scalars.map(Double.init)
+    let mean = (0..<d).map { j in (0..<n).reduce(0.0) { $0 + values[$1 * d + j] } / Double(n) }
+    var distance = mean.map { $0 * $0 }.reduce(0, +)
+    var frobenius = 0.0
+    for a in 0..<d {
+        for b in 0..<d {
+            let cov = (0..<n).reduce(0.0) { $0 + (values[$1 * d + a] - mean[a]) * (values[$1 * d + b] - mean[b]) } / Double(n)
+            frobenius += (cov - (a == b ? 1 : 0)) * (cov - (a == b ? 1 : 0))
+        }
+    }
+    distance += frobenius.squareRoot()
+    return distance
+}
+
+final class AdversarialTests: XCTestCase {
+    private let json = #"{"variant":"adversarial","input_shape":[12],"hidden_units":[16],"code_size":2,"adversarial":{"discriminator_units":[8]},"training":{"epochs":1,"batch_size":4}}"#
+
+    private func adversary(_ model: Autoencoder, batch: Int) -> Adversary {
+        Adversary(settings: model.spec.adversarialSettings!, network: model.network, training: model.spec.training,
+                  batch: batch, seed: 9)
+    }
+
+    func testDiscriminatorLossGradients() throws {
+        let model = try Autoencoder(json: json)
+        let batch = 4, adversary = adversary(model, batch: batch)
+        var data = TestData(seed: 81)
+        let codes = data.uniform(batch * 2, scale: 2)
+        let targets = FloatBuffer(count: batch)
+        for i in 0..<batch { targets.base[i] = Float(i % 2) }
+        let block = adversary.discriminator.parameters
+        var codeGradient = [Float](repeating: 0, count: codes.count)
+        func loss(_ c: [Double]) -> Double {
+            block.gradients.zero()
+            return adversary.discriminate(c.map(Float.init), batch: batch, target: targets, codeGradient: &codeGradient)
+        }
+        _ = loss(codes)
+        let analyticCodes = codeGradient.map(Double.init), analyticWeights = block.gradientArray.map(Double.init)
+        assertClose(analyticCodes, numericalGradient(at: codes, step: 3e-3) { loss($0) }, absolute: 1e-3, relative: 1e-2,
+                    "discriminator loss wrt codes")
+        let numericWeights = numericalGradient(at: block.valueArray.map(Double.init), step: 3e-3) { p in
+            for (i, v) in p.enumerated() { block.values.base[i] = Float(v) }
+            return loss(codes)
+        }
+        assertClose(analyticWeights, numericWeights, absolute: 1e-3, relative: 1e-2, "discriminator loss wrt its weights")
+    }
+
+    func testGeneratorLossGradientReachesOnlyTheEncoder() throws {
+        let model = try Autoencoder(json: json)
+        let batch = 4, network = model.network, adversary = adversary(model, batch: batch)
+        let workspace = Workspace(network: network, capacity: batch, training: true)
+        var data = TestData(seed: 82)
+        let input = data.unit(batch * 12).map(Float.init)
+        let block = network.parameters
+        func loss() -> Double {
+            workspace.activations[0].base.update(from: input, count: input.count)
+            var rng = RandomSource(seed: 1)
+            network.forward(workspace, batch: batch, layers: 0..<(network.codeLayerIndex + 1), phase: .training, rng: &rng)
+            return adversary.generatorGradient(network, workspace, batch: batch)
+        }
+        _ = loss()
+        let analytic = block.gradientArray.map(Double.init)
+        let numeric = numericalGradient(at: block.valueArray.map(Double.init), step: 3e-3) { p in
+            for (i, v) in p.enumerated() { block.values.base[i] = Float(v) }
+            return loss()
+        }
+        assertClose(analytic, numeric, absolute: 1e-3, relative: 1e-2, "generator loss wrt the autoencoder's weights")
+        let encoder = network.layers[0...network.codeLayerIndex].reduce(0) { $0 + $1.parameterCount }
+        XCTAssertTrue(analytic[encoder...].allSatisfy { $0 == 0 }, "no gradient on the decoder")
+        XCTAssertGreaterThan(analytic[..<encoder].map(abs).max()!, 0)
+    }
+
+    func testCodesMoveTowardsThePrior() throws {
+        let x = structuredData(rows: 2000, width: 12, latent: 2, seed: 12)
+        let body = #""input_shape":[12],"hidden_units":[32],"code_size":2,"code_activation":"identity","training":{"epochs":30,"batch_size":64,"learning_rate":0.002}"#
+        let plain = try Autoencoder(json: "{\(body)}")
+        let adversarial = try Autoencoder(json: #"{"variant":"adversarial",\#(body)}"#)
+        try plain.fit(x)
+        // Before: the untrained encoder's codes. After: the trained adversarial encoder's.
+        let before = distanceFromStandardNormal(try adversarial.encodeUnfitted(x))
+        try adversarial.fit(x)
+        let after = distanceFromStandardNormal(try adversarial.encode(x))
+        let withoutAdversary = distanceFromStandardNormal(try plain.encode(x))
+        print("code distance from N(0, I): untrained \(before), plain AE \(withoutAdversary), AAE \(after)")
+        XCTAssertLessThan(after, 0.5 * withoutAdversary, "AAE \(after) vs plain \(withoutAdversary) (untrained \(before))")
+        XCTAssertLessThan(after, 0.6)
+        let recon = Double(try adversarial.anomalyScores(x).reduce(0, +)) / 2000
+        XCTAssertLessThan(recon, 0.5 * meanPredictorError(x))
+        let samples = try adversarial.sample(count: 100, seed: 1)
+        XCTAssertTrue(samples.scalars.allSatisfy(\.isFinite))
+    }
+
+    func testAdversarialSpec() throws {
+        let spec = try ModelSpec(json: #"{"variant":"adversarial","input_shape":[8],"code_size":2,"adversarial":{"prior":"uniform","prior_scale":2}}"#)
+        XCTAssertEqual(spec.codeActivation, .identity)
+        XCTAssertEqual(spec.adversarialSettings?.prior, .uniform)
+        XCTAssertEqual(try ModelSpec(json: spec.json), spec)
+        for (json, fragment) in [
+            (#"{"variant":"adversarial","input_shape":[8],"code_size":2,"adversarial":{"prior_scale":0}}"#, "adversarial.prior_scale"),
+            (#"{"variant":"adversarial","input_shape":[8],"code_size":2,"adversarial":{"prior":"laplace"}}"#, "'adversarial.prior' is 'laplace'"),
+            (#"{"variant":"adversarial","input_shape":[8],"code_size":2,"variational":{}}"#, "adversarial"),
+            (#"{"variant":"adversarial","input_shape":[8],"code_size":2,"adversarial":{"discriminator_units":[0]}}"#, "discriminator_units"),
+        ] {
+            XCTAssertThrowsError(try ModelSpec(json: json)) { error in
+                guard case AEError.invalidSpec(let message) = error else { return XCTFail("\(error)") }
+                XCTAssertTrue(message.contains(fragment), "'\(message)' lacks '\(fragment)'")
+            }
+        }
+    }
+}
+
+extension Autoencoder {
+    /// The codes of the freshly initialised network, for "before training" statistics.
+    func encodeUnfitted(_ x: Tensor) throws -> Tensor {
+        var codes = [Float](repeating: 0, count: x.sampleCount * codeSize)
+        let size = codeSize
+        x.scalars.withUnsafeBufferPointer { data in
+            network.infer(data.baseAddress!, rows: x.sampleCount, layers: 0..<(network.codeLayerIndex + 1),
+                          preprocess: { _, _ in }) { start, n, ws in
+                for i in 0..<(n * size) { codes[start * size + i] = ws.activations[self.network.codeLayerIndex + 1].base[i] }
+            }
+        }
+        return try Tensor(shape: [x.sampleCount, size], scalars: codes)
+    }
+}
