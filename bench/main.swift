@@ -2,11 +2,13 @@
 // epoch next to OpenBLAS's own sgemm rate measured in the same run, plus encoder inference
 // throughput on the 10,000 test images at batch 1024 and batch 1.
 //
-//   swift run -c release aef-bench [--workload W1|W2|W4] [--epochs N] [--rows N] [--threads N]
+//   swift run -c release aef-bench [--workload W1|W2|W4|AAE] [--epochs N] [--rows N] [--threads N]
 //
 // W1 dense: 784 → 256 BN ELU → 64 ELU → 256 BN ELU → 784 sigmoid, MSE.
 // W2 conv2d: conv 1→16 3x3 ELU, maxpool 2 → conv 16→8 3x3 ELU, maxpool 2 (code 7x7x8) →
 //    upsample 2, conv 8→16 ELU → upsample 2, conv 16→1 sigmoid, MSE.
+// AAE adversarial: 784 → 256 ELU → 8 (identity) → 256 ELU → 784 sigmoid, BCE, gaussian prior; the
+//    report compares its test codes' distance from N(0, I) with a plain autoencoder's.
 // W4 variational: 784 → 256 ELU → mu(32), logvar(32); 32 → 256 ELU → 784 sigmoid; BCE + KL
 //    (PyTorch's peer sums both over the batch; ours averages them per value: the same gradient
 //    directions, which Adam's updates do not depend on the scale of).
@@ -35,6 +37,10 @@ let specs = [
     "W2": """
         {"variant":"conv2d","input_shape":[28,28,1],"activation":"elu","scaling":"none","output_activation":"sigmoid",
          "conv_blocks":[{"filters":16,"kernel":3,"pool":2},{"filters":8,"kernel":3,"pool":2}],"loss":"mse"
+        """,
+    "AAE": """
+        {"variant":"adversarial","input_shape":[784],"hidden_units":[256],"code_size":8,"activation":"elu",
+         "scaling":"none","loss":"bce"
         """,
     "W4": """
         {"variant":"variational","input_shape":[784],"hidden_units":[256],"code_size":32,"activation":"elu",
@@ -118,3 +124,26 @@ print(String(format: "fraction of sgemm rate %.2f; epoch / sgemm-bound time %.2f
 print(String(format: "encoder inference  batch 1024: %.0f samples/s   batch 1: %.0f samples/s", inference1024, inference1))
 print(String(format: "{\"workload\":\"%@\",\"epoch_s_min\":%.4f,\"epoch_s_median\":%.4f,\"gflop_per_epoch\":%.2f,\"gflops\":%.2f,\"sgemm_gflops\":%.2f,\"fraction_of_sgemm\":%.3f,\"infer_b1024_per_s\":%.0f,\"infer_b1_per_s\":%.0f}",
              workload, times[0], median, gflop, achieved, peak, achieved / peak, inference1024, inference1))
+
+// What the latent space looks like on the test images.
+if spec.variationalSettings != nil {
+    let (mu, logVariance) = try model.latentDistribution(test.images)
+    let (mean, covariance) = CodeStatistics.moments(mu)
+    let d = model.codeSize
+    let averageVariance = (0..<d).map { j in
+        covariance[j * d + j] + (0..<logVariance.sampleCount).reduce(0.0) { $0 + exp(Double(logVariance.scalars[$1 * d + j])) } / Double(logVariance.sampleCount)
+    }.reduce(0, +) / Double(d)
+    let samples = try model.sample(count: 1000, seed: 1)
+    print(String(format: "aggregate posterior on the test images: mean of mu %.3f (largest |mean| %.3f), average variance %.3f",
+                 mean.reduce(0, +) / Double(d), mean.map(abs).max() ?? 0, averageVariance))
+    print(String(format: "1000 samples from N(0, I) decode to pixels in [%.3f, %.3f]", samples.scalars.min()!, samples.scalars.max()!))
+}
+if spec.adversarialSettings != nil {
+    var plainSpec = spec
+    plainSpec.adversarialSettings = nil
+    let plain = try Autoencoder(spec: plainSpec)
+    try plain.fit(data.images)
+    print(String(format: "test codes' distance from N(0, I) (|mean|² + ‖cov − I‖_F): plain autoencoder %.3f, adversarial %.3f",
+                 CodeStatistics.distanceFromStandardNormal(try plain.encode(test.images)),
+                 CodeStatistics.distanceFromStandardNormal(try model.encode(test.images))))
+}

@@ -1,22 +1,6 @@
+import AEFDatasets
 import XCTest
 @testable import AEFeatures
-
-/// Distance of a code sample from N(0, I): |mean|² + ‖covariance − I‖_F.
-func distanceFromStandardNormal(_ codes: Tensor) -> Double {
-    let n = codes.sampleCount, d = codes.sampleSize
-    let values = codes.scalars.map(Double.init)
-    let mean = (0..<d).map { j in (0..<n).reduce(0.0) { $0 + values[$1 * d + j] } / Double(n) }
-    var distance = mean.map { $0 * $0 }.reduce(0, +)
-    var frobenius = 0.0
-    for a in 0..<d {
-        for b in 0..<d {
-            let cov = (0..<n).reduce(0.0) { $0 + (values[$1 * d + a] - mean[a]) * (values[$1 * d + b] - mean[b]) } / Double(n)
-            frobenius += (cov - (a == b ? 1 : 0)) * (cov - (a == b ? 1 : 0))
-        }
-    }
-    distance += frobenius.squareRoot()
-    return distance
-}
 
 final class AdversarialTests: XCTestCase {
     private let json = #"{"variant":"adversarial","input_shape":[12],"hidden_units":[16],"code_size":2,"adversarial":{"discriminator_units":[8]},"training":{"epochs":1,"batch_size":4}}"#
@@ -82,10 +66,10 @@ final class AdversarialTests: XCTestCase {
         let adversarial = try Autoencoder(json: #"{"variant":"adversarial",\#(body)}"#)
         try plain.fit(x)
         // Before: the untrained encoder's codes. After: the trained adversarial encoder's.
-        let before = distanceFromStandardNormal(try adversarial.encodeUnfitted(x))
+        let before = CodeStatistics.distanceFromStandardNormal(try adversarial.encodeUnfitted(x))
         try adversarial.fit(x)
-        let after = distanceFromStandardNormal(try adversarial.encode(x))
-        let withoutAdversary = distanceFromStandardNormal(try plain.encode(x))
+        let after = CodeStatistics.distanceFromStandardNormal(try adversarial.encode(x))
+        let withoutAdversary = CodeStatistics.distanceFromStandardNormal(try plain.encode(x))
         print("code distance from N(0, I): untrained \(before), plain AE \(withoutAdversary), AAE \(after)")
         XCTAssertLessThan(after, 0.5 * withoutAdversary, "AAE \(after) vs plain \(withoutAdversary) (untrained \(before))")
         XCTAssertLessThan(after, 0.6)
