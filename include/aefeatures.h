@@ -150,6 +150,12 @@ aef_status aef_model_decode(const aef_model *model, const float *codes, size_t n
  * AEF_ERR_INVALID_ARGUMENT. */
 aef_status aef_model_sample(const aef_model *model, size_t n_samples, uint64_t seed, float *out, size_t capacity);
 
+/* The mean and log-variance of q(z|x) of a fitted variational model: n_samples x code_size
+ * floats each into `mean` and `log_variance` (the mean is also what aef_model_transform gives).
+ * `capacity` is the room in each. Other models give AEF_ERR_INVALID_ARGUMENT. */
+aef_status aef_model_latent_distribution(const aef_model *model, const float *x, size_t n_samples, size_t sample_size,
+                                         float *mean, float *log_variance, size_t capacity);
+
 /* Anomaly scores, one float per sample: the mean reconstruction error over the sample's values
  * in scaled units (squared error for loss "mse", cross-entropy for "bce"), plus for a
  * variational model beta * KL / sample_size (the negative ELBO per value); higher is more

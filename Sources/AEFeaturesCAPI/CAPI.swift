@@ -318,6 +318,23 @@ public func aef_model_sample(_ handle: OpaquePointer?, _ count: Int, _ seed: UIn
     }
 }
 
+@_cdecl("aef_model_latent_distribution")
+public func aef_model_latent_distribution(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
+                                          _ mean: UnsafeMutablePointer<Float>?, _ logVariance: UnsafeMutablePointer<Float>?,
+                                          _ capacity: Int) -> Int32 {
+    guarded("aef_model_latent_distribution") {
+        let model = try model(handle)
+        let data = try samples(x, count, sampleSize, of: model)
+        let needed = try outputCount(0, rows: count, of: model)
+        let means = try output(mean, capacity: capacity, needed: needed)
+        let logVariances = try output(logVariance, capacity: capacity, needed: needed)
+        let distribution = try model.latentDistribution(Tensor(shape: [count, sampleSize], scalars: Array(data)))
+        _ = means.update(from: distribution.mean.scalars)
+        _ = logVariances.update(from: distribution.logVariance.scalars)
+        return .ok
+    }
+}
+
 @_cdecl("aef_model_predict")
 public func aef_model_predict(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
                               _ out: UnsafeMutablePointer<Int32>?, _ capacity: Int) -> Int32 {

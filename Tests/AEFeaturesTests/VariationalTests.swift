@@ -84,6 +84,18 @@ final class VariationalTests: XCTestCase {
         XCTAssertThrowsError(try Autoencoder(json: #"{"input_shape":[4],"code_size":2}"#).sample(count: 2, seed: 1))
     }
 
+    func testMonteCarloDrawsAverageTheReconstruction() throws {
+        let x = structuredData(rows: 300, width: 12, latent: 2, seed: 13)
+        let base = #""input_shape":[12],"hidden_units":[16],"code_size":2,"training":{"epochs":3,"batch_size":30}"#
+        let one = try Autoencoder(json: #"{"variant":"variational",\#(base)}"#)
+        let four = try Autoencoder(json: #"{"variant":"variational","variational":{"samples":4},\#(base)}"#)
+        let h1 = try one.fit(x), h4 = try four.fit(x)
+        XCTAssertEqual(h4.loss.count, 3)
+        XCTAssertNotEqual(h1.loss, h4.loss, "four draws per input train differently")
+        XCTAssertTrue(h4.loss.allSatisfy(\.isFinite))
+        XCTAssertThrowsError(try ModelSpec(json: #"{"variant":"variational","variational":{"samples":0},\#(base)}"#))
+    }
+
     func testVariationalSpec() throws {
         let spec = try ModelSpec(json: #"{"variant":"variational","input_shape":[8],"code_size":2}"#)
         XCTAssertEqual(spec.variationalSettings, VariationalSettings())

@@ -371,6 +371,13 @@ static void test_variational(const float *x, aef_model *plain) {
     CHECK_STATUS(aef_model_sample(m, 0, 1, a, 50 * WIDTH), AEF_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(aef_model_sample(m, 50, 1, NULL, 50 * WIDTH), AEF_ERR_NULL_ARGUMENT);
     CHECK_STATUS(aef_model_sample(plain, 5, 1, a, 50 * WIDTH), AEF_ERR_INVALID_ARGUMENT);
+    static float mu[ROWS * 2], logvar[ROWS * 2], features[ROWS * 2];
+    CHECK_STATUS(aef_model_latent_distribution(m, x, ROWS, WIDTH, mu, logvar, ROWS * 2), AEF_OK);
+    CHECK_STATUS(aef_model_transform(m, x, ROWS, WIDTH, features, ROWS * 2), AEF_OK);
+    CHECK(memeq_floats(mu, features, ROWS * 2), "features are the posterior means");
+    CHECK_STATUS(aef_model_latent_distribution(m, x, ROWS, WIDTH, mu, NULL, ROWS * 2), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_latent_distribution(m, x, ROWS, WIDTH, mu, logvar, ROWS), AEF_ERR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(aef_model_latent_distribution(plain, x, ROWS, WIDTH, mu, logvar, ROWS * CODE), AEF_ERR_INVALID_ARGUMENT);
     aef_model_free(m);
     CHECK_STATUS(aef_model_create("{\"variant\":\"adversarial\",\"input_shape\":[12],\"code_size\":2,"
                                   "\"adversarial\":{\"prior\":\"uniform\"},\"training\":{\"epochs\":2}}", &m), AEF_OK);

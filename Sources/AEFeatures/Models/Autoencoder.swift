@@ -95,6 +95,7 @@ public final class Autoencoder {
         network.initialize(seed: seed)
         var trainer = Trainer(settings: spec.training, objective: objective, noise: spec.noise,
                               warmupEpochs: spec.variationalSettings?.warmupEpochs ?? 0,
+                              monteCarloDraws: spec.variationalSettings?.samples ?? 1,
                               adversarial: spec.adversarialSettings)
         do {
             let fitted = try training.withUnsafeBufferPointer { train in

@@ -192,6 +192,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             }
             if !(variational.beta >= 0 && variational.beta.isFinite) { try fail("variational.beta", "must be finite and >= 0", variational.beta) }
             if variational.warmupEpochs < 0 { try fail("variational.warmup_epochs", "must be >= 0", variational.warmupEpochs) }
+            if !(1...64).contains(variational.samples) { try fail("variational.samples", "must be in 1...64", variational.samples) }
         }
         if let adversarial = adversarialSettings {
             if codeSize == nil { try fail("code_size", "is required for an adversarial code", "null") }
@@ -381,16 +382,19 @@ public struct VariationalSettings: Codable, Equatable, Sendable {
     public var beta: Float = 1
     /// The KL weight rises linearly from beta/warmup_epochs in epoch 1 to beta at this epoch; 0: no warm-up.
     public var warmupEpochs: Int = 0
+    /// Monte Carlo draws of z per input and training step.
+    public var samples: Int = 1
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case beta, warmupEpochs = "warmup_epochs" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case beta, warmupEpochs = "warmup_epochs", samples }
 
     public init(from decoder: Decoder) throws {
         try decoder.rejectUnknownFields(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         beta = try c.value(.beta, default: 1)
         warmupEpochs = try c.integer(.warmupEpochs, default: 0)
+        samples = try c.integer(.samples, default: 1)
     }
 }
 

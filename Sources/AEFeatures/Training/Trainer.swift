@@ -46,6 +46,8 @@ struct Trainer {
     let noise: Corruption?
     /// Epochs over which the KL weight of a variational code rises to its full value.
     let warmupEpochs: Int
+    /// Copies of each input per batch (a variational model's `samples`); 1 otherwise.
+    let monteCarloDraws: Int
     /// The adversarial phases, for an adversarial autoencoder.
     let adversarial: AdversarialSettings?
 
@@ -55,7 +57,11 @@ struct Trainer {
         let width = network.inputSize
         let parameters = network.parameters
         let optimizer = Optimizer(settings: settings, parameterCount: parameters.values.count)
-        let workspace = Workspace(network: network, capacity: Swift.min(settings.batchSize, rows), training: true)
+        // Each input appears `draws` times in a row of the batch: a variational model's Monte Carlo
+        // draws (the mean loss over the copies averages the reconstruction over draws).
+        let draws = monteCarloDraws
+        let batchRows = Swift.min(settings.batchSize, rows)
+        let workspace = Workspace(network: network, capacity: batchRows * draws, training: true)
         var shuffleRNG = RandomSource(seed: seed, stream: .shuffle)
         var dropoutRNG = RandomSource(seed: seed, stream: .dropout)
         var noiseRNG = RandomSource(seed: seed, stream: .noise)
@@ -76,10 +82,10 @@ struct Trainer {
             var epochTotal: Double = 0
             var start = 0
             while start < rows {
-                let n = Swift.min(workspace.capacity, rows - start)
+                let inputs = Swift.min(batchRows, rows - start), n = inputs * draws
                 let input = workspace.activations[0].base
-                for (k, row) in order[start..<(start + n)].enumerated() {
-                    (input + k * width).update(from: x + row * width, count: width)
+                for (k, row) in order[start..<(start + inputs)].enumerated() {
+                    for copy in 0..<draws { (input + (k * draws + copy) * width).update(from: x + row * width, count: width) }
                 }
                 workspace.target.base.update(from: input, count: n * width)
                 noise?.apply(input, count: n * width, rng: &noiseRNG)
@@ -100,8 +106,8 @@ struct Trainer {
                                                  priorScratch: priorScratch.base)
                     adversary.trainGenerator(network, workspace, batch: n)
                 }
-                epochTotal += batchObjective * Double(n)
-                start += n
+                epochTotal += batchObjective * Double(inputs)
+                start += inputs
             }
             let epochLoss = epochTotal / Double(rows)
             history.loss.append(epochLoss)

@@ -129,6 +129,14 @@ class NativeModel:
         check(lib.aef_model_sample(self._handle, count, seed, _pointer(out), out.size))
         return out
 
+    def latent_distribution(self, x):
+        """(mean, log-variance) of q(z|x) per row, each [n, code_size] (variational models)."""
+        mean = np.empty((x.shape[0], self.code_size), dtype=np.float32)
+        log_variance = np.empty_like(mean)
+        check(lib.aef_model_latent_distribution(self._handle, _pointer(x), x.shape[0], x.shape[1],
+                                                _pointer(mean), _pointer(log_variance), mean.size))
+        return mean, log_variance
+
     def score(self, x):
         return self._infer(lib.aef_model_score, x, 1)[:, 0]
 

@@ -93,6 +93,7 @@ _SIGNATURES = {
     "aef_model_decode": (_c.c_int, _infer),
     "aef_model_score": (_c.c_int, _infer),
     "aef_model_feature_errors": (_c.c_int, _infer),
+    "aef_model_latent_distribution": (_c.c_int, [_model, _floatp, _size, _size, _floatp, _floatp, _size]),
     "aef_model_sample": (_c.c_int, [_model, _size, _c.c_uint64, _floatp, _size]),
     "aef_model_predict": (_c.c_int, [_model, _floatp, _size, _size, _c.POINTER(_c.c_int32), _size]),
     "aef_model_sample_size": (_c.c_int, [_model, _sizep]),

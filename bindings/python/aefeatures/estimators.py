@@ -289,6 +289,13 @@ class AutoencoderTransformer(ParamsBase):
         self._check_fitted()
         return self.model_.sample(int(n_samples), _resolve_seed(random_state)).astype(np.float64)
 
+    def latent_distribution(self, X):
+        """(mean, log-variance) of q(z|x) per row for variational models; the mean is `transform(X)`."""
+        rows = self._rows(X)
+        mean, log_variance = self.model_.latent_distribution(rows)
+        dtype = _output_dtype(X)
+        return mean.astype(dtype, copy=False), log_variance.astype(dtype, copy=False)
+
     def get_feature_names_out(self, input_features=None):
         self._check_fitted()
         prefix = type(self).__name__.lower()

@@ -85,11 +85,14 @@ def test_convolutional_variants(tmp_path):
 def test_variational_sampling(data):
     t = AutoencoderTransformer(variant="variational", hidden_units=(16,), code_size=2, kl_warmup_epochs=3,
                                epochs=20, batch_size=32, learning_rate=3e-3, random_state=0).fit(data)
-    assert t.model_.spec["variational"] == {"beta": 1.0, "warmup_epochs": 3}
+    assert t.model_.spec["variational"] == {"beta": 1.0, "warmup_epochs": 3, "samples": 1}
     samples = t.sample(100, random_state=1)
     assert samples.shape == (100, 12) and np.isfinite(samples).all()
     np.testing.assert_array_equal(samples, t.sample(100, random_state=1))
     assert samples.min() >= data.min() - 1e-3 and samples.max() <= data.max() + 1e-3
+    mean, log_variance = t.latent_distribution(data)
+    np.testing.assert_array_equal(mean, t.transform(data))
+    assert log_variance.shape == (600, 2) and np.isfinite(log_variance).all()
     with pytest.raises(ValueError, match="variational or adversarial"):
         AutoencoderTransformer(hidden_units=(4,), code_size=2, epochs=1).fit(data).sample(3)
     aae = AutoencoderTransformer(variant="adversarial", hidden_units=(16,), code_size=2, epochs=5, random_state=0).fit(data)
