@@ -1,51 +1,55 @@
 /// Fully connected layer: y = x · Wᵀ + b.
-/// W is stored [outputSize, inputSize] row-major (the PyTorch and ONNX Gemm transB=1 layout),
-/// followed by b [outputSize].
+/// W is stored [units, inputs] row-major (the PyTorch and ONNX Gemm transB=1 layout), followed by
+/// b [units]. With `steps` > 1 it is time-distributed: a sample of `steps` rows of `inputs` values
+/// maps row by row to `steps` rows of `units`, with the same weights.
 final class Dense: Layer {
-    let inputSize: Int
-    let outputSize: Int
+    /// Values in and out per row; a sample is `steps` rows.
+    let inputs, units, steps: Int
     let initialisation: WeightInitialisation
     private(set) var weight: UnsafeMutablePointer<Float>!
     private(set) var bias: UnsafeMutablePointer<Float>!
     private(set) var weightGradient: UnsafeMutablePointer<Float>!
     private(set) var biasGradient: UnsafeMutablePointer<Float>!
 
-    init(inputSize: Int, outputSize: Int, initialisation: WeightInitialisation) {
-        self.inputSize = inputSize
-        self.outputSize = outputSize
+    init(inputSize: Int, outputSize: Int, steps: Int = 1, initialisation: WeightInitialisation) {
+        inputs = inputSize
+        units = outputSize
+        self.steps = steps
         self.initialisation = initialisation
     }
 
-    var gemmFlopsPerSample: Int { 2 * inputSize * outputSize }
-    var parameterCount: Int { outputSize * inputSize + outputSize }
+    var inputSize: Int { steps * inputs }
+    var outputSize: Int { steps * units }
+    var gemmFlopsPerSample: Int { 2 * steps * inputs * units }
+    var parameterCount: Int { units * inputs + units }
 
     func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
               state: UnsafeMutablePointer<Float>) {
         weight = parameters
-        bias = parameters + outputSize * inputSize
+        bias = parameters + units * inputs
         weightGradient = gradients
-        biasGradient = gradients + outputSize * inputSize
+        biasGradient = gradients + units * inputs
     }
 
     func initialize(_ rng: inout RandomSource) {
-        initialisation.fill(weight, count: outputSize * inputSize, fanIn: inputSize, fanOut: outputSize, rng: &rng)
-        bias.update(repeating: 0, count: outputSize)
+        initialisation.fill(weight, count: units * inputs, fanIn: inputs, fanOut: units, rng: &rng)
+        bias.update(repeating: 0, count: units)
     }
 
-    // x [batch, in] -> y [batch, out]
+    // x [batch·steps, inputs] -> y [batch·steps, units]
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
-        Bias.broadcast(bias, into: y, rows: batch, columns: outputSize)
-        BLAS.gemm(transB: true, m: batch, n: outputSize, k: inputSize, x, weight, beta: 1, y)
+        Bias.broadcast(bias, into: y, rows: batch * steps, columns: units)
+        BLAS.gemm(transB: true, m: batch * steps, n: units, k: inputs, x, weight, beta: 1, y)
     }
 
     // dW += dyᵀ x ; db += Σ_rows dy ; dx = dy W
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
-        BLAS.gemm(transA: true, m: outputSize, n: inputSize, k: batch, dy, x, beta: 1, weightGradient)
-        Bias.accumulateGradient(dy, rows: batch, columns: outputSize, into: biasGradient)
+        BLAS.gemm(transA: true, m: units, n: inputs, k: batch * steps, dy, x, beta: 1, weightGradient)
+        Bias.accumulateGradient(dy, rows: batch * steps, columns: units, into: biasGradient)
         if let dx {
-            BLAS.gemm(m: batch, n: inputSize, k: outputSize, dy, weight, dx)
+            BLAS.gemm(m: batch * steps, n: inputs, k: units, dy, weight, dx)
         }
     }
 }

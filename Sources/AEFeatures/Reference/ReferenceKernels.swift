@@ -275,3 +275,36 @@ extension Reference {
         return (penalty, gradient)
     }
 }
+
+// MARK: LSTM, step by step from the equations
+
+extension Reference {
+    /// x [batch, steps, features] → hidden states [batch, steps, units]; parameters W [4u, f],
+    /// R [4u, u], b [4u] in gate order i, o, f, c; zero initial states.
+    static func lstm(x: [Double], parameters p: [Double], batch: Int, steps: Int, features: Int, units: Int) -> [Double] {
+        let u = units
+        func w(_ gate: Int, _ j: Int, _ k: Int) -> Double { p[(gate * u + j) * features + k] }
+        func r(_ gate: Int, _ j: Int, _ k: Int) -> Double { p[4 * u * features + (gate * u + j) * u + k] }
+        func b(_ gate: Int, _ j: Int) -> Double { p[4 * u * features + 4 * u * u + gate * u + j] }
+        func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
+        var out = [Double](repeating: 0, count: batch * steps * u)
+        for n in 0..<batch {
+            var h = [Double](repeating: 0, count: u), c = h
+            for t in 0..<steps {
+                var next = h
+                for j in 0..<u {
+                    var a = (0..<4).map { b($0, j) }
+                    for gate in 0..<4 {
+                        for k in 0..<features { a[gate] += w(gate, j, k) * x[(n * steps + t) * features + k] }
+                        for k in 0..<u { a[gate] += r(gate, j, k) * h[k] }
+                    }
+                    c[j] = sigmoid(a[2]) * c[j] + sigmoid(a[0]) * tanh(a[3])
+                    next[j] = sigmoid(a[1]) * tanh(c[j])
+                }
+                h = next
+                for j in 0..<u { out[(n * steps + t) * u + j] = h[j] }
+            }
+        }
+        return out
+    }
+}

@@ -60,7 +60,7 @@ final class Adversary {
         discriminator.backward(ws, batch: batch, layers: 0..<top)
         // Layer 0 gets no input gradient from Network.backward; compute it for the generator.
         if let codeGradient, let first = discriminator.layers[0] as? Dense {
-            BLAS.gemm(m: batch, n: first.inputSize, k: first.outputSize, ws.gradients[1].base, first.weight, codeGradient)
+            BLAS.gemm(m: batch, n: first.inputs, k: first.units, ws.gradients[1].base, first.weight, codeGradient)
         }
         return loss
     }

@@ -76,7 +76,7 @@ struct ContractivePenalty {
     func apply(code h: UnsafePointer<Float>, function: ActivationFunction, dense: Dense, batch: Int,
                preactivationGradient: UnsafeMutablePointer<Float>,
                scratch: UnsafeMutablePointer<Float>) -> Double {
-        let size = dense.outputSize, inputs = dense.inputSize
+        let size = dense.units, inputs = dense.inputs
         let rowNorms = scratch, slopeSquares = scratch + size
         for j in 0..<size {
             let w = dense.weight + j * inputs

@@ -1,0 +1,142 @@
+import Glibc
+
+/// Long short-term memory over [batch, steps, features] sequences (batch first, row-major), zero
+/// initial states. Output: every step's hidden state [batch, steps, units] (`returnSequences`) or
+/// the last one [batch, units].
+///
+/// Parameters, in order: W [4·units, features] (input weights), R [4·units, units] (recurrent),
+/// b [4·units]; gate blocks in the order i, o, f, c (input, output, forget, cell candidate) — ONNX's
+/// order. The forget-gate bias starts at 1.
+///
+/// The input projections of all steps are one GEMM up front; each step adds h_{t−1} · Rᵀ with one
+/// more GEMM. Internally the sequence is time-major, so each step's rows are contiguous.
+final class LSTM: Layer {
+    let steps, features, units: Int
+    let returnSequences: Bool
+    private var w, r, b, dw, dr, db: UnsafeMutablePointer<Float>!
+
+    init(steps: Int, features: Int, units: Int, returnSequences: Bool) {
+        self.steps = steps
+        self.features = features
+        self.units = units
+        self.returnSequences = returnSequences
+    }
+
+    var inputSize: Int { steps * features }
+    var outputSize: Int { returnSequences ? steps * units : units }
+    var parameterCount: Int { 4 * units * (features + units + 1) }
+    var gemmFlopsPerSample: Int { 2 * steps * 4 * units * (features + units) }
+
+    /// Scratch, time-major: x, gate activations, cell states, hidden states, gate gradients,
+    /// hidden-state gradients, dx; then two [batch, units] carries.
+    private struct Regions {
+        let x, gates, cells, hidden, dGates, dHidden, dx, dhNext, dcNext: UnsafeMutablePointer<Float>
+    }
+
+    private func regions(_ s: UnsafeMutablePointer<Float>, batch: Int) -> Regions {
+        let tb = steps * batch
+        let x = s, gates = x + tb * features, cells = gates + tb * 4 * units, hidden = cells + tb * units
+        let dGates = hidden + tb * units, dHidden = dGates + tb * 4 * units, dx = dHidden + tb * units
+        let dhNext = dx + tb * features, dcNext = dhNext + batch * units
+        return Regions(x: x, gates: gates, cells: cells, hidden: hidden, dGates: dGates, dHidden: dHidden, dx: dx,
+                       dhNext: dhNext, dcNext: dcNext)
+    }
+
+    func scratchCount(batch: Int) -> Int { steps * batch * (2 * features + 11 * units) + 2 * batch * units }
+
+    func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+              state: UnsafeMutablePointer<Float>) {
+        w = parameters; r = w + 4 * units * features; b = r + 4 * units * units
+        dw = gradients; dr = dw + 4 * units * features; db = dr + 4 * units * units
+    }
+
+    func initialize(_ rng: inout RandomSource) {
+        WeightInitialisation.glorot.fill(w, count: 4 * units * features, fanIn: features, fanOut: 4 * units, rng: &rng)
+        WeightInitialisation.glorot.fill(r, count: 4 * units * units, fanIn: units, fanOut: 4 * units, rng: &rng)
+        b.update(repeating: 0, count: 4 * units)
+        (b + 2 * units).update(repeating: 1, count: units)  // forget gate
+    }
+
+    /// [batch, steps, width] <-> [steps, batch, width]
+    private func transpose(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, batch: Int, width: Int,
+                           toTimeMajor: Bool) {
+        for n in 0..<batch {
+            for t in 0..<steps {
+                let batchMajor = (n * steps + t) * width, timeMajor = (t * batch + n) * width
+                if toTimeMajor { (target + timeMajor).update(from: source + batchMajor, count: width) }
+                else { (target + batchMajor).update(from: source + timeMajor, count: width) }
+            }
+        }
+    }
+
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                 scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
+        let s = regions(scratch, batch: batch), h = units, g4 = 4 * units
+        transpose(x, s.x, batch: batch, width: features, toTimeMajor: true)
+        Bias.broadcast(b, into: s.gates, rows: steps * batch, columns: g4)
+        BLAS.gemm(transB: true, m: steps * batch, n: g4, k: features, s.x, w, beta: 1, s.gates)
+        for t in 0..<steps {
+            let gates = s.gates + t * batch * g4, cells = s.cells + t * batch * h, hidden = s.hidden + t * batch * h
+            if t > 0 { BLAS.gemm(transB: true, m: batch, n: g4, k: h, s.hidden + (t - 1) * batch * h, r, beta: 1, gates) }
+            for n in 0..<batch {
+                let a = gates + n * g4, c = cells + n * h, out = hidden + n * h
+                let previous: UnsafePointer<Float>? = t > 0 ? UnsafePointer(s.cells + ((t - 1) * batch + n) * h) : nil
+                for j in 0..<h {
+                    let i = FastMath.sigmoid(a[j]), o = FastMath.sigmoid(a[h + j])
+                    let f = FastMath.sigmoid(a[2 * h + j]), candidate = Glibc.tanh(a[3 * h + j])
+                    a[j] = i; a[h + j] = o; a[2 * h + j] = f; a[3 * h + j] = candidate
+                    c[j] = f * (previous?[j] ?? 0) + i * candidate
+                    out[j] = o * Glibc.tanh(c[j])
+                }
+            }
+        }
+        if returnSequences {
+            transpose(s.hidden, y, batch: batch, width: h, toTimeMajor: false)
+        } else {
+            y.update(from: s.hidden + (steps - 1) * batch * h, count: batch * h)
+        }
+    }
+
+    func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                  _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
+        let s = regions(scratch, batch: batch), h = units, g4 = 4 * units
+        if returnSequences {
+            transpose(dy, s.dHidden, batch: batch, width: h, toTimeMajor: true)
+        } else {
+            s.dHidden.update(repeating: 0, count: steps * batch * h)
+            (s.dHidden + (steps - 1) * batch * h).update(from: dy, count: batch * h)
+        }
+        s.dhNext.update(repeating: 0, count: 2 * batch * h)  // dhNext and dcNext
+        for t in stride(from: steps - 1, through: 0, by: -1) {
+            let gates = s.gates + t * batch * g4, cells = s.cells + t * batch * h
+            let dGates = s.dGates + t * batch * g4, dHidden = s.dHidden + t * batch * h
+            for n in 0..<batch {
+                let a = gates + n * g4, c = cells + n * h, da = dGates + n * g4
+                let dhn = s.dhNext + n * h, dcn = s.dcNext + n * h
+                let previous: UnsafePointer<Float>? = t > 0 ? UnsafePointer(s.cells + ((t - 1) * batch + n) * h) : nil
+                for j in 0..<h {
+                    let i = a[j], o = a[h + j], f = a[2 * h + j], candidate = a[3 * h + j]
+                    let tc = Glibc.tanh(c[j])
+                    let dh = dHidden[n * h + j] + dhn[j]
+                    let dc = dh * o * (1 - tc * tc) + dcn[j]
+                    da[j] = dc * candidate * i * (1 - i)
+                    da[h + j] = dh * tc * o * (1 - o)
+                    da[2 * h + j] = dc * (previous?[j] ?? 0) * f * (1 - f)
+                    da[3 * h + j] = dc * i * (1 - candidate * candidate)
+                    dcn[j] = dc * f
+                }
+            }
+            // dh_{t−1} = dGates_t · R
+            if t > 0 { BLAS.gemm(m: batch, n: h, k: g4, dGates, r, s.dhNext) }
+        }
+        let rows = steps * batch
+        BLAS.gemm(transA: true, m: g4, n: features, k: rows, s.dGates, s.x, beta: 1, dw)
+        if steps > 1 {
+            BLAS.gemm(transA: true, m: g4, n: h, k: (steps - 1) * batch, s.dGates + batch * g4, s.hidden, beta: 1, dr)
+        }
+        Bias.accumulateGradient(s.dGates, rows: rows, columns: g4, into: db)
+        guard let dx else { return }
+        BLAS.gemm(m: rows, n: features, k: g4, s.dGates, w, s.dx)
+        transpose(s.dx, dx, batch: batch, width: features, toTimeMajor: false)
+    }
+}

@@ -1,0 +1,51 @@
+import XCTest
+@testable import AEFeatures
+
+/// The last step's hidden states of [batch, steps, units] sequences.
+func lastSteps(_ h: [Double], batch: Int, steps: Int, units: Int) -> [Double] {
+    var out: [Double] = []
+    for n in 0..<batch {
+        let start = (n * steps + steps - 1) * units
+        out += h[start..<(start + units)]
+    }
+    return out
+}
+
+final class LSTMTests: XCTestCase {
+    func testFastLSTMMatchesReferenceAndItsGradients() {
+        let (batch, steps, features, units) = (3, 5, 4, 3)
+        for returnSequences in [true, false] {
+            let harness = LayerHarness(LSTM(steps: steps, features: features, units: units, returnSequences: returnSequences))
+            var data = TestData(seed: 91)
+            harness.parameters = data.uniform(harness.block.parameterCount)
+            let theta = harness.parameters
+            let x = data.uniform(batch * steps * features)
+            let all = Reference.lstm(x: x, parameters: theta, batch: batch, steps: steps, features: features, units: units)
+            let expected = returnSequences ? all : lastSteps(all, batch: batch, steps: steps, units: units)
+            let dy = data.uniform(expected.count)
+            let fast = harness.run(x, batch: batch, dy: dy)
+            assertClose(fast.y, expected, absolute: 1e-5, "LSTM output, sequences \(returnSequences)")
+            // Backpropagation through time against central differences of the Double reference.
+            func loss(_ x: [Double], _ p: [Double]) -> Double {
+                let h = Reference.lstm(x: x, parameters: p, batch: batch, steps: steps, features: features, units: units)
+                let y = returnSequences ? h : lastSteps(h, batch: batch, steps: steps, units: units)
+                return dot(dy, y)
+            }
+            assertClose(fast.dx, numericalGradient(at: x) { loss($0, theta) }, absolute: 1e-5, relative: 1e-4, "LSTM dx")
+            assertClose(fast.dparameters, numericalGradient(at: theta) { loss(x, $0) }, absolute: 1e-5, relative: 1e-4, "LSTM dW dR db")
+            harness.assertGradientsMatchFiniteDifferences(x, batch: batch)
+        }
+    }
+
+    func testForgetBiasStartsAtOneAndRepeatVector() {
+        let harness = LayerHarness(LSTM(steps: 2, features: 3, units: 4, returnSequences: true))
+        let p = harness.parameters, biasStart = 4 * 4 * 3 + 4 * 4 * 4
+        XCTAssertEqual(Array(p[biasStart..<(biasStart + 16)]), [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0])
+        let repeatLayer = LayerHarness(RepeatVector(steps: 3, units: 2))
+        XCTAssertEqual(repeatLayer.run([1, 2, 3, 4], batch: 2).y, [1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4])
+        repeatLayer.assertGradientsMatchFiniteDifferences([0.1, -0.2, 0.3, 0.4], batch: 2)
+        let timeDistributed = LayerHarness(Dense(inputSize: 3, outputSize: 2, steps: 4, initialisation: .glorot))
+        var data = TestData(seed: 92)
+        timeDistributed.assertGradientsMatchFiniteDifferences(data.uniform(2 * 12), batch: 2)
+    }
+}
