@@ -2,11 +2,13 @@
 // epoch next to OpenBLAS's own sgemm rate measured in the same run, plus encoder inference
 // throughput on the 10,000 test images at batch 1024 and batch 1.
 //
-//   swift run -c release aef-bench [--workload W1|W2|W4|AAE] [--epochs N] [--rows N] [--threads N]
+//   swift run -c release aef-bench [--workload W1|W2|W3|W4|AAE] [--epochs N] [--rows N] [--threads N]
 //
 // W1 dense: 784 → 256 BN ELU → 64 ELU → 256 BN ELU → 784 sigmoid, MSE.
 // W2 conv2d: conv 1→16 3x3 ELU, maxpool 2 → conv 16→8 3x3 ELU, maxpool 2 (code 7x7x8) →
 //    upsample 2, conv 8→16 ELU → upsample 2, conv 16→1 sigmoid, MSE.
+// W3 seq2seq: each image as 28 steps of 28; LSTM 28→64, its last state the code, repeated 28
+//    times into LSTM 64→64, Dense 64→28 per step, MSE.
 // AAE adversarial: 784 → 256 ELU → 8 (identity) → 256 ELU → 784 sigmoid, BCE, gaussian prior; the
 //    report compares its test codes' distance from N(0, I) with a plain autoencoder's.
 // W4 variational: 784 → 256 ELU → mu(32), logvar(32); 32 → 256 ELU → 784 sigmoid; BCE + KL
@@ -37,6 +39,10 @@ let specs = [
     "W2": """
         {"variant":"conv2d","input_shape":[28,28,1],"activation":"elu","scaling":"none","output_activation":"sigmoid",
          "conv_blocks":[{"filters":16,"kernel":3,"pool":2},{"filters":8,"kernel":3,"pool":2}],"loss":"mse"
+        """,
+    "W3": """
+        {"variant":"seq2seq","input_shape":[28,28],"hidden_units":[64],"decoder_units":[64],"scaling":"none",
+         "output_activation":"identity","loss":"mse"
         """,
     "AAE": """
         {"variant":"adversarial","input_shape":[784],"hidden_units":[256],"code_size":8,"activation":"elu",

@@ -107,6 +107,9 @@ static void test_create(void) {
         "{\"variant\":\"denoising\",\"input_shape\":[12],\"code_size\":2}",
         "{\"variant\":\"sparse\",\"input_shape\":[12],\"code_size\":2}",
         "{\"variant\":\"contractive\",\"input_shape\":[12],\"code_size\":2}",
+        "{\"variant\":\"seq2seq\",\"input_shape\":[4,3],\"hidden_units\":[5]}",
+        "{\"variant\":\"variational\",\"input_shape\":[12],\"code_size\":2}",
+        "{\"variant\":\"adversarial\",\"input_shape\":[12],\"code_size\":2}",
         "{\"variant\":\"conv1d\",\"input_shape\":[12],\"conv_blocks\":[{\"filters\":4,\"kernel\":3,\"pool\":2}]}",
         "{\"variant\":\"conv2d\",\"input_shape\":[4,3],\"code_size\":2,\"conv_blocks\":[{\"filters\":4,\"kernel\":[2,3],\"pool\":[2,1]}]}",
     };

@@ -6,7 +6,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     /// The family member. The regularised variants are the dense autoencoder with their
     /// regulariser switched on by default; any variant may also set `noise` or `sparsity`.
     public enum Variant: String, SpecChoice, Sendable {
-        case dense, denoising, sparse, contractive, conv1d, conv2d, variational, adversarial
+        case dense, denoising, sparse, contractive, conv1d, conv2d, variational, adversarial, seq2seq
 
         /// Convolutional variants take `conv_blocks`; the others are built from dense layers.
         public var isConvolutional: Bool { self == .conv1d || self == .conv2d }
@@ -155,6 +155,15 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             for (i, block) in convBlocks.enumerated() { try block.validate(rank: rank, field: "conv_blocks[\(i)]") }
             if contractiveWeight != nil && codeSize == nil {
                 try fail("contractive_weight", "needs a dense code: set code_size for \(variant.rawValue)", contractiveWeight!)
+            }
+        } else if variant == .seq2seq {
+            if !(1...2).contains(inputShape.count) { try fail("input_shape", "must be [steps] or [steps, features] for seq2seq", inputShape) }
+            if hiddenUnits.isEmpty { try fail("hidden_units", "must list the encoder's LSTM widths for seq2seq", "[]") }
+            if decoderUnits.isEmpty { try fail("decoder_units", "must list at least one decoder LSTM width for seq2seq", "[]") }
+            if batchNorm || dropout > 0 { try fail(batchNorm ? "batch_norm" : "dropout", "is not supported for seq2seq (LSTM layers)", batchNorm ? "true" : "\(dropout)") }
+            if !convBlocks.isEmpty { try fail("conv_blocks", "is only for conv1d and conv2d, not seq2seq", convBlocks.count) }
+            if contractiveWeight != nil && codeSize == nil {
+                try fail("contractive_weight", "needs a dense code: set code_size for seq2seq", contractiveWeight!)
             }
         } else {
             if codeSize == nil { throw AEError.invalidSpec("required field 'code_size' is missing") }

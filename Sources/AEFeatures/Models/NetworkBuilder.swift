@@ -7,6 +7,11 @@
 ///   decoder: [Dense → BatchNorm? → activation → Dropout?] per decoder width
 ///   output:  Dense → output_activation
 ///
+/// Sequence to sequence ([steps, features] samples):
+///   encoder: LSTM per hidden width (all return sequences but the last, which returns its final state)
+///   code:    that final state, or with code_size Dense → code_activation (or a variational code)
+///   decoder: RepeatVector(steps) → LSTM per decoder width → per-step Dense to the features → output_activation
+///
 /// Convolutional family (channels-last; 1-D is height 1):
 ///   encoder: per block, Conv → BatchNorm? → activation → Dropout? → Pool?
 ///   code:    the last feature map, or with code_size: Dense → code_activation, then Dense →
@@ -27,6 +32,8 @@ enum NetworkBuilder {
         var stack = LayerStack(spec: spec)
         if spec.variant.isConvolutional {
             try stack.convolutional()
+        } else if spec.variant == .seq2seq {
+            stack.sequenceToSequence()
         } else {
             stack.dense()
         }
@@ -73,6 +80,28 @@ private struct LayerStack {
         width = code
         for units in spec.decoderUnits { dense(width, units, spec.activation, hidden: true); width = units }
         dense(width, spec.inputSize, spec.outputActivation, hidden: false)
+    }
+
+    mutating func sequenceToSequence() {
+        let steps = spec.inputShape[0], features = spec.inputShape.count > 1 ? spec.inputShape[1] : 1
+        var width = features
+        for (k, units) in spec.hiddenUnits.enumerated() {
+            layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: k < spec.hiddenUnits.count - 1))
+            width = units
+        }
+        codeLayerIndex = layers.count - 1
+        if let code = spec.codeSize {
+            self.code(from: width, size: code)
+            width = code
+        }
+        layers.append(RepeatVector(steps: steps, units: width))
+        for units in spec.decoderUnits {
+            layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: true))
+            width = units
+        }
+        layers.append(Dense(inputSize: width, outputSize: features, steps: steps,
+                            initialisation: spec.outputActivation.preferredInitialisation))
+        layers.append(Activation(size: steps * features, function: spec.outputActivation))
     }
 
     mutating func convolutional() throws {
