@@ -1,5 +1,3 @@
-import Glibc
-
 /// Long short-term memory over [batch, steps, features] sequences (batch first, row-major), zero
 /// initial states. Output: every step's hidden state [batch, steps, units] (`returnSequences`) or
 /// the last one [batch, units].
@@ -75,18 +73,20 @@ final class LSTM: Layer {
         transpose(x, s.x, batch: batch, width: features, toTimeMajor: true)
         Bias.broadcast(b, into: s.gates, rows: steps * batch, columns: g4)
         BLAS.gemm(transB: true, m: steps * batch, n: g4, k: features, s.x, w, beta: 1, s.gates)
+        // The zero initial cell state, borrowed from a carry that backward zeroes again.
+        s.dcNext.update(repeating: 0, count: batch * h)
         for t in 0..<steps {
             let gates = s.gates + t * batch * g4, cells = s.cells + t * batch * h, hidden = s.hidden + t * batch * h
             if t > 0 { BLAS.gemm(transB: true, m: batch, n: g4, k: h, s.hidden + (t - 1) * batch * h, r, beta: 1, gates) }
-            for n in 0..<batch {
-                let a = gates + n * g4, c = cells + n * h, out = hidden + n * h
-                let previous: UnsafePointer<Float>? = t > 0 ? UnsafePointer(s.cells + ((t - 1) * batch + n) * h) : nil
-                for j in 0..<h {
-                    let i = FastMath.sigmoid(a[j]), o = FastMath.sigmoid(a[h + j])
-                    let f = FastMath.sigmoid(a[2 * h + j]), candidate = Glibc.tanh(a[3 * h + j])
-                    a[j] = i; a[h + j] = o; a[2 * h + j] = f; a[3 * h + j] = candidate
-                    c[j] = f * (previous?[j] ?? 0) + i * candidate
-                    out[j] = o * Glibc.tanh(c[j])
+            let previousCells = t > 0 ? s.cells + (t - 1) * batch * h : s.dcNext
+            Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / (4 * h))) { samples in
+                for n in samples {
+                    let a = gates + n * g4, c = cells + n * h, out = hidden + n * h, previous = previousCells + n * h
+                    // Activate in place first (simple loops over one buffer vectorise), then combine.
+                    for j in 0..<(3 * h) { a[j] = FastMath.sigmoid(a[j]) }
+                    for j in (3 * h)..<(4 * h) { a[j] = FastMath.tanh(a[j]) }
+                    for j in 0..<h { c[j] = a[2 * h + j] * previous[j] + a[j] * a[3 * h + j] }
+                    for j in 0..<h { out[j] = a[h + j] * FastMath.tanh(c[j]) }
                 }
             }
         }
@@ -107,23 +107,27 @@ final class LSTM: Layer {
             (s.dHidden + (steps - 1) * batch * h).update(from: dy, count: batch * h)
         }
         s.dhNext.update(repeating: 0, count: 2 * batch * h)  // dhNext and dcNext
+        // c_{−1} = 0: the dx region is free until the end, and its first batch·units values serve.
+        s.dx.update(repeating: 0, count: batch * h)
         for t in stride(from: steps - 1, through: 0, by: -1) {
             let gates = s.gates + t * batch * g4, cells = s.cells + t * batch * h
             let dGates = s.dGates + t * batch * g4, dHidden = s.dHidden + t * batch * h
-            for n in 0..<batch {
-                let a = gates + n * g4, c = cells + n * h, da = dGates + n * g4
-                let dhn = s.dhNext + n * h, dcn = s.dcNext + n * h
-                let previous: UnsafePointer<Float>? = t > 0 ? UnsafePointer(s.cells + ((t - 1) * batch + n) * h) : nil
-                for j in 0..<h {
-                    let i = a[j], o = a[h + j], f = a[2 * h + j], candidate = a[3 * h + j]
-                    let tc = Glibc.tanh(c[j])
-                    let dh = dHidden[n * h + j] + dhn[j]
-                    let dc = dh * o * (1 - tc * tc) + dcn[j]
-                    da[j] = dc * candidate * i * (1 - i)
-                    da[h + j] = dh * tc * o * (1 - o)
-                    da[2 * h + j] = dc * (previous?[j] ?? 0) * f * (1 - f)
-                    da[3 * h + j] = dc * i * (1 - candidate * candidate)
-                    dcn[j] = dc * f
+            let previousCells = t > 0 ? s.cells + (t - 1) * batch * h : s.dx
+            Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / (4 * h))) { samples in
+                for n in samples {
+                    let a = gates + n * g4, c = cells + n * h, da = dGates + n * g4, previous = previousCells + n * h
+                    let dhn = s.dhNext + n * h, dcn = s.dcNext + n * h
+                    for j in 0..<h {
+                        let i = a[j], o = a[h + j], f = a[2 * h + j], candidate = a[3 * h + j]
+                        let tc = FastMath.tanh(c[j])
+                        let dh = dHidden[n * h + j] + dhn[j]
+                        let dc = dh * o * (1 - tc * tc) + dcn[j]
+                        da[j] = dc * candidate * i * (1 - i)
+                        da[h + j] = dh * tc * o * (1 - o)
+                        da[2 * h + j] = dc * previous[j] * f * (1 - f)
+                        da[3 * h + j] = dc * i * (1 - candidate * candidate)
+                        dcn[j] = dc * f
+                    }
                 }
             }
             // dh_{t−1} = dGates_t · R
