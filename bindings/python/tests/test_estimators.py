@@ -53,7 +53,8 @@ def test_variants(data):
                    dict(variant="sparse", sparsity="l1", sparsity_weight=1e-3, code_activation="relu"),
                    dict(variant="contractive", contractive_weight=1e-3),
                    dict(loss="bce", batch_norm=True, early_stopping_patience=2, validation_split=0.2, clip_norm=1.0),
-                   dict(optimizer="sgd", learning_rate=0.05), dict(optimizer="rmsprop", scaling="standard")]:
+                   dict(optimizer="sgd", learning_rate=0.05), dict(optimizer="rmsprop", scaling="standard"),
+                   dict(variant="seq2seq", input_shape=(6, 2))]:
         t = AutoencoderTransformer(hidden_units=(8,), code_size=2, epochs=4, random_state=0, **params).fit(data)
         assert t.transform(data).shape == (600, 2), params
         spec = t.model_.spec
