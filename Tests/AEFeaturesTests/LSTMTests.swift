@@ -32,7 +32,8 @@ final class LSTMTests: XCTestCase {
                 return dot(dy, y)
             }
             assertClose(fast.dx, numericalGradient(at: x) { loss($0, theta) }, absolute: 1e-5, relative: 1e-4, "LSTM dx")
-            assertClose(fast.dparameters, numericalGradient(at: theta) { loss(x, $0) }, absolute: 1e-5, relative: 1e-4, "LSTM dW dR db")
+            // theta ends with h0 and c0, so this also checks the initial states' gradients.
+            assertClose(fast.dparameters, numericalGradient(at: theta) { loss(x, $0) }, absolute: 1e-5, relative: 1e-4, "LSTM dW dR db dh0 dc0")
             harness.assertGradientsMatchFiniteDifferences(x, batch: batch)
         }
     }
@@ -41,6 +42,7 @@ final class LSTMTests: XCTestCase {
         let harness = LayerHarness(LSTM(steps: 2, features: 3, units: 4, returnSequences: true))
         let p = harness.parameters, biasStart = 4 * 4 * 3 + 4 * 4 * 4
         XCTAssertEqual(Array(p[biasStart..<(biasStart + 16)]), [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0])
+        XCTAssertEqual(Array(p[(biasStart + 16)...]), Array(repeating: 0, count: 8), "h0 and c0 start at zero")
         let repeatLayer = LayerHarness(RepeatVector(steps: 3, units: 2))
         XCTAssertEqual(repeatLayer.run([1, 2, 3, 4], batch: 2).y, [1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4])
         repeatLayer.assertGradientsMatchFiniteDifferences([0.1, -0.2, 0.3, 0.4], batch: 2)

@@ -22,7 +22,7 @@ final class SequenceModelTests: XCTestCase {
         XCTAssertEqual(names, ["LSTM", "RepeatVector", "LSTM", "Dense", "Activation"])
         let model = try Autoencoder(json: #"{"variant":"seq2seq","input_shape":[28,28],"hidden_units":[64],"scaling":"none","output_activation":"identity"}"#)
         XCTAssertEqual(model.codeSize, 64)
-        XCTAssertEqual(model.parameterCount, 4 * 64 * (28 + 64 + 1) + 4 * 64 * (64 + 64 + 1) + 64 * 28 + 28)
+        XCTAssertEqual(model.parameterCount, 4 * 64 * (28 + 64 + 1) + 2 * 64 + 4 * 64 * (64 + 64 + 1) + 2 * 64 + 64 * 28 + 28)
     }
 
     func testSeq2SeqObjectiveGradient() throws {

@@ -1,9 +1,10 @@
-/// Long short-term memory over [batch, steps, features] sequences (batch first, row-major), zero
-/// initial states. Output: every step's hidden state [batch, steps, units] (`returnSequences`) or
+/// Long short-term memory over [batch, steps, features] sequences (batch first, row-major), with
+/// learned initial states h0 and c0 (starting at zero, so an untrained layer starts from zero
+/// states as usual). Output: every step's hidden state [batch, steps, units] (`returnSequences`) or
 /// the last one [batch, units].
 ///
 /// Parameters, in order: W [4·units, features] (input weights), R [4·units, units] (recurrent),
-/// b [4·units]; gate blocks in the order i, o, f, c (input, output, forget, cell candidate) — ONNX's
+/// b [4·units], h0 [units], c0 [units]; gate blocks in the order i, o, f, c (input, output, forget, cell candidate) — ONNX's
 /// order. The forget-gate bias starts at 1.
 ///
 /// The input projections of all steps are one GEMM up front; each step adds h_{t−1} · Rᵀ with one
@@ -11,7 +12,7 @@
 final class LSTM: Layer {
     let steps, features, units: Int
     let returnSequences: Bool
-    private var w, r, b, dw, dr, db: UnsafeMutablePointer<Float>!
+    private var w, r, b, h0, c0, dw, dr, db, dh0, dc0: UnsafeMutablePointer<Float>!
 
     init(steps: Int, features: Int, units: Int, returnSequences: Bool) {
         self.steps = steps
@@ -22,13 +23,13 @@ final class LSTM: Layer {
 
     var inputSize: Int { steps * features }
     var outputSize: Int { returnSequences ? steps * units : units }
-    var parameterCount: Int { 4 * units * (features + units + 1) }
+    var parameterCount: Int { 4 * units * (features + units + 1) + 2 * units }
     var gemmFlopsPerSample: Int { 2 * steps * 4 * units * (features + units) }
 
     /// Scratch, time-major: x, gate activations, cell states, hidden states, gate gradients,
-    /// hidden-state gradients, dx; then two [batch, units] carries.
+    /// hidden-state gradients, dx; then [batch, units] each: two carries and h0, c0 per sample.
     private struct Regions {
-        let x, gates, cells, hidden, dGates, dHidden, dx, dhNext, dcNext: UnsafeMutablePointer<Float>
+        let x, gates, cells, hidden, dGates, dHidden, dx, dhNext, dcNext, hInitial, cInitial: UnsafeMutablePointer<Float>
     }
 
     private func regions(_ s: UnsafeMutablePointer<Float>, batch: Int) -> Regions {
@@ -36,16 +37,17 @@ final class LSTM: Layer {
         let x = s, gates = x + tb * features, cells = gates + tb * 4 * units, hidden = cells + tb * units
         let dGates = hidden + tb * units, dHidden = dGates + tb * 4 * units, dx = dHidden + tb * units
         let dhNext = dx + tb * features, dcNext = dhNext + batch * units
+        let hInitial = dcNext + batch * units, cInitial = hInitial + batch * units
         return Regions(x: x, gates: gates, cells: cells, hidden: hidden, dGates: dGates, dHidden: dHidden, dx: dx,
-                       dhNext: dhNext, dcNext: dcNext)
+                       dhNext: dhNext, dcNext: dcNext, hInitial: hInitial, cInitial: cInitial)
     }
 
-    func scratchCount(batch: Int) -> Int { steps * batch * (2 * features + 11 * units) + 2 * batch * units }
+    func scratchCount(batch: Int) -> Int { steps * batch * (2 * features + 11 * units) + 4 * batch * units }
 
     func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
               state: UnsafeMutablePointer<Float>) {
-        w = parameters; r = w + 4 * units * features; b = r + 4 * units * units
-        dw = gradients; dr = dw + 4 * units * features; db = dr + 4 * units * units
+        w = parameters; r = w + 4 * units * features; b = r + 4 * units * units; h0 = b + 4 * units; c0 = h0 + units
+        dw = gradients; dr = dw + 4 * units * features; db = dr + 4 * units * units; dh0 = db + 4 * units; dc0 = dh0 + units
     }
 
     func initialize(_ rng: inout RandomSource) {
@@ -53,6 +55,7 @@ final class LSTM: Layer {
         WeightInitialisation.glorot.fill(r, count: 4 * units * units, fanIn: units, fanOut: 4 * units, rng: &rng)
         b.update(repeating: 0, count: 4 * units)
         (b + 2 * units).update(repeating: 1, count: units)  // forget gate
+        h0.update(repeating: 0, count: 2 * units)  // h0 and c0
     }
 
     /// [batch, steps, width] <-> [steps, batch, width]
@@ -73,12 +76,13 @@ final class LSTM: Layer {
         transpose(x, s.x, batch: batch, width: features, toTimeMajor: true)
         Bias.broadcast(b, into: s.gates, rows: steps * batch, columns: g4)
         BLAS.gemm(transB: true, m: steps * batch, n: g4, k: features, s.x, w, beta: 1, s.gates)
-        // The zero initial cell state, borrowed from a carry that backward zeroes again.
-        s.dcNext.update(repeating: 0, count: batch * h)
+        Bias.broadcast(h0, into: s.hInitial, rows: batch, columns: h)
+        Bias.broadcast(c0, into: s.cInitial, rows: batch, columns: h)
         for t in 0..<steps {
             let gates = s.gates + t * batch * g4, cells = s.cells + t * batch * h, hidden = s.hidden + t * batch * h
-            if t > 0 { BLAS.gemm(transB: true, m: batch, n: g4, k: h, s.hidden + (t - 1) * batch * h, r, beta: 1, gates) }
-            let previousCells = t > 0 ? s.cells + (t - 1) * batch * h : s.dcNext
+            let previousHidden = t > 0 ? s.hidden + (t - 1) * batch * h : s.hInitial
+            BLAS.gemm(transB: true, m: batch, n: g4, k: h, previousHidden, r, beta: 1, gates)
+            let previousCells = t > 0 ? s.cells + (t - 1) * batch * h : s.cInitial
             Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / (4 * h))) { samples in
                 for n in samples {
                     let a = gates + n * g4, c = cells + n * h, out = hidden + n * h, previous = previousCells + n * h
@@ -107,12 +111,10 @@ final class LSTM: Layer {
             (s.dHidden + (steps - 1) * batch * h).update(from: dy, count: batch * h)
         }
         s.dhNext.update(repeating: 0, count: 2 * batch * h)  // dhNext and dcNext
-        // c_{−1} = 0: the dx region is free until the end, and its first batch·units values serve.
-        s.dx.update(repeating: 0, count: batch * h)
         for t in stride(from: steps - 1, through: 0, by: -1) {
             let gates = s.gates + t * batch * g4, cells = s.cells + t * batch * h
             let dGates = s.dGates + t * batch * g4, dHidden = s.dHidden + t * batch * h
-            let previousCells = t > 0 ? s.cells + (t - 1) * batch * h : s.dx
+            let previousCells = t > 0 ? s.cells + (t - 1) * batch * h : s.cInitial
             Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / (4 * h))) { samples in
                 for n in samples {
                     let a = gates + n * g4, c = cells + n * h, da = dGates + n * g4, previous = previousCells + n * h
@@ -130,11 +132,15 @@ final class LSTM: Layer {
                     }
                 }
             }
-            // dh_{t−1} = dGates_t · R
-            if t > 0 { BLAS.gemm(m: batch, n: h, k: g4, dGates, r, s.dhNext) }
+            // dh_{t−1} = dGates_t · R (at t = 0: the gradient of the initial state)
+            BLAS.gemm(m: batch, n: h, k: g4, dGates, r, s.dhNext)
         }
+        // h0 and c0 are shared by every sample: their gradients sum over the batch.
+        Bias.accumulateGradient(s.dhNext, rows: batch, columns: h, into: dh0)
+        Bias.accumulateGradient(s.dcNext, rows: batch, columns: h, into: dc0)
         let rows = steps * batch
         BLAS.gemm(transA: true, m: g4, n: features, k: rows, s.dGates, s.x, beta: 1, dw)
+        BLAS.gemm(transA: true, m: g4, n: h, k: batch, s.dGates, s.hInitial, beta: 1, dr)
         if steps > 1 {
             BLAS.gemm(transA: true, m: g4, n: h, k: (steps - 1) * batch, s.dGates + batch * g4, s.hidden, beta: 1, dr)
         }

@@ -280,7 +280,7 @@ extension Reference {
 
 extension Reference {
     /// x [batch, steps, features] → hidden states [batch, steps, units]; parameters W [4u, f],
-    /// R [4u, u], b [4u] in gate order i, o, f, c; zero initial states.
+    /// R [4u, u], b [4u] in gate order i, o, f, c, then the initial states h0 [u], c0 [u].
     static func lstm(x: [Double], parameters p: [Double], batch: Int, steps: Int, features: Int, units: Int) -> [Double] {
         let u = units
         func w(_ gate: Int, _ j: Int, _ k: Int) -> Double { p[(gate * u + j) * features + k] }
@@ -289,7 +289,8 @@ extension Reference {
         func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
         var out = [Double](repeating: 0, count: batch * steps * u)
         for n in 0..<batch {
-            var h = [Double](repeating: 0, count: u), c = h
+            let initial = 4 * u * features + 4 * u * u + 4 * u
+            var h = Array(p[initial..<(initial + u)]), c = Array(p[(initial + u)..<(initial + 2 * u)])
             for t in 0..<steps {
                 var next = h
                 for j in 0..<u {
