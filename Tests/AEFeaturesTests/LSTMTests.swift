@@ -38,6 +38,33 @@ final class LSTMTests: XCTestCase {
         }
     }
 
+    func testBidirectionalMatchesTwoReferenceLSTMs() {
+        let (batch, steps, features, units) = (2, 4, 3, 2)
+        for returnSequences in [true, false] {
+            let harness = LayerHarness(Bidirectional(steps: steps, features: features, units: units, returnSequences: returnSequences))
+            var data = TestData(seed: 93)
+            harness.parameters = data.uniform(harness.block.parameterCount)
+            let theta = harness.parameters, half = theta.count / 2
+            let x = data.uniform(batch * steps * features)
+            var reversed = x
+            for n in 0..<batch { for t in 0..<steps { for k in 0..<features {
+                reversed[(n * steps + t) * features + k] = x[(n * steps + steps - 1 - t) * features + k]
+            } } }
+            let forward = Reference.lstm(x: x, parameters: Array(theta[..<half]), batch: batch, steps: steps, features: features, units: units)
+            let backward = Reference.lstm(x: reversed, parameters: Array(theta[half...]), batch: batch, steps: steps, features: features, units: units)
+            var expected: [Double] = []
+            for n in 0..<batch {
+                for t in (returnSequences ? 0 : steps - 1)..<steps {
+                    let back = returnSequences ? steps - 1 - t : steps - 1
+                    expected += forward[((n * steps + t) * units)..<((n * steps + t + 1) * units)]
+                    expected += backward[((n * steps + back) * units)..<((n * steps + back + 1) * units)]
+                }
+            }
+            assertClose(harness.run(x, batch: batch).y, expected, absolute: 1e-5, "bidirectional output, sequences \(returnSequences)")
+            harness.assertGradientsMatchFiniteDifferences(x, batch: batch)
+        }
+    }
+
     func testForgetBiasStartsAtOneAndRepeatVector() {
         let harness = LayerHarness(LSTM(steps: 2, features: 3, units: 4, returnSequences: true))
         let p = harness.parameters, biasStart = 4 * 4 * 3 + 4 * 4 * 4

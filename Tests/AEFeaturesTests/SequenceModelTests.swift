@@ -22,6 +22,7 @@ final class SequenceModelTests: XCTestCase {
         XCTAssertEqual(names, ["LSTM", "RepeatVector", "LSTM", "Dense", "Activation"])
         let model = try Autoencoder(json: #"{"variant":"seq2seq","input_shape":[28,28],"hidden_units":[64],"scaling":"none","output_activation":"identity"}"#)
         XCTAssertEqual(model.codeSize, 64)
+        XCTAssertEqual(try Autoencoder(json: #"{"variant":"seq2seq","input_shape":[5,2],"hidden_units":[4],"bidirectional":true}"#).codeSize, 8)
         XCTAssertEqual(model.parameterCount, 4 * 64 * (28 + 64 + 1) + 2 * 64 + 4 * 64 * (64 + 64 + 1) + 2 * 64 + 64 * 28 + 28)
     }
 
@@ -30,6 +31,8 @@ final class SequenceModelTests: XCTestCase {
             #"{"variant":"seq2seq","input_shape":[4,2],"hidden_units":[3,2],"decoder_units":[3],"activation":"tanh"}"#, batch: 3)
         try assertObjectiveGradientMatchesFiniteDifferences(
             #"{"variant":"seq2seq","input_shape":[3,2],"hidden_units":[3],"code_size":2,"noise":{"type":"gaussian","level":0.1}}"#, batch: 2)
+        try assertObjectiveGradientMatchesFiniteDifferences(
+            #"{"variant":"seq2seq","input_shape":[3,2],"hidden_units":[2,2],"decoder_units":[2],"bidirectional":true}"#, batch: 2)
     }
 
     func testSeq2SeqLearnsSinusoids() throws {
@@ -47,6 +50,7 @@ final class SequenceModelTests: XCTestCase {
             (#"{"variant":"seq2seq","input_shape":[4,2,1],"hidden_units":[3]}"#, "input_shape"),
             (#"{"variant":"seq2seq","input_shape":[4,2]}"#, "hidden_units"),
             (#"{"variant":"seq2seq","input_shape":[4,2],"hidden_units":[3],"batch_norm":true}"#, "batch_norm"),
+            (#"{"input_shape":[4],"code_size":2,"bidirectional":true}"#, "bidirectional"),
         ] {
             XCTAssertThrowsError(try ModelSpec(json: json)) { error in
                 guard case AEError.invalidSpec(let message) = error else { return XCTFail("\(error)") }

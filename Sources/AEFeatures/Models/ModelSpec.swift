@@ -33,6 +33,8 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     /// Encoder blocks of the convolutional variants, input side first.
     public var convBlocks: [ConvBlock]
     public var convDecoder: ConvDecoder
+    /// seq2seq: every encoder LSTM reads the sequence both ways (outputs of twice the width).
+    public var bidirectional: Bool
     public var activation: ActivationFunction
     public var codeActivation: ActivationFunction
     public var outputActivation: ActivationFunction
@@ -83,7 +85,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case variant, inputShape = "input_shape", hiddenUnits = "hidden_units", codeSize = "code_size"
-        case convBlocks = "conv_blocks", convDecoder = "conv_decoder"
+        case convBlocks = "conv_blocks", convDecoder = "conv_decoder", bidirectional
         case activation, codeActivation = "code_activation", outputActivation = "output_activation"
         case decoderUnits = "decoder_units", batchNorm = "batch_norm", dropout, loss, scaling
         case noise, sparsity, contractiveWeight = "contractive_weight", variationalSettings = "variational"
@@ -100,6 +102,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         codeSize = try c.contains(.codeSize) && !c.decodeNil(forKey: .codeSize) ? c.integer(.codeSize) : nil
         convBlocks = try c.value(.convBlocks, default: [])
         convDecoder = try c.value(.convDecoder, default: .upsample)
+        bidirectional = try c.value(.bidirectional, default: false)
         activation = try c.value(.activation, default: .elu)
         // An adversarial code must be able to match an unbounded prior.
         codeActivation = try c.value(.codeActivation, default: variant == .adversarial ? .identity : .sigmoid)
@@ -145,6 +148,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             try fail("decoder_units", "must hold widths in 1...\(maxWidth)", bad)
         }
         if let codeSize, codeSize < 1 || codeSize > maxWidth { try fail("code_size", "must be in 1...\(maxWidth)", codeSize) }
+        if bidirectional && variant != .seq2seq { try fail("bidirectional", "is only for seq2seq, not \(variant.rawValue)", true) }
         if variant.isConvolutional {
             let rank = variant == .conv1d ? 1 : 2
             if !(rank...(rank + 1)).contains(inputShape.count) {

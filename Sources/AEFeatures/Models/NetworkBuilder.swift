@@ -8,7 +8,8 @@
 ///   output:  Dense → output_activation
 ///
 /// Sequence to sequence ([steps, features] samples):
-///   encoder: LSTM per hidden width (all return sequences but the last, which returns its final state)
+///   encoder: LSTM (or Bidirectional) per hidden width (all return sequences but the last, which
+///            returns its final state)
 ///   code:    that final state, or with code_size Dense → code_activation (or a variational code)
 ///   decoder: RepeatVector(steps) → LSTM per decoder width → per-step Dense to the features → output_activation
 ///
@@ -86,8 +87,14 @@ private struct LayerStack {
         let steps = spec.inputShape[0], features = spec.inputShape.count > 1 ? spec.inputShape[1] : 1
         var width = features
         for (k, units) in spec.hiddenUnits.enumerated() {
-            layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: k < spec.hiddenUnits.count - 1))
-            width = units
+            let sequences = k < spec.hiddenUnits.count - 1
+            if spec.bidirectional {
+                layers.append(Bidirectional(steps: steps, features: width, units: units, returnSequences: sequences))
+                width = 2 * units
+            } else {
+                layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: sequences))
+                width = units
+            }
         }
         codeLayerIndex = layers.count - 1
         if let code = spec.codeSize {

@@ -1,0 +1,97 @@
+/// A bidirectional LSTM: one LSTM reads the sequence forwards, a second (its own weights) reads it
+/// backwards; their outputs are concatenated per step ([forward | backward], 2·units), or, in
+/// last-state mode, their final states. Parameters: the forward LSTM's, then the backward one's.
+final class Bidirectional: Layer {
+    let forwardLSTM, backwardLSTM: LSTM
+
+    init(steps: Int, features: Int, units: Int, returnSequences: Bool) {
+        forwardLSTM = LSTM(steps: steps, features: features, units: units, returnSequences: returnSequences)
+        backwardLSTM = LSTM(steps: steps, features: features, units: units, returnSequences: returnSequences)
+    }
+
+    private var steps: Int { forwardLSTM.steps }
+    private var units: Int { forwardLSTM.units }
+    private var sequences: Bool { forwardLSTM.returnSequences }
+    var inputSize: Int { forwardLSTM.inputSize }
+    var outputSize: Int { 2 * forwardLSTM.outputSize }
+    var parameterCount: Int { 2 * forwardLSTM.parameterCount }
+    var gemmFlopsPerSample: Int { 2 * forwardLSTM.gemmFlopsPerSample }
+
+    /// Each direction's scratch, then the reversed input (reused for its gradient) and each
+    /// direction's output and output gradient.
+    func scratchCount(batch: Int) -> Int {
+        2 * forwardLSTM.scratchCount(batch: batch) + batch * inputSize + 2 * batch * outputSize
+    }
+
+    private func regions(_ s: UnsafeMutablePointer<Float>, batch: Int)
+        -> (forward: UnsafeMutablePointer<Float>, backward: UnsafeMutablePointer<Float>, reversed: UnsafeMutablePointer<Float>,
+            outputs: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+        let inner = forwardLSTM.scratchCount(batch: batch)
+        let reversed = s + 2 * inner, outputs = reversed + batch * inputSize
+        return (s, s + inner, reversed, outputs, outputs + batch * outputSize)
+    }
+
+    func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+              state: UnsafeMutablePointer<Float>) {
+        let half = forwardLSTM.parameterCount
+        forwardLSTM.bind(parameters: parameters, gradients: gradients, state: state)
+        backwardLSTM.bind(parameters: parameters + half, gradients: gradients + half, state: state)
+    }
+
+    func initialize(_ rng: inout RandomSource) {
+        forwardLSTM.initialize(&rng)
+        backwardLSTM.initialize(&rng)
+    }
+
+    /// Reverses the time axis of [batch, steps, width].
+    private func reverse(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, batch: Int, width: Int) {
+        for n in 0..<batch {
+            for t in 0..<steps {
+                (target + (n * steps + t) * width).update(from: source + (n * steps + steps - 1 - t) * width, count: width)
+            }
+        }
+    }
+
+    /// Per step (or once, for last states): [forward | backward] rows <-> the two directions'
+    /// outputs, the backward one in its own (reversed) time order.
+    private func interleave(_ combined: UnsafeMutablePointer<Float>, _ forward: UnsafeMutablePointer<Float>,
+                            _ backward: UnsafeMutablePointer<Float>, batch: Int, split: Bool) {
+        let u = units, rowsPerSample = sequences ? steps : 1
+        for n in 0..<batch {
+            for t in 0..<rowsPerSample {
+                let row = combined + (n * rowsPerSample + t) * 2 * u
+                let f = forward + (n * rowsPerSample + t) * u, b = backward + (n * rowsPerSample + rowsPerSample - 1 - t) * u
+                if split { f.update(from: row, count: u); b.update(from: row + u, count: u) }
+                else { row.update(from: f, count: u); (row + u).update(from: b, count: u) }
+            }
+        }
+    }
+
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                 scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
+        let s = regions(scratch, batch: batch), half = batch * forwardLSTM.outputSize
+        reverse(x, into: s.reversed, batch: batch, width: forwardLSTM.features)
+        forwardLSTM.forward(x, s.outputs, batch: batch, scratch: s.forward, phase: phase, rng: &rng)
+        backwardLSTM.forward(s.reversed, s.outputs + half, batch: batch, scratch: s.backward, phase: phase, rng: &rng)
+        interleave(y, s.outputs, s.outputs + half, batch: batch, split: false)
+    }
+
+    func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                  _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
+        let s = regions(scratch, batch: batch), half = batch * forwardLSTM.outputSize
+        interleave(UnsafeMutablePointer(mutating: dy), s.gradients, s.gradients + half, batch: batch, split: true)
+        forwardLSTM.backward(x, s.outputs, s.gradients, dx, batch: batch, scratch: s.forward)
+        // The reversed input is not needed after backward's GEMMs read it from the LSTM's own copy,
+        // so its buffer takes the backward direction's input gradient.
+        backwardLSTM.backward(s.reversed, s.outputs + half, s.gradients + half, dx == nil ? nil : s.reversed,
+                              batch: batch, scratch: s.backward)
+        guard let dx else { return }
+        let width = forwardLSTM.features
+        for n in 0..<batch {
+            for t in 0..<steps {
+                let target = dx + (n * steps + t) * width, source = s.reversed + (n * steps + steps - 1 - t) * width
+                for k in 0..<width { target[k] += source[k] }
+            }
+        }
+    }
+}
