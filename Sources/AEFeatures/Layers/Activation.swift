@@ -7,18 +7,6 @@ public enum ActivationFunction: String, Codable, CaseIterable, Sendable {
 
     static let leakySlope: Float = 0.01
 
-    @inline(__always)
-    func apply(_ x: Float) -> Float {
-        switch self {
-        case .identity: return x
-        case .relu: return x > 0 ? x : 0
-        case .leakyRelu: return x > 0 ? x : ActivationFunction.leakySlope * x
-        case .elu: return x > 0 ? x : expm1(x)
-        case .sigmoid: return stableSigmoid(x)
-        case .tanh: return Glibc.tanh(x)
-        }
-    }
-
     /// f'(x) from y = f(x).
     @inline(__always)
     func derivative(output y: Float) -> Float {

@@ -17,5 +17,4 @@ final class FloatBuffer {
     var array: [Float] { Array(buffer) }
 
     func zero() { base.update(repeating: 0, count: count) }
-    func copy(from other: FloatBuffer) { base.update(from: other.base, count: Swift.min(count, other.count)) }
 }
