@@ -5,6 +5,7 @@
 #   make valgrind     the C tests and example under valgrind (no leaks, no invalid accesses)
 #   make examples     build and run examples/c
 #   make install      library, header and pkg-config file under PREFIX (default /usr/local)
+#   make check-install  install into a scratch DESTDIR, build the C example with pkg-config against it, run it
 #   make python       the Python package with the library bundled, pip-installed
 #   make py-tests     the Python tests (and scikit-learn's estimator checks) against the installed package
 
@@ -20,7 +21,7 @@ LDLIBS   := -L$(LIBDIR) -laefeatures -lpthread -lm
 RUN      := env LD_LIBRARY_PATH=$(CURDIR)/$(LIBDIR)
 VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
 
-.PHONY: lib check-lib c-tests valgrind examples install python py-tests py-examples clean
+.PHONY: lib check-lib c-tests valgrind examples install check-install python py-tests py-examples clean
 .DELETE_ON_ERROR:
 
 lib: $(LIB)
@@ -64,6 +65,15 @@ install: $(LIB)
 	install -m 644 include/aefeatures.h $(DESTDIR)$(PREFIX)/include/aefeatures.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' aefeatures.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/aefeatures.pc
 	-ldconfig 2>/dev/null
+
+STAGE := $(CURDIR)/$(OUT)/stage
+check-install: $(LIB)
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install DESTDIR=$(STAGE) PREFIX=/usr/local
+	cd $(OUT) && $(CC) -std=c11 -Wall -Wextra -Werror -pedantic -o example-installed $(CURDIR)/examples/c/example.c \
+	    $$(PKG_CONFIG_SYSROOT_DIR=$(STAGE) PKG_CONFIG_PATH=$(STAGE)/usr/local/lib/pkgconfig pkg-config --cflags --libs aefeatures) -lm
+	cd $(OUT) && LD_LIBRARY_PATH=$(STAGE)/usr/local/lib ./example-installed > /dev/null
+	@echo "check-install: header, library and aefeatures.pc installed; the example builds and runs against them"
 
 python: $(LIB)
 	cp $(LIB) bindings/python/aefeatures/$(SONAME)
