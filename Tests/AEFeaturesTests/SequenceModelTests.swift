@@ -51,6 +51,7 @@ final class SequenceModelTests: XCTestCase {
             (#"{"variant":"seq2seq","input_shape":[4,2]}"#, "hidden_units"),
             (#"{"variant":"seq2seq","input_shape":[4,2],"hidden_units":[3],"batch_norm":true}"#, "batch_norm"),
             (#"{"input_shape":[4],"code_size":2,"bidirectional":true}"#, "bidirectional"),
+            (#"{"variant":"seq2seq","input_shape":[4,2],"hidden_units":[3],"activation":"sigmoid","sparsity":{"type":"kl"}}"#, "set code_size"),
         ] {
             XCTAssertThrowsError(try ModelSpec(json: json)) { error in
                 guard case AEError.invalidSpec(let message) = error else { return XCTFail("\(error)") }

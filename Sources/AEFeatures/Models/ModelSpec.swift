@@ -169,6 +169,9 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             if contractiveWeight != nil && codeSize == nil {
                 try fail("contractive_weight", "needs a dense code: set code_size for seq2seq", contractiveWeight!)
             }
+            if sparsity?.kind == .kl && codeSize == nil {
+                try fail("sparsity", "of type 'kl' needs a dense sigmoid code for seq2seq (the LSTM state lies in (-1, 1)): set code_size", "kl")
+            }
         } else {
             if codeSize == nil { throw AEError.invalidSpec("required field 'code_size' is missing") }
             if !convBlocks.isEmpty { try fail("conv_blocks", "is only for conv1d and conv2d, not \(variant.rawValue)", convBlocks.count) }
