@@ -14,13 +14,15 @@ struct Objective {
         loss == .bce ? network.layers.count - 1 : network.layers.count
     }
 
-    /// Input in `workspace.activations[0]`, clean target in `workspace.target`.
-    /// Adds into the gradients (the caller zeroes them); returns the batch objective.
-    func evaluate(_ network: Network, _ workspace: Workspace, batch: Int, rng: inout RandomSource) -> Double {
+    /// Input in `workspace.activations[0]`; `target` is the clean input (the input buffer itself
+    /// when nothing corrupted it). Adds into the gradients (the caller zeroes them); returns the
+    /// batch objective.
+    func evaluate(_ network: Network, _ workspace: Workspace, target: UnsafePointer<Float>, batch: Int,
+                  rng: inout RandomSource) -> Double {
         let top = lossLayerCount(network)
         network.forward(workspace, batch: batch, layers: 0..<top, phase: .training, rng: &rng)
         var total = loss.lossAndGradient(
-            output: workspace.activations[top].base, target: workspace.target.base,
+            output: workspace.activations[top].base, target: target,
             count: batch * network.outputSize, gradient: workspace.gradients[top].base)
 
         let codeIndex = network.codeLayerIndex

@@ -87,11 +87,15 @@ struct Trainer {
                 for (k, row) in order[start..<(start + inputs)].enumerated() {
                     for copy in 0..<draws { (input + (k * draws + copy) * width).update(from: x + row * width, count: width) }
                 }
-                workspace.target.base.update(from: input, count: n * width)
-                noise?.apply(input, count: n * width, rng: &noiseRNG)
+                // Only corrupted inputs need a separate clean copy as the target.
+                if let noise {
+                    workspace.target.base.update(from: input, count: n * width)
+                    noise.apply(input, count: n * width, rng: &noiseRNG)
+                }
 
                 parameters.gradients.zero()
-                let batchObjective = objective.evaluate(network, workspace, batch: n, rng: &dropoutRNG)
+                let batchObjective = objective.evaluate(network, workspace, target: noise == nil ? input : workspace.target.base,
+                                                        batch: n, rng: &dropoutRNG)
                 guard batchObjective.isFinite else {
                     parameters.restore(lastGood)
                     throw Divergence(epoch: epoch, row: start, value: batchObjective, history: history)
