@@ -26,7 +26,7 @@ VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kin
 
 lib: $(LIB)
 
-$(LIB): Package.swift $(shell find Sources/AEFeatures Sources/AEFeaturesCAPI -name '*.swift' -o -name '*.map')
+$(LIB): Package.swift $(shell find Sources/AEFeatures Sources/AEFeaturesCAPI Sources/CONNX -name "*.swift" -o -name "*.map" -o -name "*.[ch]")
 	swift build -c release --scratch-path $(SCRATCH) --product aefeatures \
 	    -Xswiftc -static-stdlib \
 	    -Xlinker --version-script=$(CURDIR)/Sources/AEFeaturesCAPI/exports.map \

@@ -20,9 +20,12 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // ONNX's schema as protobuf-c code, generated from Debian's onnx.proto (libonnx-dev) by
+        // scripts/regenerate-onnx-proto and committed; links libprotobuf-c (libprotobuf-c-dev).
+        .target(name: "CONNX"),
         .target(
             name: "AEFeatures",
-            dependencies: ["COpenBLAS"]
+            dependencies: ["COpenBLAS", "CONNX"]
         ),
         // The only code that knows C: the @_cdecl entry points.
         .target(name: "AEFeaturesCAPI", dependencies: ["AEFeatures"]),

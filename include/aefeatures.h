@@ -67,6 +67,15 @@ typedef enum aef_output {
     AEF_OUTPUT_LABELS = 4          /* aef_model_predict: n_samples */
 } aef_output;
 
+/* Which ONNX graph aef_model_export_onnx writes. Each takes one input "input" [N, sample_size] of
+ * raw float32 rows (N symbolic; the fitted scaling is part of the graph) and computes exactly what
+ * the matching inference call computes (no dropout or noise; a variational code is its mean). */
+typedef enum aef_onnx_graph {
+    AEF_ONNX_ENCODER = 0,     /* output "features" [N, code_size], as aef_model_transform */
+    AEF_ONNX_AUTOENCODER = 1, /* output "reconstruction" [N, sample_size], as aef_model_reconstruct */
+    AEF_ONNX_SCORER = 2       /* output "score" [N], as aef_model_score */
+} aef_onnx_graph;
+
 /* An autoencoder: spec, weights, fitted scaler, anomaly threshold and training history. Opaque. */
 typedef struct aef_model aef_model;
 
@@ -215,6 +224,21 @@ aef_status aef_model_save_buffer(const aef_model *model, void *buffer, size_t ca
 /* A new model from `size` bytes written by aef_model_save_buffer or aef_model_save. The bytes
  * are only read during the call. */
 aef_status aef_model_load_buffer(const void *data, size_t size, aef_model **out_model);
+
+/* ---- ONNX export -------------------------------------------------------------------------- */
+/* Models are written as ONNX IR version 8, opset 17 (onnxruntime 1.14 or later loads them),
+ * self-contained (weights inside). The model must be fitted (AEF_ERR_NOT_FITTED otherwise); an
+ * unknown `graph` is AEF_ERR_INVALID_ARGUMENT. Thread-safe like the other const calls. */
+
+/* Writes one graph to `path` atomically (temporary file renamed over it, as aef_model_save):
+ * an existing file there is replaced whole or left as it was. AEF_ERR_IO if it cannot be written. */
+aef_status aef_model_export_onnx(const aef_model *model, aef_onnx_graph graph, const char *path);
+
+/* One graph's ONNX bytes into a caller buffer. *out_needed (required) gets the size in bytes.
+ * With buffer NULL this is a size query returning AEF_OK; otherwise capacity must be at least
+ * *out_needed (AEF_ERR_BUFFER_TOO_SMALL, nothing written). */
+aef_status aef_model_export_onnx_buffer(const aef_model *model, aef_onnx_graph graph, void *buffer, size_t capacity,
+                                        size_t *out_needed);
 
 #ifdef __cplusplus
 }

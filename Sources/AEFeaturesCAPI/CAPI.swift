@@ -165,7 +165,7 @@ private func string(_ text: UnsafePointer<CChar>?, _ name: String) throws -> Str
 
 // MARK: Library
 
-private let versionString: UnsafePointer<CChar> = UnsafePointer(strdup("0.1.0")!)
+private let versionString: UnsafePointer<CChar> = UnsafePointer(strdup(AEFeaturesVersion.string)!)
 private let statusNames: [UnsafePointer<CChar>] = (0...10).map { UnsafePointer(strdup(Status(rawValue: $0)!.name)!) }
 private let unknownStatus: UnsafePointer<CChar> = UnsafePointer(strdup("unknown status")!)
 
@@ -451,5 +451,36 @@ public func aef_model_load_buffer(_ data: UnsafeRawPointer?, _ size: Int, _ out:
         let bytes = UnsafeRawBufferPointer(start: start, count: try checkedSize(size, "size"))
         out.pointee = newHandle(try Autoencoder.deserialize(bytes))
         return .ok
+    }
+}
+
+// MARK: ONNX export
+
+private func onnxGraph(_ kind: Int32) throws -> ONNXGraphKind {
+    switch kind {
+    case 0: return .encoder
+    case 1: return .autoencoder
+    case 2: return .scorer
+    default: throw BoundaryError(status: .invalidArgument, message: "unknown ONNX graph \(kind); expected AEF_ONNX_ENCODER, AEF_ONNX_AUTOENCODER or AEF_ONNX_SCORER")
+    }
+}
+
+@_cdecl("aef_model_export_onnx")
+public func aef_model_export_onnx(_ handle: OpaquePointer?, _ graph: Int32, _ path: UnsafePointer<CChar>?) -> Int32 {
+    guarded("aef_model_export_onnx") {
+        let model = try model(handle)
+        let kind = try onnxGraph(graph)
+        try model.exportONNX(kind, to: try string(path, "path"))
+        return .ok
+    }
+}
+
+@_cdecl("aef_model_export_onnx_buffer")
+public func aef_model_export_onnx_buffer(_ handle: OpaquePointer?, _ graph: Int32, _ buffer: UnsafeMutableRawPointer?,
+                                         _ capacity: Int, _ needed: UnsafeMutablePointer<Int>?) -> Int32 {
+    guarded("aef_model_export_onnx_buffer") {
+        let model = try model(handle)
+        let kind = try onnxGraph(graph)
+        return try fill(try model.onnxModel(kind), into: buffer, capacity: capacity, needed: needed)
     }
 }

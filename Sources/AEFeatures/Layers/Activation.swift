@@ -93,4 +93,19 @@ final class Activation: Layer {
             }
         }
     }
+
+    // ONNX: the operator of the same name, in whatever layout the value has.
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
+        let op: String
+        var attributes: [(String, ONNXGraph.Attribute)] = []
+        switch function {
+        case .identity: return x
+        case .relu: op = "Relu"
+        case .leakyRelu: op = "LeakyRelu"; attributes = [("alpha", .float(ActivationFunction.leakySlope))]
+        case .elu: op = "Elu"; attributes = [("alpha", .float(1))]
+        case .sigmoid: op = "Sigmoid"
+        case .tanh: op = "Tanh"
+        }
+        return .init(name: graph.node(op, [x.name], attributes), layout: x.layout)
+    }
 }

@@ -103,4 +103,22 @@ final class BatchNorm: Layer {
             for j in 0..<c { out[j] = k[j] * dr[j] - sd[j] - hr[j] * sdx[j] }
         }
     }
+
+    // ONNX: BatchNormalization (inference form, running statistics) on [N, C] or [N, C, H, W];
+    // a flat value with several positions is viewed as a [C, 1, positions] image.
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
+        let input: String, layout: ONNXGraph.Layout
+        if case .image(channels, _, _) = x.layout {
+            (input, layout) = (x.name, x.layout)
+        } else if positions == 1 {
+            (input, layout) = (graph.flat(x), .flat(channels))
+        } else {
+            layout = .image(channels: channels, height: 1, width: positions)
+            input = graph.image(x, channels: channels, height: 1, width: positions)
+        }
+        let statistics = [("scale", gamma), ("shift", beta), ("mean", runningMean), ("variance", runningVariance)]
+            .map { graph.constant($0.0, dims: [channels], copying: $0.1!) }
+        let y = graph.node("BatchNormalization", [input] + statistics, [("epsilon", .float(epsilon))])
+        return .init(name: y, layout: layout)
+    }
 }

@@ -94,4 +94,18 @@ final class Bidirectional: Layer {
             }
         }
     }
+
+    // ONNX: one bidirectional LSTM node; Y [T, 2, N, H] → [T, N, 2H] ([forward | backward] per
+    // step, ONNX aligns the reverse direction's outputs with the input's time order, as here), or
+    // Y_h [2, N, H] → [N, 2H] (the reverse direction's last state is the one after step 0).
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
+        let input = graph.sequence(x, steps: steps, features: forwardLSTM.features)
+        let (sequence, last) = LSTM.onnxNode(&graph, input: input, directions: [forwardLSTM, backwardLSTM])
+        if sequences {
+            let perStep = graph.transpose(sequence, [0, 2, 1, 3])
+            return .init(name: graph.reshape(perStep, [0, 0, 2 * units]), layout: .sequence(steps: steps, features: 2 * units))
+        }
+        let perSample = graph.transpose(last, [1, 0, 2])
+        return .init(name: graph.reshape(perSample, [-1, 2 * units]), layout: .flat(2 * units))
+    }
 }

@@ -53,4 +53,15 @@ final class Conv2D: Layer {
         BLAS.gemm(m: rows, n: geometry.patchSize, k: filters, dy, weight, scratch)
         geometry.col2im(scratch, batch: batch, into: dx)
     }
+
+    // ONNX: Conv on [N, C, H, W], weights transposed to [filters, C, kh, kw].
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
+        let g = geometry
+        let input = graph.image(x, channels: g.channels, height: g.inputHeight, width: g.inputWidth)
+        let w = graph.constant("weight", dims: [filters, g.channels, g.kernelHeight, g.kernelWidth],
+                               g.channelsFirstKernels(weight, count: filters))
+        let b = graph.constant("bias", dims: [filters], copying: bias)
+        let y = graph.node("Conv", [input, w, b], g.onnxAttributes(dilations: true))
+        return .init(name: y, layout: .image(channels: filters, height: g.outputHeight, width: g.outputWidth))
+    }
 }

@@ -39,6 +39,9 @@ struct ConvGeometry: Equatable {
     }
 
     var inputSize: Int { inputHeight * inputWidth * channels }
+    /// Padding after the input: what the last window needs beyond it (0 when it fits).
+    var padBottom: Int { Swift.max(0, (outputHeight - 1) * strideHeight + dilationHeight * (kernelHeight - 1) + 1 - inputHeight - padTop) }
+    var padRight: Int { Swift.max(0, (outputWidth - 1) * strideWidth + dilationWidth * (kernelWidth - 1) + 1 - inputWidth - padLeft) }
     var outputPositions: Int { outputHeight * outputWidth }
     /// Values in one patch: kernel area times channels (a row of the im2col matrix).
     var patchSize: Int { kernelHeight * kernelWidth * channels }
@@ -85,5 +88,36 @@ struct ConvGeometry: Equatable {
                 }
             }
         }
+    }
+
+    // MARK: ONNX
+
+    /// kernel_shape, strides, pads [top, left, bottom, right] (and dilations) of Conv, ConvTranspose and the pools.
+    func onnxAttributes(dilations: Bool) -> [(String, ONNXGraph.Attribute)] {
+        var attributes: [(String, ONNXGraph.Attribute)] = [
+            ("kernel_shape", .ints([kernelHeight, kernelWidth])), ("strides", .ints([strideHeight, strideWidth])),
+            ("pads", .ints([padTop, padLeft, padBottom, padRight])),
+        ]
+        if dilations { attributes.append(("dilations", .ints([dilationHeight, dilationWidth]))) }
+        return attributes
+    }
+
+    /// ConvTranspose's output_padding: the input rows/columns past the convolution's last window
+    /// (ONNX's output size is stride·(in − 1) + span − pads + output_padding).
+    var transposeOutputPadding: [Int] {
+        [inputHeight - ((outputHeight - 1) * strideHeight + dilationHeight * (kernelHeight - 1) + 1 - padTop - padBottom),
+         inputWidth - ((outputWidth - 1) * strideWidth + dilationWidth * (kernelWidth - 1) + 1 - padLeft - padRight)]
+    }
+
+    /// Kernels stored [count, kh, kw, channels] (this file's patch order) as ONNX's [count, channels, kh, kw].
+    func channelsFirstKernels(_ weight: UnsafePointer<Float>, count: Int) -> [Float] {
+        let area = kernelHeight * kernelWidth
+        var result = [Float](repeating: 0, count: count * area * channels)
+        for k in 0..<count {
+            for p in 0..<area {
+                for c in 0..<channels { result[(k * channels + c) * area + p] = weight[(k * area + p) * channels + c] }
+            }
+        }
+        return result
     }
 }

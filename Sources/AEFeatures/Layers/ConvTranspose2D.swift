@@ -57,4 +57,17 @@ final class ConvTranspose2D: Layer {
         guard let dx else { return }
         BLAS.gemm(transB: true, m: rows, n: inputChannels, k: geometry.patchSize, scratch, weight, dx)
     }
+
+    // ONNX: ConvTranspose on [N, inputChannels, Hin, Win] with the pads of the convolution it
+    // inverts; output_padding adds the rows and columns that convolution's stride skipped.
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
+        let g = geometry
+        let input = graph.image(x, channels: inputChannels, height: g.outputHeight, width: g.outputWidth)
+        let w = graph.constant("weight", dims: [inputChannels, filters, g.kernelHeight, g.kernelWidth],
+                               g.channelsFirstKernels(weight, count: inputChannels))
+        let b = graph.constant("bias", dims: [filters], copying: bias)
+        let y = graph.node("ConvTranspose", [input, w, b],
+                           g.onnxAttributes(dilations: true) + [("output_padding", .ints(g.transposeOutputPadding))])
+        return .init(name: y, layout: .image(channels: filters, height: g.inputHeight, width: g.inputWidth))
+    }
 }

@@ -33,4 +33,13 @@ final class Crop2D: Layer {
             }
         }
     }
+
+    // ONNX: Slice of the top-left height x width on [N, C, H, W].
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
+        let input = graph.image(x, channels: channels, height: inputHeight, width: inputWidth)
+        let starts = graph.constant("starts", int64: [0, 0]), ends = graph.constant("ends", int64: [height, width])
+        let axes = graph.constant("axes", int64: [2, 3])
+        return .init(name: graph.node("Slice", [input, starts, ends, axes]),
+                     layout: .image(channels: channels, height: height, width: width))
+    }
 }

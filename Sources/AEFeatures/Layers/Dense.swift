@@ -52,4 +52,20 @@ final class Dense: Layer {
             BLAS.gemm(m: batch * steps, n: inputs, k: units, dy, weight, dx)
         }
     }
+
+    // ONNX: Gemm(x, W, b, transB=1) on [N, inputs]; time-distributed, MatMul(x, Wᵀ) + b on [T, N, inputs].
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
+        let b = graph.constant("bias", dims: [units], copying: bias)
+        if steps == 1 {
+            let input = graph.flat(x)
+            let w = graph.constant("weight", dims: [units, inputs], copying: weight)
+            return .init(name: graph.node("Gemm", [input, w, b], [("transB", .int(1))]), layout: .flat(units))
+        }
+        var transposed = [Float](repeating: 0, count: units * inputs)
+        for u in 0..<units { for i in 0..<inputs { transposed[i * units + u] = weight[u * inputs + i] } }
+        let w = graph.constant("weight", dims: [inputs, units], transposed)
+        let input = graph.sequence(x, steps: steps, features: inputs)
+        let product = graph.node("MatMul", [input, w])
+        return .init(name: graph.node("Add", [product, b]), layout: .sequence(steps: steps, features: units))
+    }
 }

@@ -37,4 +37,7 @@ final class Dropout: Layer {
             dx.update(from: dy, count: n)
         }
     }
+
+    // Inference is the identity: nothing in ONNX.
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value { x }
 }

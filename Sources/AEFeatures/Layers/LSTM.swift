@@ -149,4 +149,37 @@ final class LSTM: Layer {
         BLAS.gemm(m: rows, n: features, k: g4, s.dGates, w, s.dx)
         transpose(s.dx, dx, batch: batch, width: features, toTimeMajor: false)
     }
+
+    // ONNX: LSTM on [T, N, features]; Y [T, 1, N, units] squeezed to the time-major sequence, or
+    // Y_h [1, N, units] squeezed to the last state.
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
+        let input = graph.sequence(x, steps: steps, features: features)
+        let (sequence, last) = LSTM.onnxNode(&graph, input: input, directions: [self])
+        let axes = graph.constant("axes", int64: [returnSequences ? 1 : 0])
+        let y = graph.node("Squeeze", [returnSequences ? sequence : last, axes])
+        return .init(name: y, layout: returnSequences ? .sequence(steps: steps, features: units) : .flat(units))
+    }
+
+    /// One ONNX LSTM node for `directions` (this layer, or a bidirectional pair) over the time-major
+    /// `input`; returns the names of Y [T, dirs, N, H] and Y_h [dirs, N, H]. The stored gate order
+    /// i, o, f, c is ONNX's; ONNX's B is [input bias | recurrent bias] and this layer has one bias,
+    /// so the recurrent half is 0. The learned h0 and c0 are broadcast to initial_h/initial_c [dirs, N, H].
+    static func onnxNode(_ graph: inout ONNXGraph, input: String, directions: [LSTM]) -> (sequence: String, last: String) {
+        let count = directions.count, h = directions[0].units, f = directions[0].features
+        func stacked(_ part: (LSTM) -> [Float]) -> [Float] { directions.flatMap(part) }
+        let w = graph.constant("W", dims: [count, 4 * h, f], stacked { ONNXGraph.values($0.w, 4 * h * f) })
+        let r = graph.constant("R", dims: [count, 4 * h, h], stacked { ONNXGraph.values($0.r, 4 * h * h) })
+        let b = graph.constant("B", dims: [count, 8 * h],
+                               stacked { ONNXGraph.values($0.b, 4 * h) + [Float](repeating: 0, count: 4 * h) })
+        let batch = graph.batchSize(ofSequence: input)
+        let prefix = graph.constant("directions", int64: [count]), suffix = graph.constant("units", int64: [h])
+        let stateShape = graph.node("Concat", [prefix, batch, suffix], [("axis", .int(0))])
+        let h0 = graph.constant("h0", dims: [count, 1, h], stacked { ONNXGraph.values($0.h0, h) })
+        let c0 = graph.constant("c0", dims: [count, 1, h], stacked { ONNXGraph.values($0.c0, h) })
+        let initialH = graph.node("Expand", [h0, stateShape]), initialC = graph.node("Expand", [c0, stateShape])
+        let y = graph.fresh("Y"), yh = graph.fresh("Y_h")
+        graph.node("LSTM", [input, w, r, b, "", initialH, initialC], outputs: [y, yh],
+                   [("hidden_size", .int(h)), ("direction", .string(count == 2 ? "bidirectional" : "forward"))])
+        return (y, yh)
+    }
 }

@@ -30,6 +30,9 @@ protocol Layer: AnyObject {
     /// non-nil; the first layer of a network needs no input gradient).
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>)
+
+    /// Appends the layer's inference computation to an ONNX graph: reads `x`, returns the output.
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value
 }
 
 extension Layer {

@@ -90,4 +90,12 @@ final class Pool2D: Layer {
             }
         }
     }
+
+    // ONNX: MaxPool or AveragePool (count_include_pad 0, its default) on [N, C, H, W].
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
+        let g = geometry
+        let input = graph.image(x, channels: g.channels, height: g.inputHeight, width: g.inputWidth)
+        let y = graph.node(kind == .max ? "MaxPool" : "AveragePool", [input], g.onnxAttributes(dilations: false))
+        return .init(name: y, layout: .image(channels: g.channels, height: g.outputHeight, width: g.outputWidth))
+    }
 }

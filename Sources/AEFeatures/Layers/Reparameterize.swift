@@ -39,4 +39,10 @@ final class Reparameterize: Layer {
             }
         }
     }
+
+    // ONNX: inference outputs mu, the first half of [mu | logvar]: a Slice.
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
+        let input = graph.flat(x)
+        return .init(name: graph.slice(input, columns: 0..<size), layout: .flat(size))
+    }
 }

@@ -21,4 +21,12 @@ final class RepeatVector: Layer {
         dx.update(repeating: 0, count: batch * units)
         for n in 0..<batch { for t in 0..<steps { for j in 0..<units { dx[n * units + j] += dy[(n * steps + t) * units + j] } } }
     }
+
+    // ONNX: [N, units] → Unsqueeze → [1, N, units] → Expand → [steps, N, units], time-major.
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
+        let input = graph.flat(x), axes = graph.constant("axes", int64: [0])
+        let unsqueezed = graph.node("Unsqueeze", [input, axes])
+        let shape = graph.constant("shape", int64: [steps, 1, units])
+        return .init(name: graph.node("Expand", [unsqueezed, shape]), layout: .sequence(steps: steps, features: units))
+    }
 }

@@ -41,4 +41,14 @@ final class Upsample2D: Layer {
             for c in 0..<channels { dx[source + c] += dy[target + c] }
         }
     }
+
+    // ONNX: Resize, nearest with asymmetric coordinates and floor: out[i] = in[floor(i / factor)].
+    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
+        let input = graph.image(x, channels: channels, height: height, width: width)
+        let scales = graph.constant("scales", dims: [4], [1, 1, Float(factorHeight), Float(factorWidth)])
+        let y = graph.node("Resize", [input, "", scales], [("mode", .string("nearest")),
+                                                           ("coordinate_transformation_mode", .string("asymmetric")),
+                                                           ("nearest_mode", .string("floor"))])
+        return .init(name: y, layout: .image(channels: channels, height: height * factorHeight, width: width * factorWidth))
+    }
 }

@@ -155,6 +155,28 @@ class NativeModel:
     def save(self, path):
         check(lib.aef_model_save(self._handle, str(path).encode()))
 
+    def export_onnx(self, graph="encoder", path=None):
+        """One ONNX graph ("encoder", "autoencoder" or "scorer"; see aef_onnx_graph): written
+        atomically to `path`, or returned as bytes when path is None."""
+        kind = _onnx_graph(graph)
+        if path is not None:
+            check(lib.aef_model_export_onnx(self._handle, kind, str(path).encode()))
+            return None
+        needed = ctypes.c_size_t()
+        check(lib.aef_model_export_onnx_buffer(self._handle, kind, None, 0, ctypes.byref(needed)))
+        buffer = ctypes.create_string_buffer(needed.value)
+        check(lib.aef_model_export_onnx_buffer(self._handle, kind, buffer, needed.value, ctypes.byref(needed)))
+        return buffer.raw[:needed.value]
+
+
+ONNX_GRAPHS = ("encoder", "autoencoder", "scorer")
+
+
+def _onnx_graph(name):
+    if name not in ONNX_GRAPHS:
+        raise ValueError(f"graph must be one of {ONNX_GRAPHS}, got {name!r}")
+    return ONNX_GRAPHS.index(name)
+
 
 def set_num_threads(n_threads):
     """Threads the library's math uses, process-wide; 0 means all cores."""

@@ -106,6 +106,8 @@ _SIGNATURES = {
     "aef_model_load": (_c.c_int, [_c.c_char_p, _modelp]),
     "aef_model_save_buffer": (_c.c_int, [_model, _c.c_void_p, _size, _sizep]),
     "aef_model_load_buffer": (_c.c_int, [_c.c_void_p, _size, _modelp]),
+    "aef_model_export_onnx": (_c.c_int, [_model, _c.c_int, _c.c_char_p]),
+    "aef_model_export_onnx_buffer": (_c.c_int, [_model, _c.c_int, _c.c_void_p, _size, _sizep]),
 }
 
 for _name, (_restype, _argtypes) in _SIGNATURES.items():

@@ -306,6 +306,14 @@ class AutoencoderTransformer(ParamsBase):
         self._check_fitted()
         self.model_.save(path)
 
+    def export_onnx(self, path=None, graph="encoder"):
+        """The fitted model as ONNX: graph "encoder" (input → features, what transform returns),
+        "autoencoder" (input → reconstruction) or "scorer" (input → anomaly score). Each takes
+        raw float32 rows named "input" [N, n_features_in_]. Written to `path`, or returned as
+        bytes when path is None."""
+        self._check_fitted()
+        return self.model_.export_onnx(graph, path)
+
     @classmethod
     def load(cls, path):
         """An estimator around a model saved by `save` (or by any other binding of the library)."""
@@ -457,6 +465,13 @@ class AutoencoderDetector(ParamsBase):
         self._check_fitted()
         rows = self.autoencoder_._rows(X)
         return self.autoencoder_.model_.feature_errors(rows).astype(np.float64)
+
+    def export_onnx(self, path=None):
+        """The scorer as ONNX: input [N, n_features_in_] raw float32 rows → "score" [N], the
+        same numbers as decision_function (compare them with threshold_). Written to `path`, or
+        returned as bytes when path is None."""
+        self._check_fitted()
+        return self.autoencoder_.export_onnx(path, graph="scorer")
 
     def calibrate_threshold(self, X_normal, false_positive_rate=0.01):
         """Sets threshold_ so that about `false_positive_rate` of the held-out normal rows

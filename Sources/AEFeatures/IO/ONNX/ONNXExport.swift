@@ -1,0 +1,128 @@
+/// The three ONNX graphs of a fitted model. Each takes raw rows "input" [N, inputSize] (the
+/// fitted scaling is inside the graph) and computes what the library computes for inference:
+/// dropout and noise are absent, batch normalisation uses its running statistics, a
+/// variational code is its mean.
+public enum ONNXGraphKind: String, CaseIterable, Sendable {
+    /// "input" → "features" [N, codeSize]: `encode`.
+    case encoder
+    /// "input" → "reconstruction" [N, inputSize], in the input's units: `reconstruct`.
+    case autoencoder
+    /// "input" → "score" [N]: `anomalyScores` (mean reconstruction error, plus the weighted KL
+    /// per value for a variational model).
+    case scorer
+}
+
+extension Autoencoder {
+    /// The serialised ONNX model (IR version 8, opset 17, batch dimension "N") of one graph.
+    /// - Throws: `AEError.notFitted` before the first fit.
+    public func onnxModel(_ kind: ONNXGraphKind) throws -> [UInt8] {
+        guard isFitted else { throw AEError.notFitted }
+        let graph = onnxGraph(kind)
+        let description = "aefeatures \(spec.variant.rawValue) autoencoder, \(kind.rawValue) graph: input [N, \(inputSize)] raw rows"
+        return ONNXEncoding.encode(graph, producerVersion: AEFeaturesVersion.string, docString: description)
+    }
+
+    /// Writes one graph to `path` atomically (a temporary file renamed into place), so an existing
+    /// file there is replaced whole or not at all.
+    public func exportONNX(_ kind: ONNXGraphKind, to path: String) throws {
+        let bytes = try onnxModel(kind)
+        try AtomicFile.write(bytes, to: path)
+    }
+
+    func onnxGraph(_ kind: ONNXGraphKind) -> ONNXGraph {
+        var graph = ONNXGraph(name: "aefeatures_\(kind.rawValue)")
+        let raw = graph.input("input", size: inputSize)
+        let scaled = scaler.map { graph.scale(raw, $0) } ?? raw
+        let layers = network.layers
+        switch kind {
+        case .encoder:
+            let outputs = exportLayers(&graph, scaled, 0...network.codeLayerIndex)
+            graph.output(outputs.last!, as: "features")
+        case .autoencoder:
+            let output = exportLayers(&graph, scaled, 0..<layers.count).last!
+            let reconstruction = scaler.map { graph.unscale(output, $0) } ?? output
+            graph.output(reconstruction, as: "reconstruction")
+        case .scorer:
+            // As Scoring.rowScores: BCE is computed from the logits, before the final sigmoid.
+            let top = spec.loss == .bce ? layers.count - 1 : layers.count
+            let outputs = exportLayers(&graph, scaled, 0..<top)
+            let output = graph.flat(outputs.last!)
+            let errors = graph.elementErrors(spec.loss, output: output, target: scaled.name)
+            let axes = [("axes", ONNXGraph.Attribute.ints([1])), ("keepdims", .int(0))]
+            var score = graph.node("ReduceMean", [errors], axes)
+            if let kl = objective.kl {
+                // The head [mu | logvar] is the input of the code layer.
+                let head = graph.flat(outputs[network.codeLayerIndex - 1])
+                let term = graph.klScoreTerm(head: head, kl)
+                score = graph.node("Add", [score, term])
+            }
+            graph.scalarOutput(score, as: "score")
+        }
+        return graph
+    }
+
+    /// Each layer's output value for layers `range`, the first reading `input`.
+    private func exportLayers<R: Sequence>(_ graph: inout ONNXGraph, _ input: ONNXGraph.Value, _ range: R) -> [ONNXGraph.Value]
+        where R.Element == Int {
+        var outputs: [ONNXGraph.Value] = []
+        var x = input
+        for i in range {
+            x = network.layers[i].exportONNX(&graph, x)
+            outputs.append(x)
+        }
+        return outputs
+    }
+}
+
+extension ONNXGraph {
+    /// (x − offset) · factor, as Scaler.apply.
+    mutating func scale(_ x: Value, _ scaler: Scaler) -> Value {
+        let offset = constant("offset", dims: [scaler.offset.count], scaler.offset)
+        let factor = constant("factor", dims: [scaler.factor.count], scaler.factor)
+        let centred = node("Sub", [x.name, offset])
+        return Value(name: node("Mul", [centred, factor]), layout: x.layout)
+    }
+
+    /// x / factor + offset, as Scaler.invert.
+    mutating func unscale(_ x: Value, _ scaler: Scaler) -> Value {
+        let input = flat(x)
+        let offset = constant("offset", dims: [scaler.offset.count], scaler.offset)
+        let factor = constant("factor", dims: [scaler.factor.count], scaler.factor)
+        let divided = node("Div", [input, factor])
+        return Value(name: node("Add", [divided, offset]), layout: .flat(x.layout.size))
+    }
+
+    /// LossFunction.elementError per value: (y − t)² for MSE; for BCE from logits z,
+    /// max(z, 0) − z·t + log(1 + e^−|z|).
+    mutating func elementErrors(_ loss: LossFunction, output: String, target: String) -> String {
+        switch loss {
+        case .mse:
+            let difference = node("Sub", [output, target])
+            return node("Mul", [difference, difference])
+        case .bce:
+            let positive = node("Relu", [output])
+            let product = node("Mul", [output, target])
+            let magnitude = node("Abs", [output])
+            let negated = node("Neg", [magnitude])
+            let softplus = node("Softplus", [negated])
+            let linear = node("Sub", [positive, product])
+            return node("Add", [linear, softplus])
+        }
+    }
+
+    /// weight / inputSize · KL(N(mu, e^logvar) ‖ N(0, I)) per sample, as KLDivergence.scoreTerm:
+    /// −½ Σ (1 + logvar − mu² − e^logvar).
+    mutating func klScoreTerm(head: String, _ kl: KLDivergence) -> String {
+        let mu = slice(head, columns: 0..<kl.size), logVariance = slice(head, columns: kl.size..<(2 * kl.size))
+        let one = constant("one", dims: [], [1])
+        let shifted = node("Add", [logVariance, one])
+        let square = node("Mul", [mu, mu])
+        let exponential = node("Exp", [logVariance])
+        let partial = node("Sub", [shifted, square])
+        let terms = node("Sub", [partial, exponential])
+        let axes = constant("axes", int64: [1])
+        let sum = node("ReduceSum", [terms, axes], [("keepdims", .int(0))])
+        let factor = constant("kl_factor", dims: [], [-0.5 * kl.weight / Float(kl.inputSize)])
+        return node("Mul", [sum, factor])
+    }
+}
