@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(name: "aef-bench", dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS"], path: "bench"),
         .testTarget(
             name: "AEFeaturesTests",
-            dependencies: ["AEFeatures", "AEFDatasets"]
+            dependencies: ["AEFeatures", "AEFDatasets", "CONNX"]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -512,6 +512,58 @@ static void test_persistence(aef_model *m, const float *x) {
     free(copy);
 }
 
+/* ---- ONNX export: to a path and to a buffer, and its errors. ---- */
+
+static void test_onnx(aef_model *m) {
+    const char *path = "/tmp/aef_test_capi.onnx";
+    aef_onnx_graph graphs[] = {AEF_ONNX_ENCODER, AEF_ONNX_AUTOENCODER, AEF_ONNX_SCORER};
+    size_t sizes[3] = {0};
+    for (int g = 0; g < 3; g++) {
+        size_t size = 0;
+        CHECK_STATUS(aef_model_export_onnx_buffer(m, graphs[g], NULL, 0, &size), AEF_OK);
+        CHECK(size > 1000, "graph %d: %zu bytes", g, size);
+        unsigned char *bytes = malloc(size), *file = malloc(size + 1);
+        CHECK_STATUS(aef_model_export_onnx_buffer(m, graphs[g], bytes, size - 1, &size), AEF_ERR_BUFFER_TOO_SMALL);
+        CHECK_STATUS(aef_model_export_onnx_buffer(m, graphs[g], bytes, size, &size), AEF_OK);
+        /* ONNX is protobuf: field 1 (ir_version, varint) = 8 comes first. */
+        CHECK(bytes[0] == 0x08 && bytes[1] == 8, "ir_version 8 leads the bytes: %02x %02x", bytes[0], bytes[1]);
+        CHECK_STATUS(aef_model_export_onnx(m, graphs[g], path), AEF_OK);
+        FILE *f = fopen(path, "rb");
+        size_t read = f ? fread(file, 1, size + 1, f) : 0;
+        if (f) fclose(f);
+        CHECK(read == size && memcmp(bytes, file, size) == 0, "graph %d: the file holds the buffer's bytes", g);
+        sizes[g] = size;
+        free(bytes);
+        free(file);
+    }
+    CHECK(sizes[1] > sizes[0], "the autoencoder graph holds more weights than the encoder");
+
+    size_t size = 0;
+    CHECK_STATUS(aef_model_export_onnx(NULL, AEF_ONNX_ENCODER, path), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_export_onnx(m, AEF_ONNX_ENCODER, NULL), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_export_onnx(m, (aef_onnx_graph)7, path), AEF_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(aef_last_error(), "AEF_ONNX_ENCODER") != NULL, "%s", aef_last_error());
+    CHECK_STATUS(aef_model_export_onnx(m, AEF_ONNX_ENCODER, "/nonexistent-dir/model.onnx"), AEF_ERR_IO);
+    CHECK_STATUS(aef_model_export_onnx(m, AEF_ONNX_ENCODER, "/tmp/"), AEF_ERR_IO);
+    CHECK_STATUS(aef_model_export_onnx_buffer(m, AEF_ONNX_ENCODER, NULL, 0, NULL), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_export_onnx_buffer(NULL, AEF_ONNX_ENCODER, NULL, 0, &size), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_export_onnx_buffer(m, (aef_onnx_graph)-1, NULL, 0, &size), AEF_ERR_INVALID_ARGUMENT);
+
+    /* An unfitted model exports nothing and leaves an existing file alone. */
+    aef_model *fresh = NULL;
+    CHECK_STATUS(aef_model_create(SPEC, &fresh), AEF_OK);
+    CHECK(write_file(path, "previous", 8) == 0, "wrote a placeholder");
+    CHECK_STATUS(aef_model_export_onnx(fresh, AEF_ONNX_SCORER, path), AEF_ERR_NOT_FITTED);
+    CHECK_STATUS(aef_model_export_onnx_buffer(fresh, AEF_ONNX_SCORER, NULL, 0, &size), AEF_ERR_NOT_FITTED);
+    char kept[16] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t read = f ? fread(kept, 1, sizeof kept - 1, f) : 0;
+    if (f) fclose(f);
+    CHECK(read == 8 && strcmp(kept, "previous") == 0, "placeholder intact: '%s'", kept);
+    aef_model_free(fresh);
+    unlink(path);
+}
+
 /* ---- Concurrency: 8 threads of inference on one model, and per-thread error messages. ---- */
 
 struct worker {
@@ -568,6 +620,7 @@ int main(void) {
         test_inference(m, x);
         test_variational(x, m);
         test_persistence(m, x);
+        test_onnx(m);
         test_concurrency(m, x);
         aef_model_free(m);
     }

@@ -1,0 +1,163 @@
+"""ONNX export: every variant's three graphs pass onnx's full checker and run in onnxruntime with
+the library's own numbers, at batch 1 and 1000, on random and real (Fashion-MNIST) rows."""
+import gzip
+import os
+
+import numpy as np
+import pytest
+
+from aefeatures import AEFError, AEFIOError, NativeModel
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+FASHION = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+
+BLOCKS_CROP = [{"filters": 8, "kernel": 3, "pool": 2}, {"filters": 8, "kernel": 3, "pool": 2},
+               {"filters": 4, "kernel": 3, "pool": 2, "pool_padding": "same"}]  # 28→14→7→4, decoder 32 → crop 28
+# A 1-row kernel with stride 2 skips the last input row: the transposed convolution needs output_padding.
+BLOCKS_STRIDED = [{"filters": 6, "kernel": 3, "stride": 2}, {"filters": 4, "kernel": [1, 3], "stride": 2, "dilation": [1, 2]}]
+TRAINING = {"epochs": 2, "batch_size": 64}
+
+# Every model reads rows of 784 Fashion-MNIST pixels (as [784], [28, 28] or [28, 28, 1] samples).
+CASES = {
+    "dense": {"input_shape": [784], "hidden_units": [32, 16], "code_size": 8, "batch_norm": True,
+               "dropout": 0.1, "scaling": "standard"},
+    "denoising": {"variant": "denoising", "input_shape": [784], "hidden_units": [24], "code_size": 6,
+                   "activation": "relu", "loss": "bce", "noise": {"type": "masking"}},
+    "sparse": {"variant": "sparse", "input_shape": [784], "hidden_units": [24], "code_size": 10,
+                "activation": "leaky_relu"},
+    "contractive": {"variant": "contractive", "input_shape": [784], "hidden_units": [20], "code_size": 5,
+                     "activation": "tanh", "scaling": "none", "output_activation": "identity"},
+    "conv1d": {"variant": "conv1d", "input_shape": [784], "conv_decoder": "transpose",
+                "conv_blocks": [{"filters": 4, "kernel": 5, "stride": 2, "pool": 2, "pool_type": "average"},
+                                {"filters": 6, "kernel": 3, "dilation": 2, "pool": 3, "pool_padding": "same"}]},
+    "conv2d": {"variant": "conv2d", "input_shape": [28, 28, 1], "conv_blocks": BLOCKS_CROP, "code_size": 16,
+                "batch_norm": True},
+    "conv2d_transpose": {"variant": "conv2d", "input_shape": [28, 28], "conv_blocks": BLOCKS_STRIDED,
+                          "conv_decoder": "transpose", "activation": "relu"},
+    "seq2seq": {"variant": "seq2seq", "input_shape": [28, 28], "hidden_units": [12, 8], "decoder_units": [8, 12],
+                 "training": {"clip_norm": 1.0}},
+    "seq2seq_bidirectional": {"variant": "seq2seq", "input_shape": [28, 28], "hidden_units": [10], "code_size": 6,
+                               "bidirectional": True},
+    "variational": {"variant": "variational", "input_shape": [784], "hidden_units": [32], "code_size": 4,
+                     "variational": {"beta": 0.5}},
+    "variational_conv": {"variant": "conv2d", "input_shape": [28, 28, 1], "code_size": 6, "loss": "bce",
+                          "variational": {}, "conv_blocks": [{"filters": 4, "kernel": 3, "pool": 4}]},
+    "adversarial": {"variant": "adversarial", "input_shape": [784], "hidden_units": [32], "code_size": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    if not os.path.exists(FASHION):
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    with gzip.open(FASHION) as f:
+        pixels = np.frombuffer(f.read(), dtype=np.uint8, offset=16)
+    return pixels.reshape(-1, 784).astype(np.float32)
+
+
+def fitted(name, fashion):
+    spec = CASES[name]
+    model = NativeModel.create({**spec, "training": {**TRAINING, **spec.get("training", {})}, "seed": 7})
+    model.fit(np.ascontiguousarray(fashion[:1500]))
+    return model
+
+
+# onnxruntime's Sigmoid is an approximation with absolute errors near 1e-7 (8.7e-8 measured against
+# exact arithmetic on codes near 2e-3, where the library's is within 2e-9), so errors are
+# measured against the output's scale with this absolute floor.
+ABSOLUTE_FLOOR = 1e-6
+
+
+def relative_error(actual, expected):
+    """max |actual − expected| over max(max |expected|, ABSOLUTE_FLOOR / 1e-5): the error relative
+    to the output's scale, so values near zero do not turn rounding into huge ratios."""
+    scale = max(float(np.max(np.abs(expected))), ABSOLUTE_FLOOR / 1e-5)
+    return float(np.max(np.abs(actual - expected))) / scale
+
+
+def run(model_bytes, x):
+    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    return session.run(None, {"input": x})[0]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_graph_matches_the_library(name, fashion):
+    model = fitted(name, fashion)
+    tolerance = 1e-4 if name.startswith("seq2seq") else 1e-5
+    # Random rows uniform within each pixel's training range: standard scaling of a pixel that is
+    # almost always 0 turns out-of-range values into huge activations, where float32 sums in any
+    # two orders differ by more than their result's precision (an ill-conditioned input, not the graph).
+    rng = np.random.default_rng(1)
+    low, high = fashion[:1500].min(axis=0), fashion[:1500].max(axis=0)
+    def uniform(rows):
+        return (low + rng.uniform(size=(rows, 784)) * (high - low)).astype(np.float32)
+    inputs = {
+        "real, batch 1000": fashion[2000:3000],
+        "real, batch 1": fashion[5000:5001],
+        "random, batch 1000": uniform(1000),
+        "random, batch 1": uniform(1),
+    }
+    library = {"encoder": model.transform, "autoencoder": model.reconstruct, "scorer": model.score}
+    for graph, compute in library.items():
+        data = model.export_onnx(graph)
+        proto = onnx.load_from_string(data)
+        onnx.checker.check_model(proto, full_check=True)
+        assert proto.ir_version == 8 and [(o.domain, o.version) for o in proto.opset_import] == [("", 17)]
+        assert [i.name for i in proto.graph.input] == ["input"]
+        assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
+        assert not {t.name for t in proto.graph.initializer} & {i.name for i in proto.graph.input}
+        ops = {n.op_type for n in proto.graph.node}
+        assert not ops & {"Dropout", "RandomNormal", "RandomNormalLike", "Upsample"}, ops
+        for label, x in inputs.items():
+            x = np.ascontiguousarray(x)
+            expected, actual = compute(x), run(data, x)
+            assert actual.shape == expected.shape, (graph, label)
+            error = relative_error(actual, expected)
+            assert error <= tolerance, f"{name} {graph} {label}: relative error {error:.2e} > {tolerance}"
+
+
+def test_operators_the_variants_use(fashion):
+    """The layers map to the operators the issue names (no hidden substitutes)."""
+    expected = {"dense": {"Gemm", "BatchNormalization", "Elu", "Sigmoid"},
+                "conv2d": {"Conv", "MaxPool", "Resize", "Slice", "BatchNormalization"},
+                "conv1d": {"Conv", "AveragePool", "MaxPool", "ConvTranspose"},
+                "seq2seq_bidirectional": {"LSTM", "Expand", "Transpose", "Unsqueeze"}}
+    for name, operators in expected.items():
+        proto = onnx.load_from_string(fitted(name, fashion).export_onnx("autoencoder"))
+        found = {n.op_type for n in proto.graph.node}
+        assert operators <= found, (name, operators - found)
+    scorer = onnx.load_from_string(fitted("dense", fashion).export_onnx("scorer"))
+    assert "ReduceMean" in {n.op_type for n in scorer.graph.node}
+
+
+def test_path_and_buffer_agree_and_errors_are_clear(fashion, tmp_path):
+    model = fitted("dense", fashion)
+    path = tmp_path / "encoder.onnx"
+    assert model.export_onnx("encoder", path) is None
+    assert path.read_bytes() == model.export_onnx("encoder")
+
+    unfitted = NativeModel.create(CASES["dense"])
+    with pytest.raises(AEFError, match="not fitted"):
+        unfitted.export_onnx("encoder")
+    path.write_bytes(b"previous")
+    with pytest.raises(AEFError, match="not fitted"):
+        unfitted.export_onnx("encoder", path)
+    assert path.read_bytes() == b"previous"  # nothing written on failure
+
+    with pytest.raises(AEFIOError, match="cannot create"):
+        model.export_onnx("encoder", tmp_path / "missing-directory" / "encoder.onnx")
+    with pytest.raises(ValueError, match="graph must be one of"):
+        model.export_onnx("decoder")
+
+
+def test_estimators_export(fashion, tmp_path):
+    from aefeatures import AutoencoderDetector, AutoencoderTransformer
+    x = fashion[:800]
+    transformer = AutoencoderTransformer(hidden_units=(16,), code_size=4, epochs=2, random_state=0).fit(x)
+    np.testing.assert_allclose(run(transformer.export_onnx(), x), transformer.transform(x), rtol=1e-5, atol=1e-6)
+    detector = AutoencoderDetector(transformer, random_state=0).fit(x)
+    detector.export_onnx(tmp_path / "scorer.onnx")
+    scores = run((tmp_path / "scorer.onnx").read_bytes(), x)
+    assert relative_error(scores, detector.decision_function(x)) <= 1e-5
