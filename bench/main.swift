@@ -3,6 +3,7 @@
 // throughput on the 10,000 test images at batch 1024 and batch 1.
 //
 //   swift run -c release aef-bench [--workload W1|W2|W3|W4|AAE] [--epochs N] [--rows N] [--threads N]
+//                                  [--save-model PATH]   (the fitted model, for bench/onnx_encoder.py)
 //
 // W1 dense: 784 → 256 BN ELU → 64 ELU → 256 BN ELU → 784 sigmoid, MSE.
 // W2 conv2d: conv 1→16 3x3 ELU, maxpool 2 → conv 16→8 3x3 ELU, maxpool 2 (code 7x7x8) →
@@ -95,6 +96,8 @@ try model.fit(data.images) { report in
     return true
 }
 let peak = max(peakBefore, sgemmRate())
+let savePath = argument("--save-model", default: "")
+if !savePath.isEmpty { try model.save(to: savePath) }
 
 /// Encoder throughput over the test images at a batch size, samples per second (median of 3).
 func encoderRate(batch: Int) throws -> Double {

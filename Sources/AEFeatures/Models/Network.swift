@@ -1,9 +1,17 @@
+import Synchronization
+
 /// A sequential stack of layers, its parameter block, and where in the stack the code is.
 final class Network {
     let layers: [Layer]
     let parameters: ParameterBlock
     /// The layer whose output is the code (the features `encode` returns).
     let codeLayerIndex: Int
+
+    /// Inference workspaces kept for the next call: allocating and first-touching megabytes of
+    /// activations per call costs more than a small batch's arithmetic. A call takes one out, so
+    /// concurrent calls never share one; at most `maximumSpareWorkspaces` are kept.
+    private let spareWorkspaces = Mutex<[Workspace]>([])
+    private static let maximumSpareWorkspaces = 4
 
     init(layers: [Layer], codeLayerIndex: Int) {
         self.layers = layers
@@ -58,7 +66,17 @@ final class Network {
     func infer(_ x: UnsafePointer<Float>, rows: Int, layers range: Range<Int>,
                preprocess: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in },
                body: (Int, Int, Workspace) -> Void) {
-        let workspace = Workspace(network: self, capacity: Swift.min(inferenceChunk, Swift.max(rows, 1)), training: false)
+        let capacity = Swift.min(inferenceChunk, Swift.max(rows, 1))
+        let reused = spareWorkspaces.withLock { spare -> Workspace? in
+            guard let i = spare.firstIndex(where: { $0.capacity >= capacity }) else { return nil }
+            return spare.remove(at: i)
+        }
+        let workspace = reused ?? Workspace(network: self, capacity: capacity, training: false)
+        defer {
+            spareWorkspaces.withLock { spare in
+                if spare.count < Network.maximumSpareWorkspaces { spare.append(workspace) }
+            }
+        }
         let width = layers[range.lowerBound].inputSize
         var rng = RandomSource(seed: 0)  // inference draws no random numbers
         var start = 0
