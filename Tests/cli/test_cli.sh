@@ -61,7 +61,7 @@ expect_error() {  # expect_error "phrase" aef-arguments...
     "$aef" "$@" > out.txt 2> err.txt; local status=$?
     if [ "$status" -ne 1 ]; then bad "aef $* exited $status"; return; fi
     if [ "$(wc -l < err.txt)" -ne 1 ]; then bad "aef $*: stderr is not one line: $(cat err.txt)"; return; fi
-    grep -q -- "$phrase" err.txt && ok || bad "aef $*: '$(cat err.txt)' lacks '$phrase'"
+    grep -qF -- "$phrase" err.txt && ok || bad "aef $*: '$(cat err.txt)' lacks '$phrase'"
 }
 expect_error "missing.csv: no such file"                fit missing.csv -o m2.aef
 expect_error "line 2: 2 fields where earlier lines have 3" fit ragged.csv -o m2.aef
