@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "AEFDatasets", dependencies: ["AEFeatures", "CZlib"]),
         .executableTarget(
             name: "aef",
-            dependencies: ["AEFeatures", "AEFDatasets", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "aef-bench", dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS"], path: "bench"),
         .testTarget(

@@ -69,6 +69,17 @@ struct SoftmaxRegression {
         return Double(correct) / Double(labels.count)
     }
 
+    /// For two classes: the logit of class 1 minus that of class 0 per row (a ranking score for AUROC).
+    func decisionScores(features x: [Float]) -> [Float] {
+        precondition(classes == 2, "decision scores are for binary problems")
+        let z = standardise(x)
+        var scores = [Float](repeating: 0, count: 2)
+        return (0..<(x.count / features)).map { r in
+            logits(z, row: r, into: &scores)
+            return scores[1] - scores[0]
+        }
+    }
+
     private func standardise(_ x: [Float]) -> [Float] {
         var z = x
         for i in 0..<z.count { let j = i % features; z[i] = (z[i] - mean[j]) * invStd[j] }
