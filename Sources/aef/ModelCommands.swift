@@ -22,10 +22,6 @@ private func fail(_ message: String) -> Never {
     exit(1)
 }
 
-private func loadModel(_ path: String) throws -> Autoencoder {
-    try Autoencoder.load(from: path)
-}
-
 /// Reads `path` and checks its rows fit `model`.
 private func readData(_ path: String, for model: Autoencoder, modelPath: String) throws -> Table {
     let table = try DataFiles.read(path)
@@ -128,7 +124,7 @@ struct InferenceOptions: ParsableArguments {
 
     func run(_ kernel: (Autoencoder, Tensor) throws -> Table) throws {
         try runReportingErrors {
-            let autoencoder = try loadModel(model)
+            let autoencoder = try Autoencoder.load(from: model)
             let table = try readData(data, for: autoencoder, modelPath: model)
             let result = try kernel(autoencoder, try Tensor(shape: [table.rows, table.columns], scalars: table.values))
             try DataFiles.write(result, to: output)
@@ -182,7 +178,7 @@ struct ExportONNX: ParsableCommand {
             guard let kind = ONNXGraphKind(rawValue: graph) else {
                 throw CommandError("--graph must be encoder, autoencoder or scorer; got '\(graph)'")
             }
-            let autoencoder = try loadModel(model)
+            let autoencoder = try Autoencoder.load(from: model)
             try autoencoder.exportONNX(kind, to: output)
             print("wrote the \(graph) graph of \(model) to \(output): input \"input\" [N, \(autoencoder.inputSize)]")
         }
@@ -195,7 +191,7 @@ struct Info: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let autoencoder = try loadModel(model)
+            let autoencoder = try Autoencoder.load(from: model)
             let bytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
             print("\(model): \(autoencoder.spec.variant.rawValue) autoencoder, \(bytes) bytes")
             print("  sample \(autoencoder.spec.inputShape) (\(autoencoder.inputSize) values) -> code \(autoencoder.codeSize); \(autoencoder.parameterCount) parameters")
@@ -224,7 +220,7 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let autoencoder = try loadModel(model)
+            let autoencoder = try Autoencoder.load(from: model)
             let samples = try autoencoder.sample(count: count, seed: seed)
             try DataFiles.write(Table(rows: count, columns: autoencoder.inputSize, values: samples.scalars), to: output)
             print("wrote \(count) samples to \(output)")
