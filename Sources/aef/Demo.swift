@@ -19,7 +19,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Training epochs on Fashion-MNIST.") var epochs = 8
     @Option(help: "Fashion-MNIST class treated as normal in the anomaly table (0-9).") var normalClass = 0
     @Option(help: "Directory holding the Fashion-MNIST IDX files.") var data = FashionMNIST.defaultDirectory
-    @Option(help: "Write the tables as Markdown and CSV into this directory.") var report: String?
+    @Option(help: "Write the tables (Markdown, CSV) and plots (PNG, drawn by python3 with matplotlib) into this directory.") var report: String?
 
     func run() throws {
         try runReportingErrors {
@@ -27,13 +27,17 @@ struct Demo: ParsableCommand {
                 throw CommandError("--seeds must be ≥ 1, --policies ≥ 20 and --normal-class 0-9")
             }
             let started = Date()
-            var tables = try insuranceTables()
+            var plots = DemoReport()
+            var tables = try insuranceTables(&plots)
             if FileManager.default.fileExists(atPath: data + "/train-images-idx3-ubyte.gz") {
-                tables += try fashionTables()
+                tables += try fashionTables(&plots)
             } else {
                 say("Fashion-MNIST not found under \(data) (Debian package dataset-fashion-mnist): its tables are skipped.")
             }
-            if let report { try write(tables, to: report) }
+            if let report {
+                try write(tables, to: report)
+                try plots.write(to: report)
+            }
             say(String(format: "Done in %.0f s.", Date().timeIntervalSince(started)))
         }
     }
@@ -75,7 +79,8 @@ struct Demo: ParsableCommand {
 
     // MARK: Insurance
 
-    private func insuranceTables() throws -> [Table] {
+    /// The insurance tables; the first seed's codes, scores and curves go into `plots`.
+    private func insuranceTables(_ plots: inout DemoReport) throws -> [Table] {
         say("Insurance (simulated, \(policies) policies, 70/30 split, \(seeds) seed\(seeds == 1 ? "" : "s")): AUROC of a logistic regression on each feature set")
         let specs = variants(shape: [4, 3], hidden: 16, code: 8, conv: (8, 2, nil))
         var features: [String: [Double]] = [:], anomalies: [String: [Double]] = [:]
@@ -99,12 +104,17 @@ struct Demo: ParsableCommand {
             score("PCA (99% variance)", pca.project(scaled(trainRows)), pca.project(scaled(testRows)))
             score("handcrafted", InsuranceData.handcrafted(trainRows), InsuranceData.handcrafted(testRows))
             let normalRows = zip(trainLabels.indices, trainLabels).filter { $0.1 == 0 }.flatMap { trainRows[($0.0 * 12)..<($0.0 * 12 + 12)] }
+            if seed == 1 { plots.begin("insurance", classes: ["low risk", "high risk"], labels: testLabels, anomalous: testLabels) }
             for (name, spec) in specs {
                 let model = try fitted(spec, seed: seed, epochs: insuranceEpochs, batch: 32, rows: trainRows, count: trainCount)
-                let test = try Tensor.rows(testRows, width: 12)
-                score(name, try model.encode(try Tensor.rows(trainRows, width: 12)).scalars, try model.encode(test).scalars)
+                let test = try Tensor.rows(testRows, width: 12), codes = try model.encode(test).scalars
+                score(name, try model.encode(try Tensor.rows(trainRows, width: 12)).scalars, codes)
                 let detector = try fitted(spec, seed: seed, epochs: insuranceEpochs, batch: 32, rows: normalRows, count: normalRows.count / 12)
-                anomalies[name, default: []].append(auroc(try detector.anomalyScores(test), testLabels))
+                let scores = try detector.anomalyScores(test)
+                anomalies[name, default: []].append(auroc(scores, testLabels))
+                if seed == 1 {
+                    plots.add("insurance", variant: name, codes: codes, codeSize: model.codeSize, loss: model.history?.loss ?? [], scores: scores)
+                }
             }
         }
         let bound = meanAndSpread(ceiling)
@@ -122,7 +132,8 @@ struct Demo: ParsableCommand {
 
     // MARK: Fashion-MNIST
 
-    private func fashionTables() throws -> [Table] {
+    /// The Fashion-MNIST tables; the first seed's codes, scores, curves and reconstructions go into `plots`.
+    private func fashionTables(_ plots: inout DemoReport) throws -> [Table] {
         let (trainLimit, testLimit) = full ? (60_000, 10_000) : (train, test)
         let trainSet = try FashionMNIST(split: .train, limit: trainLimit, directory: data)
         let testSet = try FashionMNIST(split: .test, limit: testLimit, directory: data)
@@ -133,6 +144,10 @@ struct Demo: ParsableCommand {
         let normal = (0..<trainSet.labels.count).filter { trainSet.labels[$0] == normalClass }
         let normalRows = normal.flatMap { x[($0 * 784)..<($0 * 784 + 784)] }
         let anomalous = testSet.labels.map { $0 == normalClass ? 0 : 1 }
+        plots.begin("fashion-mnist", classes: FashionMNIST.classNames, labels: testSet.labels, anomalous: anomalous, imageShape: [28, 28])
+        let shown = (0..<10).compactMap { testSet.labels.firstIndex(of: $0) }
+        let originals = try Tensor.rows(shown.flatMap { xt[($0 * 784)..<($0 * 784 + 784)] }, width: 784)
+        plots.add("fashion-mnist", "originals", originals.scalars, width: 784)
         for seed in 1...UInt64(seeds) {
             func score(_ name: String, _ train: [Float], _ test: [Float]) {
                 let model = SoftmaxRegression(features: train, labels: trainSet.labels, classes: 10, seed: seed)
@@ -144,9 +159,15 @@ struct Demo: ParsableCommand {
             for (name, spec) in specs {
                 say("  seed \(seed): \(name)")
                 let model = try fitted(spec, seed: seed, epochs: epochs, batch: 128, rows: x, count: trainSet.labels.count)
-                score(name, try model.encode(trainSet.images).scalars, try model.encode(testSet.images).scalars)
+                let codes = try model.encode(testSet.images).scalars
+                score(name, try model.encode(trainSet.images).scalars, codes)
                 let detector = try fitted(spec, seed: seed, epochs: epochs, batch: 128, rows: normalRows, count: normal.count)
-                anomalies[name, default: []].append(100 * auroc(try detector.anomalyScores(testSet.images), anomalous))
+                let scores = try detector.anomalyScores(testSet.images)
+                anomalies[name, default: []].append(100 * auroc(scores, anomalous))
+                if seed == 1 {
+                    plots.add("fashion-mnist", variant: name, codes: codes, codeSize: model.codeSize, loss: model.history?.loss ?? [],
+                              scores: scores, reconstructions: try model.reconstruct(originals).scalars)
+                }
             }
         }
         let baselines = accuracy.keys.filter { $0.hasPrefix("raw") || $0.hasPrefix("PCA") }.sorted { $0.hasPrefix("raw") && !$1.hasPrefix("raw") }
