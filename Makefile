@@ -8,6 +8,8 @@
 #   make check-install  install into a scratch DESTDIR, build the C example with pkg-config against it, run it
 #   make python       the Python package with the library bundled, pip-installed
 #   make py-tests     the Python tests (and scikit-learn's estimator checks) against the installed package
+#   make check-reliability  fuzzing, the bad-input matrix, ThreadSanitizer, soak, kill-during-save and
+#                     determinism, briefly; LONG=1 runs each much longer (see "Reliability" below)
 
 PREFIX   ?= /usr/local
 OUT      := build
@@ -21,7 +23,8 @@ LDLIBS   := -L$(LIBDIR) -laefeatures -lpthread -lm
 RUN      := env LD_LIBRARY_PATH=$(CURDIR)/$(LIBDIR)
 VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
 
-.PHONY: lib check-lib c-tests valgrind examples install check-install python py-tests py-examples clean
+.PHONY: lib check-lib c-tests valgrind examples install check-install python py-tests py-examples clean \
+        check-reliability fuzz fuzz-replay bad-inputs tsan soak kill-save determinism
 .DELETE_ON_ERROR:
 
 lib: $(LIB)
@@ -42,7 +45,13 @@ check-lib: $(LIB)
 	@if ldd $(LIB) | grep -i swift; then echo "FAIL: the library needs a Swift runtime library"; exit 1; fi
 	@echo "check-lib: $$(wc -l < $(OUT)/exported.txt) aef_ functions exported, as declared; ldd shows no Swift library"
 
-$(OUT)/test_capi: Tests/c/test_capi.c include/aefeatures.h $(LIB)
+$(OUT)/test_capi: Tests/c/test_capi.c Tests/c/data.h include/aefeatures.h $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+$(OUT)/test_bad_inputs: Tests/c/test_bad_inputs.c Tests/c/data.h include/aefeatures.h $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+$(OUT)/reliability: Tests/c/reliability.c Tests/c/data.h include/aefeatures.h $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
 $(OUT)/example: examples/c/example.c include/aefeatures.h $(LIB)
@@ -85,6 +94,72 @@ py-tests: python
 
 py-examples: python
 	python3 examples/python/pipeline_and_anomalies.py --train 3000 --test 1000
+
+# ---- Reliability (issue 10). LONG=1: fuzz 10 min, 16 threads, 20,000 cycles, 2,000 kills. ----
+ifdef LONG
+FUZZ_SECONDS ?= 600
+STRESS := 16 40
+SOAK_CYCLES := 20000
+KILLS := 2000
+else
+FUZZ_SECONDS ?= 60
+STRESS := 8 6
+SOAK_CYCLES := 3000
+KILLS := 200
+endif
+SWIFT_BIN := $(dir $(shell readlink -f $$(command -v swift)))
+SWIFT_CLANG := $(SWIFT_BIN)clang
+# The toolchain's TSan runtime intercepts libdispatch, which it then needs at link time.
+SWIFT_RUNTIME := $(SWIFT_BIN)../lib/swift/linux
+FUZZ_FLAGS := -Xswiftc -sanitize=fuzzer,address -Xswiftc -DAEF_FUZZING -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+
+check-reliability: fuzz-replay bad-inputs fuzz tsan soak kill-save determinism
+	@echo "check-reliability: all passed"
+
+# libFuzzer on model bytes and spec JSON through the C ABI, seeded with a model and a spec of every
+# variant; the corpus grows in $(OUT)/fuzz-corpus across runs, crashes land in $(OUT)/fuzz-crashes.
+fuzz:
+	swift build -c release --product aef-fuzz --scratch-path .build-fuzz $(FUZZ_FLAGS)
+	swift build --product aef-fuzz
+	mkdir -p $(OUT)/fuzz-corpus $(OUT)/fuzz-crashes
+	$$(swift build --show-bin-path)/aef-fuzz seeds $(OUT)/fuzz-corpus
+	.build-fuzz/release/aef-fuzz $(OUT)/fuzz-corpus fuzz/regressions -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
+	    -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 -artifact_prefix=$(OUT)/fuzz-crashes/ \
+	    > $(OUT)/fuzz.log 2>&1; status=$$?; \
+	grep -E "^(Done|stat::peak_rss_mb|==[0-9]+==|SUMMARY)|Test unit written" $(OUT)/fuzz.log; \
+	echo "fuzz: corpus of $$(ls $(OUT)/fuzz-corpus | wc -l) inputs; full log in $(OUT)/fuzz.log"; \
+	if [ $$status -ne 0 ]; then echo "FAIL: the fuzzer found a crash: add the input from $(OUT)/fuzz-crashes to fuzz/regressions with the fix"; fi; \
+	exit $$status
+
+# The regression corpus (fuzz/regressions: seeds and any input that ever crashed) through a normal build.
+fuzz-replay:
+	swift build --product aef-fuzz
+	$$(swift build --show-bin-path)/aef-fuzz replay fuzz/regressions
+
+bad-inputs: $(OUT)/test_bad_inputs
+	cd $(OUT) && $(RUN) ./test_bad_inputs | tail -1
+
+# The stress test against a ThreadSanitizer build of the library (Swift and C both instrumented).
+tsan:
+	swift build -c release --sanitize=thread --product aefeatures --scratch-path .build-tsan
+	$(SWIFT_CLANG) -std=c11 -O1 -g -fsanitize=thread -Iinclude -o $(OUT)/reliability-tsan Tests/c/reliability.c \
+	    -L.build-tsan/release -laefeatures -Wl,-rpath,$(CURDIR)/.build-tsan/release \
+	    -L$(SWIFT_RUNTIME) -ldispatch -lBlocksRuntime -Wl,-rpath,$(SWIFT_RUNTIME) -lpthread -lm
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(OUT)/reliability-tsan stress $(STRESS)
+
+soak: $(OUT)/reliability
+	cd $(OUT) && $(RUN) ./reliability soak $(SOAK_CYCLES)
+
+kill-save: $(OUT)/reliability
+	rm -rf $(OUT)/kill-save && mkdir -p $(OUT)/kill-save
+	cd $(OUT) && $(RUN) ./reliability kill-save $(KILLS) $(CURDIR)/$(OUT)/kill-save
+
+# Same seed and thread count, two processes: the models' bytes must be identical (1 and 2 threads).
+determinism: $(OUT)/reliability
+	@for t in 1 2; do \
+	    a=$$(cd $(OUT) && $(RUN) ./reliability fingerprint $$t); b=$$(cd $(OUT) && $(RUN) ./reliability fingerprint $$t); \
+	    if [ "$$a" != "$$b" ]; then echo "FAIL: $$t threads: $$a vs $$b"; exit 1; fi; \
+	    echo "determinism: $$t thread(s), two runs, four variants: model bytes identical (FNV-1a $$a)"; done
 
 clean:
 	rm -rf $(OUT) $(SCRATCH)

@@ -38,6 +38,10 @@ let package = Package(
             dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "aef-bench", dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS"], path: "bench"),
+        // The libFuzzer target (model bytes and spec JSON through the C ABI; see `make fuzz`);
+        // a normal build writes seeds and replays fuzz/regressions.
+        .executableTarget(name: "aef-fuzz", dependencies: ["AEFeatures", "AEFeaturesCAPI", "CZlib"], path: "fuzz",
+                          exclude: ["regressions"]),
         .testTarget(
             name: "AEFeaturesTests",
             dependencies: ["AEFeatures", "AEFDatasets", "CONNX"]

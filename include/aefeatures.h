@@ -106,8 +106,9 @@ aef_status aef_get_num_threads(int *out_threads);
 /* ---- Models ------------------------------------------------------------------------------- */
 
 /* Creates an unfitted model from a JSON spec (NUL-terminated UTF-8; docs/spec.md lists every
- * field with its default). On success *out_model is a new handle to free with aef_model_free;
- * on failure it is set to NULL. */
+ * field with its default). The parser is lenient in two ways: a trailing comma is accepted, and
+ * a key repeated within one object takes its first value. On success *out_model is a new handle
+ * to free with aef_model_free; on failure it is set to NULL. */
 aef_status aef_model_create(const char *spec_json, aef_model **out_model);
 
 /* Releases a model. NULL is a no-op. The handle must not be used afterwards, and no other call

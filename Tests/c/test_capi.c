@@ -3,6 +3,7 @@
  * AEF_TEST_QUICK=1 (used under valgrind) shrinks the byte-by-byte corruption sweeps. */
 #define _POSIX_C_SOURCE 200809L
 #include "aefeatures.h"
+#include "data.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -43,18 +44,6 @@ static int passed, failed;
 static const char *SPEC =
     "{\"input_shape\":[4,3],\"hidden_units\":[16],\"code_size\":3,\"batch_norm\":true,"
     "\"training\":{\"epochs\":6,\"batch_size\":32}}";
-
-/* Rows built from 2 hidden factors, so an autoencoder can learn them. */
-static void make_data(float *x, size_t rows, unsigned seed) {
-    uint64_t s = seed * 2654435761u + 1;
-    for (size_t r = 0; r < rows; r++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        float a = (float)((s >> 33) % 1000) / 1000.0f;
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        float b = (float)((s >> 33) % 1000) / 1000.0f;
-        for (size_t j = 0; j < WIDTH; j++) x[r * WIDTH + j] = 50.0f * a * (float)(j % 4) + 20.0f * b * (float)(j % 3) + 5.0f;
-    }
-}
 
 static int memeq_floats(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof(float)) == 0; }
 
@@ -190,7 +179,7 @@ static void test_fit(const float *x) {
 
     /* With validation data and a callback that sees every epoch. */
     struct progress_log log = {0, 0, 0, 0};
-    make_data(val, 50, 99);
+    make_data(val, 50, WIDTH, 99);
     CHECK_STATUS(aef_model_fit(m, x, ROWS, WIDTH, val, 50, &seed, on_epoch, &log), AEF_OK);
     CHECK(log.calls == 6, "callback ran %d times", log.calls);
     CHECK(isfinite(log.last_validation) && isfinite(log.last_loss), "losses %g %g", log.last_loss, log.last_validation);
@@ -608,7 +597,7 @@ static void test_concurrency(aef_model *m, const float *x) {
 
 int main(void) {
     static float x[ROWS * WIDTH];
-    make_data(x, ROWS, 1);
+    make_data(x, ROWS, WIDTH, 1);
     test_library();
     test_create();
     test_unfitted();

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A sequential stack of layers, its parameter block, and where in the stack the code is.
 final class Network {
     let layers: [Layer]
@@ -10,7 +8,7 @@ final class Network {
     /// Inference workspaces kept for the next call: allocating and first-touching megabytes of
     /// activations per call costs more than a small batch's arithmetic. A call takes one out, so
     /// concurrent calls never share one; at most `maximumSpareWorkspaces` are kept.
-    private let spareWorkspaces = Mutex<[Workspace]>([])
+    private let spareWorkspaces = Locked<[Workspace]>([])
     private static let maximumSpareWorkspaces = 4
 
     init(layers: [Layer], codeLayerIndex: Int) {
