@@ -14,6 +14,20 @@ def _pointer(array):
     return array.ctypes.data_as(_FLOAT_P)
 
 
+def _rows(x, name="x"):
+    """`x` as the C-contiguous float32 matrix the library reads (copied only when it is not one
+    already). The library itself checks widths, emptiness and finiteness."""
+    if np.iscomplexobj(x):
+        raise ValueError(f"{name} must hold real numbers, not complex ones")
+    try:
+        array = np.ascontiguousarray(x, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be a 2-D array of numbers: {error}") from None
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (samples x features), got {array.ndim}-D")
+    return array
+
+
 class NativeModel:
     """Owns an `aef_model *`; frees it when garbage-collected. Inference methods may be called
     from several threads at once; `fit` must not overlap any other call on the same model."""
@@ -97,8 +111,10 @@ class NativeModel:
     # -- training and inference -----------------------------------------------------------------
 
     def fit(self, x, validation=None, seed=None, progress=None):
-        """x: C-contiguous float32 [n, sample_size]. progress(epoch, epochs, loss, validation_loss)
+        """x: [n, sample_size] numbers (used as float32). progress(epoch, epochs, loss, validation_loss)
         returns True to stop. Returns True if training ran to its end, False if it was stopped."""
+        x = _rows(x)
+        validation = _rows(validation, "validation") if validation is not None else None
         seed_arg = ctypes.byref(ctypes.c_uint64(seed)) if seed is not None else None
         callback = _native.PROGRESS(lambda _user, epoch, epochs, loss, val: int(bool(progress(epoch, epochs, loss, val))))
         status = lib.aef_model_fit(
@@ -109,6 +125,7 @@ class NativeModel:
         return check(status) == _native.AEF_OK
 
     def _infer(self, function, x, width, dtype=np.float32):
+        x = _rows(x)
         out = np.empty((x.shape[0], width), dtype=dtype)
         pointer = out.ctypes.data_as(ctypes.POINTER(np.ctypeslib.as_ctypes_type(dtype)))
         check(function(self._handle, _pointer(x), x.shape[0], x.shape[1], pointer, out.size))
@@ -131,6 +148,7 @@ class NativeModel:
 
     def latent_distribution(self, x):
         """(mean, log-variance) of q(z|x) per row, each [n, code_size] (variational models)."""
+        x = _rows(x)
         mean = np.empty((x.shape[0], self.code_size), dtype=np.float32)
         log_variance = np.empty_like(mean)
         check(lib.aef_model_latent_distribution(self._handle, _pointer(x), x.shape[0], x.shape[1],
