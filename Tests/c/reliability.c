@@ -182,12 +182,6 @@ static unsigned char *read_file(const char *path, size_t *size) {
     return bytes;
 }
 
-static int write_bytes(const char *path, const unsigned char *bytes, size_t size) {
-    FILE *f = fopen(path, "wb");
-    int ok = f && fwrite(bytes, 1, size, f) == size;
-    return (f && fclose(f) == 0 && ok) ? 0 : -1;
-}
-
 static _Noreturn void save_loop(const char *path, const char *a, const char *b) {
     aef_model *models[2] = {NULL, NULL};
     if (aef_model_load(a, &models[0]) != AEF_OK || aef_model_load(b, &models[1]) != AEF_OK) die("cannot load A and B");
@@ -214,7 +208,7 @@ static int kill_save(int trials, const char *dir, const char *self) {
         bytes[i] = model_bytes(m, &sizes[i]);
         aef_model_free(m);
     }
-    if (write_bytes(pa, bytes[0], sizes[0]) || write_bytes(pb, bytes[1], sizes[1]) || write_bytes(path, bytes[0], sizes[0]))
+    if (write_file(pa, bytes[0], sizes[0]) || write_file(pb, bytes[1], sizes[1]) || write_file(path, bytes[0], sizes[0]))
         die("cannot write the reference models");
     srand((unsigned)time(NULL));
     int lost = 0, seen[2] = {0, 0};

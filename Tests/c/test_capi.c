@@ -379,14 +379,6 @@ static void test_variational(const float *x, aef_model *plain) {
 }
 
 /* Writes bytes to a file; returns 0 on success. */
-static int write_file(const char *path, const void *data, size_t size) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t n = fwrite(data, 1, size, f);
-    fclose(f);
-    return n == size ? 0 : -1;
-}
-
 static void test_persistence(aef_model *m, const float *x) {
     static float before[ROWS * WIDTH], after[ROWS * WIDTH];
     char path[] = "/tmp/aef-test-XXXXXX";
