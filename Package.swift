@@ -28,7 +28,7 @@ let package = Package(
             dependencies: ["COpenBLAS", "CONNX"]
         ),
         // The only code that knows C: the @_cdecl entry points.
-        .target(name: "AEFeaturesCAPI", dependencies: ["AEFeatures"]),
+        .target(name: "AEFeaturesCAPI", dependencies: ["AEFeatures"], exclude: ["exports.map"]),
         // zlib for the gzipped IDX files of Debian's dataset-fashion-mnist.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Data sets for the command line, examples and benchmarks; the engine does not use it.
@@ -37,7 +37,8 @@ let package = Package(
             name: "aef",
             dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "aef-bench", dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS"], path: "bench"),
+        .executableTarget(name: "aef-bench", dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS"], path: "bench",
+                          exclude: ["compare", "onnx_encoder.py", "python_import.py"]),
         // The libFuzzer target (model bytes and spec JSON through the C ABI; see `make fuzz`);
         // a normal build writes seeds and replays fuzz/regressions.
         .executableTarget(name: "aef-fuzz", dependencies: ["AEFeatures", "AEFeaturesCAPI", "CZlib"], path: "fuzz",

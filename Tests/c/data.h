@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-static void make_data(float *x, size_t rows, size_t width, unsigned seed) {
+static inline void make_data(float *x, size_t rows, size_t width, unsigned seed) {
     uint64_t s = seed * 2654435761u + 1;
     for (size_t r = 0; r < rows; r++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
@@ -17,7 +17,7 @@ static void make_data(float *x, size_t rows, size_t width, unsigned seed) {
     }
 }
 /* 0 when all `size` bytes reached `path`, else -1. */
-static int write_file(const char *path, const void *data, size_t size) {
+static inline int write_file(const char *path, const void *data, size_t size) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
     size_t n = fwrite(data, 1, size, f);
