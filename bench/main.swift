@@ -4,6 +4,8 @@
 //
 //   swift run -c release aef-bench [--workload W1|W2|W3|W4|AAE] [--epochs N] [--rows N] [--threads N]
 //                                  [--save-model PATH]   (the fitted model, for bench/onnx_encoder.py)
+//                                  [--fit-only]          (load the training images, fit, exit: a
+//                                                         process whose peak RSS is the fit's)
 //
 // W1 dense: 784 → 256 BN ELU → 64 ELU → 256 BN ELU → 784 sigmoid, MSE.
 // W2 conv2d: conv 1→16 3x3 ELU, maxpool 2 → conv 16→8 3x3 ELU, maxpool 2 (code 7x7x8) →
@@ -84,9 +86,9 @@ func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNa
 
 // The ceiling is the better of a measurement before loading the data and one after training:
 // on a shared machine a single measurement can land in a slow moment.
-let peakBefore = sgemmRate()
+let fitOnly = CommandLine.arguments.contains("--fit-only")
+let peakBefore = fitOnly ? 0 : sgemmRate()
 let data = try FashionMNIST(split: .train, limit: rows)
-let test = try FashionMNIST(split: .test)
 let model = try Autoencoder(spec: spec)
 var stamps: [UInt64] = [DispatchTime.now().uptimeNanoseconds]
 try model.fit(data.images) { report in
@@ -95,6 +97,8 @@ try model.fit(data.images) { report in
                  Double(stamps[stamps.count - 1] - stamps[stamps.count - 2]) / 1e9))
     return true
 }
+if fitOnly { exit(0) }
+let test = try FashionMNIST(split: .test)
 let peak = max(peakBefore, sgemmRate())
 let savePath = argument("--save-model", default: "")
 if !savePath.isEmpty { try model.save(to: savePath) }

@@ -104,7 +104,7 @@ extension Autoencoder {
         var codes = [Float](repeating: 0, count: x.sampleCount * codeSize)
         let size = codeSize
         x.scalars.withUnsafeBufferPointer { data in
-            network.infer(data.baseAddress!, rows: x.sampleCount, layers: 0..<(network.codeLayerIndex + 1),
+            network.infer(Rows(data.baseAddress!, count: x.sampleCount, width: inputSize), layers: 0..<(network.codeLayerIndex + 1),
                           preprocess: { _, _ in }) { start, n, ws in
                 for i in 0..<(n * size) { codes[start * size + i] = ws.activations[self.network.codeLayerIndex + 1].base[i] }
             }

@@ -148,6 +148,28 @@ final class ModelTests: XCTestCase {
         XCTAssertTrue(model.isFitted)
     }
 
+    /// A validation split reads the caller's rows through an index view instead of copying them;
+    /// it must train exactly as the same rows handed over as two separate arrays.
+    func testValidationSplitViewTrainsLikeExplicitlySplitCopies() throws {
+        let x = structuredData(rows: 203, seed: 9), width = x.sampleSize
+        let json = #"{"input_shape":[24],"hidden_units":[10],"code_size":4,"scaling":"standard","batch_norm":true,"training":{"epochs":3,"batch_size":32,"validation_split":0.3}}"#
+        let viewed = try Autoencoder(spec: spec(json))
+        let viewedHistory = try viewed.fit(x, seed: 5)
+
+        var rng = RandomSource(seed: 5, stream: .split)
+        let order = rng.permutation(203), heldOut = Int(203 * 0.3)
+        func gather(_ picked: ArraySlice<Int>) throws -> Tensor {
+            try Tensor(shape: [picked.count, width], scalars: picked.flatMap { x.scalars[($0 * width)..<(($0 + 1) * width)] })
+        }
+        let copied = try Autoencoder(spec: spec(json.replacingOccurrences(of: #","validation_split":0.3"#, with: "")))
+        let copiedHistory = try copied.fit(gather(order[..<(203 - heldOut)]), validation: gather(order[(203 - heldOut)...]), seed: 5)
+
+        XCTAssertEqual(viewedHistory, copiedHistory)
+        XCTAssertEqual(viewed.network.parameters.snapshot(), copied.network.parameters.snapshot())
+        XCTAssertEqual(viewed.scaler, copied.scaler)
+        XCTAssertEqual(viewed.threshold, copied.threshold)
+    }
+
     func testDivergenceInALaterEpochKeepsTheLastGoodEpoch() throws {
         let x = structuredData(rows: 200, seed: 8)
         let unstable = #"{"input_shape":[24],"code_size":4,"scaling":"standard","activation":"relu","code_activation":"identity","training":{"epochs":8,"optimizer":"sgd","learning_rate":1000,"momentum":0}}"#

@@ -63,49 +63,32 @@ public final class Autoencoder {
         let seed = seed ?? spec.seed
 
         // Hold out the validation split: a seeded random subset, so sorted data still splits fairly.
-        var training = Array(x)
-        var trainingRows = rows
-        var heldOut: [Float] = validation.map { Array($0.data) } ?? []
-        var heldOutRows = validation?.rows ?? 0
+        // The rows stay where the caller keeps them; batches are copied and scaled as they are drawn.
+        var training = Rows(x.baseAddress!, count: rows, width: width)
+        var heldOut = validation.map { Rows($0.data.baseAddress!, count: $0.rows, width: width) }
         if validation == nil && spec.training.validationSplit > 0 {
-            heldOutRows = Int(Double(rows) * spec.training.validationSplit)
-            trainingRows = rows - heldOutRows
-            guard heldOutRows > 0, trainingRows > 0 else {
+            let heldOutRows = Int(Double(rows) * spec.training.validationSplit)
+            guard heldOutRows > 0, heldOutRows < rows else {
                 throw AEError.invalidInput("validation_split \(spec.training.validationSplit) of \(rows) rows " +
                                            "leaves an empty training or validation set")
             }
             var rng = RandomSource(seed: seed, stream: .split)
             let order = rng.permutation(rows)
-            let source = training
-            training = []; training.reserveCapacity(trainingRows * width)
-            heldOut = []; heldOut.reserveCapacity(heldOutRows * width)
-            for (k, row) in order.enumerated() {
-                let slice = source[(row * width)..<((row + 1) * width)]
-                if k < trainingRows { training += slice } else { heldOut += slice }
-            }
+            training = Rows(x.baseAddress!, width: width, indices: Array(order[..<(rows - heldOutRows)]))
+            heldOut = Rows(x.baseAddress!, width: width, indices: Array(order[(rows - heldOutRows)...]))
         }
 
         let previous = (network.parameters.snapshot(), scaler, history, threshold)
-        let newScaler = training.withUnsafeBufferPointer {
-            Scaler(kind: spec.scaling, data: $0.baseAddress!, rows: trainingRows, columns: width)
-        }
-        training.withUnsafeMutableBufferPointer { newScaler?.apply($0.baseAddress!, rows: trainingRows) }
-        heldOut.withUnsafeMutableBufferPointer { if heldOutRows > 0 { newScaler?.apply($0.baseAddress!, rows: heldOutRows) } }
-
+        let newScaler = Scaler(kind: spec.scaling, data: training)
         network.initialize(seed: seed)
         var trainer = Trainer(settings: spec.training, objective: objective, noise: spec.noise,
                               warmupEpochs: spec.variationalSettings?.warmupEpochs ?? 0,
                               monteCarloDraws: spec.variationalSettings?.samples ?? 1,
                               adversarial: spec.adversarialSettings)
         do {
-            let fitted = try training.withUnsafeBufferPointer { train in
-                try heldOut.withUnsafeBufferPointer { held in
-                    try trainer.fit(network, data: train.baseAddress!, rows: trainingRows,
-                                    validation: heldOutRows > 0 ? (held.baseAddress!, heldOutRows) : nil,
-                                    seed: seed, progress: progress)
-                }
-            }
-            finishFit(scaler: newScaler, history: fitted, scaledTraining: training, rows: trainingRows)
+            let fitted = try trainer.fit(network, data: training, validation: heldOut,
+                                         preprocess: { newScaler?.apply($0, rows: $1) }, seed: seed, progress: progress)
+            finishFit(scaler: newScaler, history: fitted, training: training)
             return fitted
         } catch let divergence as Divergence {
             let what = "objective became \(divergence.value) in epoch \(divergence.epoch) at batch row \(divergence.row)"
@@ -116,15 +99,18 @@ public final class Autoencoder {
                 (scaler, history, threshold) = (previous.1, previous.2, previous.3)
                 throw AEError.diverged("\(what); the model keeps its state from before this fit; \(advice)")
             }
-            finishFit(scaler: newScaler, history: divergence.history, scaledTraining: training, rows: trainingRows)
+            finishFit(scaler: newScaler, history: divergence.history, training: training)
             throw AEError.diverged("\(what); the model keeps the weights of epoch \(divergence.epoch - 1); \(advice)")
         }
     }
 
-    private func finishFit(scaler newScaler: Scaler?, history fitted: TrainingHistory, scaledTraining: [Float], rows: Int) {
+    private func finishFit(scaler newScaler: Scaler?, history fitted: TrainingHistory, training: Rows) {
         scaler = newScaler
         history = fitted
-        let scores = scaledTraining.withUnsafeBufferPointer { scoresOfScaled($0.baseAddress!, rows: rows) }
+        var scores = [Float](repeating: 0, count: training.count)
+        scores.withUnsafeMutableBufferPointer {
+            Scoring.rowScores(network, objective, data: training, preprocess: scale, into: $0)
+        }
         threshold = Scoring.threshold(scores: scores, contamination: spec.contamination)
     }
 
@@ -134,7 +120,7 @@ public final class Autoencoder {
     public func encode(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try checkInference(x, rows: rows, output: output, width: codeSize)
         let size = codeSize, layerCount = network.codeLayerIndex + 1
-        network.infer(x.baseAddress!, rows: rows, layers: 0..<layerCount, preprocess: scale) { start, n, ws in
+        network.infer(Rows(x.baseAddress!, count: rows, width: inputSize), layers: 0..<layerCount, preprocess: scale) { start, n, ws in
             (output.baseAddress! + start * size).update(from: ws.activations[layerCount].base, count: n * size)
         }
     }
@@ -158,7 +144,7 @@ public final class Autoencoder {
     private func reconstruct(_ x: UnsafeBufferPointer<Float>, rows: Int, from first: Int,
                              into output: UnsafeMutableBufferPointer<Float>) throws {
         let width = inputSize, layerCount = network.layers.count
-        network.infer(x.baseAddress!, rows: rows, layers: first..<layerCount, preprocess: first == 0 ? scale : { _, _ in }) { start, n, ws in
+        network.infer(Rows(x.baseAddress!, count: rows, width: network.layers[first].inputSize), layers: first..<layerCount, preprocess: first == 0 ? scale : { _, _ in }) { start, n, ws in
             let out = output.baseAddress! + start * width
             out.update(from: ws.activations[layerCount].base, count: n * width)
             scaler?.invert(out, rows: n)
@@ -169,14 +155,14 @@ public final class Autoencoder {
     /// anomalous); for a variational code plus beta · KL / values, the negative ELBO per value.
     public func anomalyScores(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try checkInference(x, rows: rows, output: output, width: 1)
-        Scoring.rowScores(network, objective, data: x.baseAddress!, rows: rows, preprocess: scale, into: output)
+        Scoring.rowScores(network, objective, data: Rows(x.baseAddress!, count: rows, width: inputSize), preprocess: scale, into: output)
     }
 
     /// Per-value reconstruction errors (`rows` x `inputSize`), to explain a score.
     public func featureErrors(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try checkInference(x, rows: rows, output: output, width: inputSize)
         let width = inputSize
-        Scoring.elementErrors(network, spec.loss, data: x.baseAddress!, rows: rows, preprocess: scale) { start, n, errors, _ in
+        Scoring.elementErrors(network, spec.loss, data: Rows(x.baseAddress!, count: rows, width: width), preprocess: scale) { start, n, errors, _ in
             (output.baseAddress! + start * width).update(from: errors, count: n * width)
         }
     }
@@ -252,7 +238,7 @@ public final class Autoencoder {
         var mean = [Float](repeating: 0, count: rows * size), logVariance = mean
         try x.scalars.withUnsafeBufferPointer { data in
             try checkData(data, rows: rows, name: "input")
-            network.infer(data.baseAddress!, rows: rows, layers: 0..<head, preprocess: scale) { start, n, ws in
+            network.infer(Rows(data.baseAddress!, count: rows, width: inputSize), layers: 0..<head, preprocess: scale) { start, n, ws in
                 for r in 0..<n {
                     let values = ws.activations[head].base + r * 2 * size
                     for j in 0..<size {
@@ -274,13 +260,6 @@ public final class Autoencoder {
     // MARK: Helpers
 
     private func scale(_ x: UnsafeMutablePointer<Float>, rows: Int) { scaler?.apply(x, rows: rows) }
-
-    /// Scores of rows that are already scaled (the training rows inside fit).
-    private func scoresOfScaled(_ x: UnsafePointer<Float>, rows: Int) -> [Float] {
-        var scores = [Float](repeating: 0, count: rows)
-        scores.withUnsafeMutableBufferPointer { Scoring.rowScores(network, objective, data: x, rows: rows, into: $0) }
-        return scores
-    }
 
     private typealias Kernel = (UnsafeBufferPointer<Float>, Int, UnsafeMutableBufferPointer<Float>) throws -> Void
 

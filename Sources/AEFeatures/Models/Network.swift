@@ -58,12 +58,13 @@ final class Network {
         }
     }
 
-    /// Feeds `rows` samples through `layers` (a range starting at the network's input or inside
-    /// it) in chunks, calling `body(firstRow, chunkRows, workspace)` with each chunk's activations
+    /// Feeds the rows of `x` through `layers` (a range starting at the network's input or inside
+    /// it) in chunks, each `preprocess`ed (scaled) in the workspace first, calling `body(firstRow, chunkRows, workspace)` with each chunk's activations
     /// in place. Allocates its own workspace, so concurrent calls on one network are safe.
-    func infer(_ x: UnsafePointer<Float>, rows: Int, layers range: Range<Int>,
+    func infer(_ x: Rows, layers range: Range<Int>,
                preprocess: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in },
                body: (Int, Int, Workspace) -> Void) {
+        let rows = x.count
         let capacity = Swift.min(inferenceChunk, Swift.max(rows, 1))
         let reused = spareWorkspaces.withLock { spare -> Workspace? in
             guard let i = spare.firstIndex(where: { $0.capacity >= capacity }) else { return nil }
@@ -75,13 +76,12 @@ final class Network {
                 if spare.count < Network.maximumSpareWorkspaces { spare.append(workspace) }
             }
         }
-        let width = layers[range.lowerBound].inputSize
         var rng = RandomSource(seed: 0)  // inference draws no random numbers
         var start = 0
         while start < rows {
             let n = Swift.min(workspace.capacity, rows - start)
             let input = workspace.activations[range.lowerBound].base
-            input.update(from: x + start * width, count: n * width)
+            x.copy(start..<(start + n), to: input)
             preprocess(input, n)
             forward(workspace, batch: n, layers: range, phase: .inference, rng: &rng)
             body(start, n, workspace)

@@ -11,7 +11,8 @@ public struct Scaler: Codable, Equatable, Sendable {
 
     /// Fits min-max (to [0, 1]) or standardisation (zero mean, unit variance) statistics.
     /// Returns nil for `.none`.
-    init?(kind: ModelSpec.Scaling, data x: UnsafePointer<Float>, rows: Int, columns: Int) {
+    init?(kind: ModelSpec.Scaling, data x: Rows) {
+        let rows = x.count, columns = x.width
         switch kind {
         case .none:
             return nil
@@ -19,7 +20,7 @@ public struct Scaler: Codable, Equatable, Sendable {
             var lo = [Float](repeating: .infinity, count: columns)
             var hi = [Float](repeating: -.infinity, count: columns)
             for r in 0..<rows {
-                let row = x + r * columns
+                let row = x.row(r)
                 for j in 0..<columns { lo[j] = Swift.min(lo[j], row[j]); hi[j] = Swift.max(hi[j], row[j]) }
             }
             offset = lo
@@ -28,12 +29,12 @@ public struct Scaler: Codable, Equatable, Sendable {
             var mean = [Double](repeating: 0, count: columns)
             var squares = [Double](repeating: 0, count: columns)
             for r in 0..<rows {
-                let row = x + r * columns
+                let row = x.row(r)
                 for j in 0..<columns { mean[j] += Double(row[j]) }
             }
             for j in 0..<columns { mean[j] /= Double(rows) }
             for r in 0..<rows {
-                let row = x + r * columns
+                let row = x.row(r)
                 for j in 0..<columns { let d = Double(row[j]) - mean[j]; squares[j] += d * d }
             }
             offset = mean.map(Float.init)

@@ -51,10 +51,12 @@ struct Trainer {
     /// The adversarial phases, for an adversarial autoencoder.
     let adversarial: AdversarialSettings?
 
-    mutating func fit(_ network: Network, data x: UnsafePointer<Float>, rows: Int,
-             validation: (data: UnsafePointer<Float>, rows: Int)?, seed: UInt64,
-             progress: ((EpochReport) -> Bool)?) throws -> TrainingHistory {
-        let width = network.inputSize
+    /// Fits on the rows of `x`, each batch copied into the workspace and `preprocess`ed (scaled)
+    /// there; the validation rows are scaled the same way.
+    mutating func fit(_ network: Network, data x: Rows, validation: Rows?,
+                      preprocess: (UnsafeMutablePointer<Float>, Int) -> Void, seed: UInt64,
+                      progress: ((EpochReport) -> Bool)?) throws -> TrainingHistory {
+        let width = network.inputSize, rows = x.count
         let parameters = network.parameters
         let optimizer = Optimizer(settings: settings, parameterCount: parameters.values.count)
         // Each input appears `draws` times in a row of the batch: a variational model's Monte Carlo
@@ -85,8 +87,9 @@ struct Trainer {
                 let inputs = Swift.min(batchRows, rows - start), n = inputs * draws
                 let input = workspace.activations[0].base
                 for (k, row) in order[start..<(start + inputs)].enumerated() {
-                    for copy in 0..<draws { (input + (k * draws + copy) * width).update(from: x + row * width, count: width) }
+                    for copy in 0..<draws { (input + (k * draws + copy) * width).update(from: x.row(row), count: width) }
                 }
+                preprocess(input, n)
                 // Only corrupted inputs need a separate clean copy as the target.
                 if let noise {
                     workspace.target.base.update(from: input, count: n * width)
@@ -117,7 +120,7 @@ struct Trainer {
             history.loss.append(epochLoss)
             var validationLoss: Double?
             if let validation {
-                let loss = Scoring.meanLoss(network, objective.loss, data: validation.data, rows: validation.rows)
+                let loss = Scoring.meanLoss(network, objective.loss, data: validation, preprocess: preprocess)
                 validationLoss = loss
                 history.validationLoss.append(loss)
             }
