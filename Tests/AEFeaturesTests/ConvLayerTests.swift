@@ -61,10 +61,23 @@ final class ConvLayerTests: XCTestCase {
         }
     }
 
+    /// Both the im2col + GEMM and the direct kernels, over the cases above plus shapes that take
+    /// each direct loop form: vector blocks with tails (5 → 9, 12 → 2), 1 → 16 and 16 → 1 (the
+    /// autoencoder's first and last layers), and a batch spanning two gradient groups.
     func testConvFastMatchesReferenceAndFiniteDifferences() throws {
+        let shapes: [Case] = [
+            ((5, 4, 5), (3, 3), (1, 1), (1, 1), .same, 9), ((4, 5, 12), (3, 2), (2, 1), (1, 1), .same, 2),
+            ((6, 6, 1), (3, 3), (1, 1), (1, 1), .same, 16), ((6, 6, 16), (3, 3), (1, 1), (1, 1), .same, 1),
+        ]
+        for direct in [false, true] { try assertConvFastMatchesReference(cases + shapes, direct: direct, batch: 3) }
+        try assertConvFastMatchesReference([shapes[2], shapes[3]], direct: true, batch: ConvGeometry.directGroup + 3)
+    }
+
+    private func assertConvFastMatchesReference(_ cases: [Case], direct: Bool, batch: Int) throws {
         for (n, c) in cases.enumerated() {
-            let g = try geometry(c), batch = 3
-            let harness = LayerHarness(Conv2D(geometry: g, filters: c.filters, initialisation: .glorot), seed: UInt64(n))
+            let g = try geometry(c)
+            let layer = Conv2D(geometry: g, filters: c.filters, initialisation: .glorot, direct: direct)
+            let harness = LayerHarness(layer, seed: UInt64(n))
             var data = TestData(seed: UInt64(50 + n))
             harness.parameters = data.uniform(harness.block.parameterCount)
             let theta = harness.parameters
@@ -74,9 +87,10 @@ final class ConvLayerTests: XCTestCase {
             let s = reference(g, batch: batch, filters: c.filters)
             let fast = harness.run(x, batch: batch, dy: dy)
             let ref = Reference.convBackward(s, x: x, w: w, dy: dy)
-            assertClose(fast.y, Reference.convForward(s, x: x, w: w, b: b), absolute: 1e-5, "conv y, case \(n)")
-            assertClose(fast.dx, ref.dx, absolute: 1e-5, "conv dx, case \(n)")
-            assertClose(fast.dparameters, ref.dw + ref.db, absolute: 1e-4, "conv dW db, case \(n)")
+            let label = "case \(n), \(direct ? "direct" : "im2col"), batch \(batch)"
+            assertClose(fast.y, Reference.convForward(s, x: x, w: w, b: b), absolute: 1e-5, "conv y, \(label)")
+            assertClose(fast.dx, ref.dx, absolute: 1e-5, "conv dx, \(label)")
+            assertClose(fast.dparameters, ref.dw + ref.db, absolute: 1e-4, "conv dW db, \(label)")
             if n < 3 { harness.assertGradientsMatchFiniteDifferences(data.uniform(2 * g.inputSize), batch: 2) }
         }
     }
