@@ -138,6 +138,30 @@ final class ConvLayerTests: XCTestCase {
         }
     }
 
+    /// Max pooling keeps each winner's offset for backward; past 2^24 values (here a batch of
+    /// them) an offset held as a Float value would round and route gradients to a neighbour.
+    func testMaxPoolGradientRoutesExactlyPastTwoToTheTwentyFourValues() throws {
+        let g = try ConvGeometry(input: (1, 8, 32_768), kernel: (1, 2), stride: (1, 2), dilation: (1, 1), padding: .valid)
+        let batch = 65  // 65 · 262,144 values > 2^24
+        let layer = Pool2D(kind: .max, geometry: g)
+        let x = (0..<(batch * g.inputSize)).map { Float(($0 / g.channels) % 2) }  // odd pixels win
+        let y = [Float](repeating: 0, count: batch * layer.outputSize)
+        let scratch = [Float](repeating: 0, count: layer.scratchCount(batch: batch))
+        var dx = [Float](repeating: 0, count: batch * g.inputSize), rng = RandomSource(seed: 1)
+        let dy = (0..<(batch * layer.outputSize)).map { Float($0 % 7) }
+        x.withUnsafeBufferPointer { x in y.withUnsafeBufferPointer { y in scratch.withUnsafeBufferPointer { s in
+            let (yp, sp) = (UnsafeMutablePointer(mutating: y.baseAddress!), UnsafeMutablePointer(mutating: s.baseAddress!))
+            layer.forward(x.baseAddress!, yp, batch: batch, scratch: sp, phase: .training, rng: &rng)
+            dx.withUnsafeMutableBufferPointer { layer.backward(x.baseAddress!, y.baseAddress!, dy, $0.baseAddress!, batch: batch, scratch: sp) }
+        } } }
+        let sample = batch - 1, inputs = dx[(sample * g.inputSize)...], grads = dy[(sample * layer.outputSize)...]
+        for (i, value) in inputs.enumerated() where i % 997 == 0 {
+            let pixel = i / g.channels, channel = i % g.channels
+            let expected = pixel % 2 == 1 ? grads[grads.startIndex + (pixel / 2) * g.channels + channel] : 0
+            XCTAssertEqual(value, expected, "input value \(i) of the last sample")
+        }
+    }
+
     func testUpsampleAndCrop() {
         var data = TestData(seed: 99)
         let x = data.uniform(2 * 3 * 2 * 2)

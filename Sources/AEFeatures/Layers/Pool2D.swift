@@ -16,7 +16,8 @@ final class Pool2D: Layer {
 
     var inputSize: Int { geometry.inputSize }
     var outputSize: Int { geometry.outputPositions * geometry.channels }
-    /// Max: the input offset of each output's winner, kept for backward.
+    /// Max: the offset of each output's winner within its sample, kept for backward as a UInt32
+    /// in the Float scratch (a Float's value would round offsets past 2^24).
     func scratchCount(batch: Int) -> Int { kind == .max ? batch * outputSize : 0 }
 
     /// Calls body(output offset, input offsets of the window's in-bounds pixels) per output pixel.
@@ -57,12 +58,19 @@ final class Pool2D: Layer {
                 let first = window[0]
                 switch kind {
                 case .max:
-                    for c in 0..<channels { y[out + c] = x[first + c]; scratch[out + c] = Float(first + c) }
-                    for offset in window.dropFirst() {
-                        for c in 0..<channels where x[offset + c] > y[out + c] {
-                            y[out + c] = x[offset + c]
-                            scratch[out + c] = Float(offset + c)
+                    // Running max and winner in registers, updated by selects: the data decides
+                    // the comparisons, so branches on them would mispredict half the time.
+                    let sampleStart = out / outputSize * inputSize
+                    let winners = UnsafeMutableRawPointer(scratch).assumingMemoryBound(to: UInt32.self)
+                    for c in 0..<channels {
+                        var best = x[first + c], winner = first &+ c
+                        for offset in window.dropFirst() {
+                            let value = x[offset &+ c]
+                            winner = value > best ? offset &+ c : winner
+                            best = value > best ? value : best
                         }
+                        y[out + c] = best
+                        winners[out + c] = UInt32(truncatingIfNeeded: winner &- sampleStart)
                     }
                 case .average:
                     for c in 0..<channels { y[out + c] = x[first + c] }
@@ -80,8 +88,11 @@ final class Pool2D: Layer {
         dx.update(repeating: 0, count: batch * inputSize)
         switch kind {
         case .max:
-            // Offsets below 2^24 are exact in Float; the spec bounds a sample to 2^24 values.
-            for i in 0..<(batch * outputSize) { dx[Int(scratch[i])] += dy[i] }
+            let allWinners = UnsafeMutableRawPointer(scratch).assumingMemoryBound(to: UInt32.self)
+            for b in 0..<batch {
+                let winners = allWinners + b * outputSize, gradient = dy + b * outputSize, sample = dx + b * inputSize
+                for i in 0..<outputSize { sample[Int(winners[i])] += gradient[i] }
+            }
         case .average:
             let channels = geometry.channels
             forEachWindow(samples: 0..<batch) { out, window in
