@@ -12,7 +12,7 @@ enum Scoring {
         network.infer(x, layers: 0..<top, preprocess: preprocess) { start, n, workspace in
             let output = workspace.activations[top].base, target = workspace.activations[0].base
             // The input buffer is not needed once the output exists; errors overwrite it.
-            for i in 0..<(n * width) { target[i] = loss.elementError(output: output[i], target: target[i]) }
+            loss.overwriteWithErrors(target, output: output, count: n * width)
             body(start, n, target, workspace)
         }
     }

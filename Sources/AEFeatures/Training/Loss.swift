@@ -1,5 +1,3 @@
-import Glibc
-
 /// Reconstruction losses. Training minimises the mean over every element of the batch.
 /// Binary cross-entropy is always computed from the logits (the input of the final sigmoid),
 /// max(z,0) − z·t + log(1 + e^−|z|), which never takes the log of 0 and has gradient σ(z) − t.
@@ -7,35 +5,50 @@ public enum LossFunction: String, Codable, CaseIterable, Sendable {
     case mse
     case bce
 
-    /// The per-element error: (y − t)² for MSE; for BCE, `output` holds logits.
-    @inline(__always)
-    func elementError(output z: Float, target t: Float) -> Float {
+    /// The per-element errors: target[i] becomes the error of output[i] against it, (y − t)² for
+    /// MSE, the cross-entropy of the logit output[i] for BCE (the targets are not needed once
+    /// their errors exist). With the switch outside the loops, each loop vectorises.
+    func overwriteWithErrors(_ target: UnsafeMutablePointer<Float>, output: UnsafePointer<Float>, count: Int) {
         switch self {
-        case .mse: let d = z - t; return d * d
-        case .bce: return Swift.max(z, 0) - z * t + log1p(exp(-Swift.abs(z)))
+        case .mse: for i in 0..<count { target[i] = LossFunction.squaredError(output[i], target[i]) }
+        case .bce: for i in 0..<count { target[i] = LossFunction.crossEntropy(logit: output[i], target[i]) }
         }
+    }
+
+    @inline(__always)
+    static func squaredError(_ y: Float, _ t: Float) -> Float { (y - t) * (y - t) }
+
+    @inline(__always)
+    static func crossEntropy(logit z: Float, _ t: Float) -> Float {
+        Swift.max(z, 0) - z * t + FastMath.log(1 + FastMath.exp(-Swift.abs(z)))
     }
 
     /// Mean loss over `count` elements; writes dLoss/doutput into `gradient`.
     func lossAndGradient(output: UnsafePointer<Float>, target: UnsafePointer<Float>, count: Int,
                          gradient: UnsafeMutablePointer<Float>) -> Double {
         let invN = 1 / Float(count)
-        var total: Double = 0
         switch self {
         case .mse:
-            var partial: Float = 0
-            for i in 0..<count {
-                let d = output[i] - target[i]
-                partial += d * d
-                gradient[i] = 2 * invN * d
-                // Flush the Float partial sum often enough that long batches keep precision.
-                if i & 1023 == 1023 { total += Double(partial); partial = 0 }
-            }
-            total += Double(partial)
+            for i in 0..<count { gradient[i] = 2 * invN * (output[i] - target[i]) }
         case .bce:
             for i in 0..<count {
-                total += Double(elementError(output: output[i], target: target[i]))
-                gradient[i] = invN * (stableSigmoid(output[i]) - target[i])
+                let z = output[i], e = FastMath.exp(-Swift.abs(z))
+                gradient[i] = invN * ((z >= 0 ? 1 : e) / (1 + e) - target[i])
+            }
+        }
+        // Errors a block at a time into a stack buffer, each block summed in Float and the blocks
+        // in Double: every loop here vectorises, and long batches keep their precision.
+        let block = 1024
+        var total: Double = 0
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { errors in
+            var start = 0
+            while start < count {
+                let n = Swift.min(block, count - start)
+                let errors = errors.baseAddress!
+                errors.update(from: target + start, count: n)
+                overwriteWithErrors(errors, output: output + start, count: n)
+                total += Double(Vector.sum(n, errors))
+                start += n
             }
         }
         return total * Double(invN)

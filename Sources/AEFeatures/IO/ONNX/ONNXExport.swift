@@ -92,7 +92,7 @@ extension ONNXGraph {
         return Value(name: node("Add", [divided, offset]), layout: .flat(x.layout.size))
     }
 
-    /// LossFunction.elementError per value: (y − t)² for MSE; for BCE from logits z,
+    /// LossFunction's per-value error: (y − t)² for MSE; for BCE from logits z,
     /// max(z, 0) − z·t + log(1 + e^−|z|).
     mutating func elementErrors(_ loss: LossFunction, output: String, target: String) -> String {
         switch loss {
