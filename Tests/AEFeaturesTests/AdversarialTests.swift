@@ -105,7 +105,7 @@ extension Autoencoder {
         let size = codeSize
         x.scalars.withUnsafeBufferPointer { data in
             network.infer(Rows(data.baseAddress!, count: x.sampleCount, width: inputSize), layers: 0..<(network.codeLayerIndex + 1),
-                          preprocess: { _, _ in }) { start, n, ws in
+                          scaler: nil) { start, n, ws in
                 for i in 0..<(n * size) { codes[start * size + i] = ws.activations[self.network.codeLayerIndex + 1].base[i] }
             }
         }

@@ -87,7 +87,7 @@ public final class Autoencoder {
                               adversarial: spec.adversarialSettings)
         do {
             let fitted = try trainer.fit(network, data: training, validation: heldOut,
-                                         preprocess: { newScaler?.apply($0, rows: $1) }, seed: seed, progress: progress)
+                                         scaler: newScaler, seed: seed, progress: progress)
             finishFit(scaler: newScaler, history: fitted, training: training)
             return fitted
         } catch let divergence as Divergence {
@@ -109,7 +109,7 @@ public final class Autoencoder {
         history = fitted
         var scores = [Float](repeating: 0, count: training.count)
         scores.withUnsafeMutableBufferPointer {
-            Scoring.rowScores(network, objective, data: training, preprocess: scale, into: $0)
+            Scoring.rowScores(network, objective, data: training, scaler: scaler, into: $0)
         }
         threshold = Scoring.threshold(scores: scores, contamination: spec.contamination)
     }
@@ -120,7 +120,7 @@ public final class Autoencoder {
     public func encode(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try checkInference(x, rows: rows, output: output, width: codeSize)
         let size = codeSize, layerCount = network.codeLayerIndex + 1
-        network.infer(Rows(x.baseAddress!, count: rows, width: inputSize), layers: 0..<layerCount, preprocess: scale) { start, n, ws in
+        network.infer(Rows(x.baseAddress!, count: rows, width: inputSize), layers: 0..<layerCount, scaler: scaler) { start, n, ws in
             (output.baseAddress! + start * size).update(from: ws.activations[layerCount].base, count: n * size)
         }
     }
@@ -144,7 +144,7 @@ public final class Autoencoder {
     private func reconstruct(_ x: UnsafeBufferPointer<Float>, rows: Int, from first: Int,
                              into output: UnsafeMutableBufferPointer<Float>) throws {
         let width = inputSize, layerCount = network.layers.count
-        network.infer(Rows(x.baseAddress!, count: rows, width: network.layers[first].inputSize), layers: first..<layerCount, preprocess: first == 0 ? scale : { _, _ in }) { start, n, ws in
+        network.infer(Rows(x.baseAddress!, count: rows, width: network.layers[first].inputSize), layers: first..<layerCount, scaler: first == 0 ? scaler : nil) { start, n, ws in
             let out = output.baseAddress! + start * width
             out.update(from: ws.activations[layerCount].base, count: n * width)
             scaler?.invert(out, rows: n)
@@ -155,14 +155,14 @@ public final class Autoencoder {
     /// anomalous); for a variational code plus beta · KL / values, the negative ELBO per value.
     public func anomalyScores(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try checkInference(x, rows: rows, output: output, width: 1)
-        Scoring.rowScores(network, objective, data: Rows(x.baseAddress!, count: rows, width: inputSize), preprocess: scale, into: output)
+        Scoring.rowScores(network, objective, data: Rows(x.baseAddress!, count: rows, width: inputSize), scaler: scaler, into: output)
     }
 
     /// Per-value reconstruction errors (`rows` x `inputSize`), to explain a score.
     public func featureErrors(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try checkInference(x, rows: rows, output: output, width: inputSize)
         let width = inputSize
-        Scoring.elementErrors(network, spec.loss, data: Rows(x.baseAddress!, count: rows, width: width), preprocess: scale) { start, n, errors, _ in
+        Scoring.elementErrors(network, spec.loss, data: Rows(x.baseAddress!, count: rows, width: width), scaler: scaler) { start, n, errors, _ in
             (output.baseAddress! + start * width).update(from: errors, count: n * width)
         }
     }
@@ -238,7 +238,7 @@ public final class Autoencoder {
         var mean = [Float](repeating: 0, count: rows * size), logVariance = mean
         try x.scalars.withUnsafeBufferPointer { data in
             try checkData(data, rows: rows, name: "input")
-            network.infer(Rows(data.baseAddress!, count: rows, width: inputSize), layers: 0..<head, preprocess: scale) { start, n, ws in
+            network.infer(Rows(data.baseAddress!, count: rows, width: inputSize), layers: 0..<head, scaler: scaler) { start, n, ws in
                 for r in 0..<n {
                     let values = ws.activations[head].base + r * 2 * size
                     for j in 0..<size {
@@ -258,8 +258,6 @@ public final class Autoencoder {
     }
 
     // MARK: Helpers
-
-    private func scale(_ x: UnsafeMutablePointer<Float>, rows: Int) { scaler?.apply(x, rows: rows) }
 
     private typealias Kernel = (UnsafeBufferPointer<Float>, Int, UnsafeMutableBufferPointer<Float>) throws -> Void
 

@@ -33,12 +33,13 @@ final class Network {
         for layer in layers { layer.initialize(&rng) }
     }
 
-    /// Runs layers[range] on `workspace.activations[range.lowerBound]`, leaving layer i's output
-    /// in `activations[i + 1]`.
+    /// Runs layers[range] on `input` (by default `workspace.activations[range.lowerBound]`),
+    /// leaving layer i's output in `activations[i + 1]`.
     func forward(_ workspace: Workspace, batch: Int, layers range: Range<Int>, phase: Phase,
-                 rng: inout RandomSource) {
+                 rng: inout RandomSource, input: UnsafePointer<Float>? = nil) {
         for i in range {
-            layers[i].forward(workspace.activations[i].base, workspace.activations[i + 1].base, batch: batch,
+            let x = i == range.lowerBound ? input ?? UnsafePointer(workspace.activations[i].base) : UnsafePointer(workspace.activations[i].base)
+            layers[i].forward(x, workspace.activations[i + 1].base, batch: batch,
                               scratch: workspace.scratch[i].base, phase: phase, rng: &rng)
         }
     }
@@ -59,10 +60,12 @@ final class Network {
     }
 
     /// Feeds the rows of `x` through `layers` (a range starting at the network's input or inside
-    /// it) in chunks, each `preprocess`ed (scaled) in the workspace first, calling `body(firstRow, chunkRows, workspace)` with each chunk's activations
-    /// in place. Allocates its own workspace, so concurrent calls on one network are safe.
-    func infer(_ x: Rows, layers range: Range<Int>,
-               preprocess: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in },
+    /// it) in chunks, calling `body(firstRow, chunkRows, workspace)` with each chunk's activations
+    /// in place. A chunk is copied into `activations[range.lowerBound]` and scaled there; rows
+    /// that need no scaling are read where they lie (when contiguous) unless `inputInWorkspace`
+    /// asks for the copy because `body` reads it. Allocates its own workspace, so concurrent
+    /// calls on one network are safe.
+    func infer(_ x: Rows, layers range: Range<Int>, scaler: Scaler?, inputInWorkspace: Bool = false,
                body: (Int, Int, Workspace) -> Void) {
         let rows = x.count
         let capacity = Swift.min(inferenceChunk, Swift.max(rows, 1))
@@ -80,10 +83,14 @@ final class Network {
         var start = 0
         while start < rows {
             let n = Swift.min(workspace.capacity, rows - start)
-            let input = workspace.activations[range.lowerBound].base
-            x.copy(start..<(start + n), to: input)
-            preprocess(input, n)
-            forward(workspace, batch: n, layers: range, phase: .inference, rng: &rng)
+            if scaler == nil && !inputInWorkspace && x.indices == nil {
+                forward(workspace, batch: n, layers: range, phase: .inference, rng: &rng, input: x.row(start))
+            } else {
+                let input = workspace.activations[range.lowerBound].base
+                x.copy(start..<(start + n), to: input)
+                scaler?.apply(input, rows: n)
+                forward(workspace, batch: n, layers: range, phase: .inference, rng: &rng)
+            }
             body(start, n, workspace)
             start += n
         }

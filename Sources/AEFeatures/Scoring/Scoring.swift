@@ -2,14 +2,14 @@
 /// for MSE, cross-entropy from the logit for BCE — in scaled units; a sample's anomaly score is
 /// the mean over its values. The same numbers serve validation, scores and per-feature errors.
 enum Scoring {
-    /// Runs `network` on rows of input (scaled by `preprocess`) and hands each chunk's per-value
+    /// Runs `network` on rows of input (scaled by `scaler`) and hands each chunk's per-value
     /// errors to `body(firstRow, chunkRows, errors, workspace)`.
     static func elementErrors(_ network: Network, _ loss: LossFunction, data x: Rows,
-                              preprocess: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in },
+                              scaler: Scaler?,
                               body: (Int, Int, UnsafeMutablePointer<Float>, Workspace) -> Void) {
         let top = loss == .bce ? network.layers.count - 1 : network.layers.count
         let width = network.inputSize
-        network.infer(x, layers: 0..<top, preprocess: preprocess) { start, n, workspace in
+        network.infer(x, layers: 0..<top, scaler: scaler, inputInWorkspace: true) { start, n, workspace in
             let output = workspace.activations[top].base, target = workspace.activations[0].base
             // The input buffer is not needed once the output exists; errors overwrite it.
             loss.overwriteWithErrors(target, output: output, count: n * width)
@@ -21,10 +21,10 @@ enum Scoring {
     /// variational code its weighted KL per value (so the score is the negative ELBO per value,
     /// the quantity training minimises).
     static func rowScores(_ network: Network, _ objective: Objective, data x: Rows,
-                          preprocess: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in },
+                          scaler: Scaler?,
                           into scores: UnsafeMutableBufferPointer<Float>) {
         let width = network.inputSize, head = network.codeLayerIndex
-        elementErrors(network, objective.loss, data: x, preprocess: preprocess) { start, n, errors, workspace in
+        elementErrors(network, objective.loss, data: x, scaler: scaler) { start, n, errors, workspace in
             for r in 0..<n {
                 var sum: Float = 0
                 for j in 0..<width { sum += errors[r * width + j] }
@@ -38,10 +38,10 @@ enum Scoring {
 
     /// Mean per-value error over all rows (the validation loss).
     static func meanLoss(_ network: Network, _ loss: LossFunction, data: Rows,
-                         preprocess: (UnsafeMutablePointer<Float>, Int) -> Void) -> Double {
+                         scaler: Scaler?) -> Double {
         var total: Double = 0
         let count = network.inputSize
-        elementErrors(network, loss, data: data, preprocess: preprocess) { _, n, errors, _ in
+        elementErrors(network, loss, data: data, scaler: scaler) { _, n, errors, _ in
             for i in 0..<(n * count) { total += Double(errors[i]) }
         }
         return total / Double(data.count * count)

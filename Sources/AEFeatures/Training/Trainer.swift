@@ -51,10 +51,10 @@ struct Trainer {
     /// The adversarial phases, for an adversarial autoencoder.
     let adversarial: AdversarialSettings?
 
-    /// Fits on the rows of `x`, each batch copied into the workspace and `preprocess`ed (scaled)
-    /// there; the validation rows are scaled the same way.
+    /// Fits on the rows of `x`, each batch copied into the workspace and scaled there by
+    /// `scaler`; the validation rows are scaled the same way.
     mutating func fit(_ network: Network, data x: Rows, validation: Rows?,
-                      preprocess: (UnsafeMutablePointer<Float>, Int) -> Void, seed: UInt64,
+                      scaler: Scaler?, seed: UInt64,
                       progress: ((EpochReport) -> Bool)?) throws -> TrainingHistory {
         let width = network.inputSize, rows = x.count
         let parameters = network.parameters
@@ -89,7 +89,7 @@ struct Trainer {
                 for (k, row) in order[start..<(start + inputs)].enumerated() {
                     for copy in 0..<draws { (input + (k * draws + copy) * width).update(from: x.row(row), count: width) }
                 }
-                preprocess(input, n)
+                scaler?.apply(input, rows: n)
                 // Only corrupted inputs need a separate clean copy as the target.
                 if let noise {
                     workspace.target.base.update(from: input, count: n * width)
@@ -120,7 +120,7 @@ struct Trainer {
             history.loss.append(epochLoss)
             var validationLoss: Double?
             if let validation {
-                let loss = Scoring.meanLoss(network, objective.loss, data: validation, preprocess: preprocess)
+                let loss = Scoring.meanLoss(network, objective.loss, data: validation, scaler: scaler)
                 validationLoss = loss
                 history.validationLoss.append(loss)
             }
