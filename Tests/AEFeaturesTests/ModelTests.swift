@@ -170,6 +170,39 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(viewed.threshold, copied.threshold)
     }
 
+    /// Inference fuses Dense → BatchNorm → activation groups (FusedDense); the code and the
+    /// reconstruction must match running the layers one by one.
+    func testFusedInferenceMatchesLayerByLayer() throws {
+        let x = structuredData(rows: 300, seed: 10)
+        let specs = [
+            #"{"input_shape":[24],"hidden_units":[16,8],"code_size":4,"batch_norm":true,"activation":"elu","output_activation":"sigmoid"}"#,
+            #"{"input_shape":[24],"hidden_units":[12],"code_size":5,"batch_norm":true,"code_activation":"identity","activation":"tanh"}"#,
+            #"{"variant":"variational","input_shape":[24],"hidden_units":[12],"code_size":3,"activation":"relu","loss":"bce"}"#,
+        ]
+        for json in specs {
+            let model = try Autoencoder(spec: spec(json.dropLast() + #","scaling":"none","training":{"epochs":2}}"#))
+            try model.fit(x)
+            let network = model.network, rows = x.sampleCount, last = network.layers.count
+            func run(fused: Bool) -> Workspace {
+                let workspace = Workspace(network: network, capacity: rows, training: false)
+                x.scalars.withUnsafeBufferPointer { workspace.activations[0].base.update(from: $0.baseAddress!, count: $0.count) }
+                var rng = RandomSource(seed: 0)
+                if fused { network.forward(workspace, batch: rows, layers: 0..<last, phase: .inference, rng: &rng) }
+                for i in 0..<last where !fused {
+                    network.layers[i].forward(workspace.activations[i].base, workspace.activations[i + 1].base, batch: rows,
+                                              scratch: workspace.scratch[i].base, phase: .inference, rng: &rng)
+                }
+                return workspace
+            }
+            let fused = run(fused: true), separate = run(fused: false)
+            XCTAssertTrue(network.layers.indices.contains { FusedDense(network.layers, at: $0, end: last) != nil }, json)
+            for index in [network.codeLayerIndex + 1, last] {
+                let a = fused.activations[index].array.map(Double.init), b = separate.activations[index].array.map(Double.init)
+                assertClose(a, b, absolute: 1e-6, relative: 1e-5, "activations[\(index)] of \(json)")
+            }
+        }
+    }
+
     func testDivergenceInALaterEpochKeepsTheLastGoodEpoch() throws {
         let x = structuredData(rows: 200, seed: 8)
         let unstable = #"{"input_shape":[24],"code_size":4,"scaling":"standard","activation":"relu","code_activation":"identity","training":{"epochs":8,"optimizer":"sgd","learning_rate":1000,"momentum":0}}"#

@@ -44,11 +44,7 @@ final class BatchNorm: Layer {
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
         let rows = batch * positions, c = channels
         if phase == .inference {
-            for j in 0..<c {
-                let inv = 1 / (runningVariance[j] + epsilon).squareRoot()
-                scratch[j] = gamma[j] * inv                       // scale
-                scratch[c + j] = beta[j] - runningMean[j] * gamma[j] * inv  // shift
-            }
+            foldRunningStatistics(scale: scratch, shift: scratch + c)
             for r in 0..<rows {
                 let xr = x + r * c, yr = y + r * c
                 for j in 0..<c { yr[j] = xr[j] * scratch[j] + scratch[c + j] }
@@ -76,6 +72,14 @@ final class BatchNorm: Layer {
         for r in 0..<rows {
             let hr = xhat + r * c, yr = y + r * c
             for j in 0..<c { hr[j] *= invStd[j]; yr[j] = gamma[j] * hr[j] + beta[j] }
+        }
+    }
+
+    /// Inference as one affine map per channel, y = x·scale + shift, from the running statistics.
+    func foldRunningStatistics(scale: UnsafeMutablePointer<Float>, shift: UnsafeMutablePointer<Float>) {
+        for j in 0..<channels {
+            scale[j] = gamma[j] / (runningVariance[j] + epsilon).squareRoot()
+            shift[j] = beta[j] - runningMean[j] * scale[j]
         }
     }
 

@@ -34,13 +34,25 @@ final class Network {
     }
 
     /// Runs layers[range] on `input` (by default `workspace.activations[range.lowerBound]`),
-    /// leaving layer i's output in `activations[i + 1]`.
+    /// leaving layer i's output in `activations[i + 1]`. In inference a Dense with the BatchNorm
+    /// and activation after it runs fused (FusedDense), leaving only the group's last output and
+    /// the Dense product. Callers read the code, so a group never has it inside; the other
+    /// output they read, a variational head, is a Dense followed by Reparameterize, never a group.
     func forward(_ workspace: Workspace, batch: Int, layers range: Range<Int>, phase: Phase,
                  rng: inout RandomSource, input: UnsafePointer<Float>? = nil) {
-        for i in range {
+        var i = range.lowerBound
+        while i < range.upperBound {
             let x = i == range.lowerBound ? input ?? UnsafePointer(workspace.activations[i].base) : UnsafePointer(workspace.activations[i].base)
+            if phase == .inference, let group = FusedDense(layers, at: i, end: range.upperBound),
+               !(i + 1..<i + group.count).contains(codeLayerIndex + 1) {
+                group.forward(x, workspace.activations[i + group.count].base, batch: batch,
+                              product: workspace.activations[i + 1].base, folded: workspace.scratch[i + 1].base)
+                i += group.count
+                continue
+            }
             layers[i].forward(x, workspace.activations[i + 1].base, batch: batch,
                               scratch: workspace.scratch[i].base, phase: phase, rng: &rng)
+            i += 1
         }
     }
 

@@ -1,0 +1,58 @@
+/// Inference through a Dense layer together with the BatchNorm and/or activation right after it:
+/// the GEMM writes the Dense output, then one pass per row adds the bias (folded with the
+/// normalisation's running statistics) and applies the activation into the group's output —
+/// instead of a bias broadcast, a GEMM that re-reads it, a normalisation pass and an activation
+/// pass. Training keeps the layers separate (backward needs each output).
+struct FusedDense {
+    let dense: Dense
+    let normalization: BatchNorm?
+    let activation: ActivationFunction
+    /// Layers the group covers, the Dense first.
+    let count: Int
+
+    /// The group starting at layers[start] when it is a per-row Dense followed by a BatchNorm
+    /// over its units, an Activation, or both, all before `end`; otherwise nil.
+    init?(_ layers: [Layer], at start: Int, end: Int) {
+        guard let dense = layers[start] as? Dense, dense.steps == 1 else { return nil }
+        var next = start + 1
+        var normalization: BatchNorm?
+        if next < end, let norm = layers[next] as? BatchNorm, norm.positions == 1 {
+            normalization = norm
+            next += 1
+        }
+        var activation = ActivationFunction.identity
+        if next < end, let layer = layers[next] as? Activation {
+            activation = layer.function
+            next += 1
+        }
+        guard next - start > 1 else { return nil }
+        (self.dense, self.normalization, self.activation, count) = (dense, normalization, activation, next - start)
+    }
+
+    /// y = f((x·Wᵀ + b)·scale + shift). `product` receives x·Wᵀ ([batch, units]); `folded` holds
+    /// 2 · units floats for the folded scale and shift.
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                 product: UnsafeMutablePointer<Float>, folded: UnsafeMutablePointer<Float>) {
+        let units = dense.units, bias = UnsafePointer(dense.bias!)
+        BLAS.gemm(transB: true, m: batch, n: units, k: dense.inputs, x, dense.weight, product)
+        let function = activation
+        if let normalization {
+            let scale = folded, shift = folded + units
+            normalization.foldRunningStatistics(scale: scale, shift: shift)
+            for j in 0..<units { shift[j] += bias[j] * scale[j] }
+            Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / units)) { rows in
+                for r in rows {
+                    let row = product + r * units
+                    function.apply(count: units, into: y + r * units) { row[$0] * scale[$0] + shift[$0] }
+                }
+            }
+        } else {
+            Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / units)) { rows in
+                for r in rows {
+                    let row = product + r * units
+                    function.apply(count: units, into: y + r * units) { row[$0] + bias[$0] }
+                }
+            }
+        }
+    }
+}
