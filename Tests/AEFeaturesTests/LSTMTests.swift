@@ -38,6 +38,26 @@ final class LSTMTests: XCTestCase {
         }
     }
 
+    /// With 64 units the recurrence runs in chunks of 16 samples, on several threads; a batch of
+    /// 40 (three chunks, the last short) must give every sample what a batch of one gives it.
+    func testChunkedRecurrenceMatchesSampleBySample() {
+        let (batch, steps, features, units) = (40, 3, 5, 64)
+        let harness = LayerHarness(LSTM(steps: steps, features: features, units: units, returnSequences: true))
+        var data = TestData(seed: 95)
+        harness.parameters = data.uniform(harness.block.parameterCount, scale: 0.3)
+        let x = data.uniform(batch * steps * features), dy = data.uniform(batch * steps * units)
+        let whole = harness.run(x, batch: batch, dy: dy)
+        var summed = [Double](repeating: 0, count: whole.dparameters.count)
+        for n in 0..<batch {
+            let xs = (n * steps * features)..<((n + 1) * steps * features), ys = (n * steps * units)..<((n + 1) * steps * units)
+            let one = harness.run(Array(x[xs]), batch: 1, dy: Array(dy[ys]))
+            assertClose(Array(whole.y[ys]), one.y, absolute: 1e-6, "sample \(n) output")
+            assertClose(Array(whole.dx[xs]), one.dx, absolute: 1e-6, "sample \(n) dx")
+            for i in summed.indices { summed[i] += one.dparameters[i] }
+        }
+        assertClose(whole.dparameters, summed, absolute: 1e-5, relative: 1e-5, "parameter gradients summed over samples")
+    }
+
     func testBidirectionalMatchesTwoReferenceLSTMs() {
         let (batch, steps, features, units) = (2, 4, 3, 2)
         for returnSequences in [true, false] {

@@ -9,6 +9,11 @@
 ///
 /// The input projections of all steps are one GEMM up front; each step adds h_{t−1} · Rᵀ with one
 /// more GEMM. Internally the sequence is time-major, so each step's rows are contiguous.
+/// The recurrence runs batch-parallel: samples are independent, so each thread takes its own
+/// chunks of the batch through every step, with GEMMs small enough (at most 2^18 multiply-adds,
+/// OpenBLAS's threshold) that OpenBLAS runs them on the calling thread. A step-by-step loop
+/// over the whole batch instead waits for OpenBLAS's and the engine's threads twice per step,
+/// which cost W3 all the gain of a second core.
 final class LSTM: Layer {
     let steps, features, units: Int
     let returnSequences: Bool
@@ -78,20 +83,19 @@ final class LSTM: Layer {
         BLAS.gemm(transB: true, m: steps * batch, n: g4, k: features, s.x, w, beta: 1, s.gates)
         Bias.broadcast(h0, into: s.hInitial, rows: batch, columns: h)
         Bias.broadcast(c0, into: s.cInitial, rows: batch, columns: h)
-        for t in 0..<steps {
-            let gates = s.gates + t * batch * g4, cells = s.cells + t * batch * h, hidden = s.hidden + t * batch * h
-            let previousHidden = t > 0 ? s.hidden + (t - 1) * batch * h : s.hInitial
-            BLAS.gemm(transB: true, m: batch, n: g4, k: h, previousHidden, r, beta: 1, gates)
-            let previousCells = t > 0 ? s.cells + (t - 1) * batch * h : s.cInitial
-            Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / (4 * h))) { samples in
-                for n in samples {
-                    let a = gates + n * g4, c = cells + n * h, out = hidden + n * h, previous = previousCells + n * h
-                    // Activate in place first (simple loops over one buffer vectorise), then combine.
-                    for j in 0..<(3 * h) { a[j] = FastMath.sigmoid(a[j]) }
-                    for j in (3 * h)..<(4 * h) { a[j] = FastMath.tanh(a[j]) }
-                    for j in 0..<h { c[j] = a[2 * h + j] * previous[j] + a[j] * a[3 * h + j] }
-                    for j in 0..<h { out[j] = a[h + j] * FastMath.tanh(c[j]) }
-                }
+        forEachChunk(batch: batch) { t, first, rows in
+            let row = t * batch + first
+            let gates = s.gates + row * g4, cells = s.cells + row * h, hidden = s.hidden + row * h
+            let previousHidden = t > 0 ? hidden - batch * h : s.hInitial + first * h
+            let previousCells = t > 0 ? cells - batch * h : s.cInitial + first * h
+            BLAS.gemm(transB: true, m: rows, n: g4, k: h, previousHidden, r, beta: 1, gates)
+            for n in 0..<rows {
+                let a = gates + n * g4, c = cells + n * h, out = hidden + n * h, previous = previousCells + n * h
+                // Activate in place first (simple loops over one buffer vectorise), then combine.
+                for j in 0..<(3 * h) { a[j] = FastMath.sigmoid(a[j]) }
+                for j in (3 * h)..<(4 * h) { a[j] = FastMath.tanh(a[j]) }
+                for j in 0..<h { c[j] = a[2 * h + j] * previous[j] + a[j] * a[3 * h + j] }
+                for j in 0..<h { out[j] = a[h + j] * FastMath.tanh(c[j]) }
             }
         }
         if returnSequences {
@@ -111,29 +115,29 @@ final class LSTM: Layer {
             (s.dHidden + (steps - 1) * batch * h).update(from: dy, count: batch * h)
         }
         s.dhNext.update(repeating: 0, count: 2 * batch * h)  // dhNext and dcNext
-        for t in stride(from: steps - 1, through: 0, by: -1) {
-            let gates = s.gates + t * batch * g4, cells = s.cells + t * batch * h
-            let dGates = s.dGates + t * batch * g4, dHidden = s.dHidden + t * batch * h
-            let previousCells = t > 0 ? s.cells + (t - 1) * batch * h : s.cInitial
-            Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / (4 * h))) { samples in
-                for n in samples {
-                    let a = gates + n * g4, c = cells + n * h, da = dGates + n * g4, previous = previousCells + n * h
-                    let dhn = s.dhNext + n * h, dcn = s.dcNext + n * h
-                    for j in 0..<h {
-                        let i = a[j], o = a[h + j], f = a[2 * h + j], candidate = a[3 * h + j]
-                        let tc = FastMath.tanh(c[j])
-                        let dh = dHidden[n * h + j] + dhn[j]
-                        let dc = dh * o * (1 - tc * tc) + dcn[j]
-                        da[j] = dc * candidate * i * (1 - i)
-                        da[h + j] = dh * tc * o * (1 - o)
-                        da[2 * h + j] = dc * previous[j] * f * (1 - f)
-                        da[3 * h + j] = dc * i * (1 - candidate * candidate)
-                        dcn[j] = dc * f
-                    }
+        forEachChunk(batch: batch, backwards: true) { t, first, rows in
+            let row = t * batch + first
+            let gates = s.gates + row * g4, cells = s.cells + row * h
+            let dGates = s.dGates + row * g4, dHidden = s.dHidden + row * h
+            let previousCells = t > 0 ? cells - batch * h : s.cInitial + first * h
+            let dhNext = s.dhNext + first * h, dcNext = s.dcNext + first * h
+            for n in 0..<rows {
+                let a = gates + n * g4, c = cells + n * h, da = dGates + n * g4, previous = previousCells + n * h
+                let dhn = dhNext + n * h, dcn = dcNext + n * h
+                for j in 0..<h {
+                    let i = a[j], o = a[h + j], f = a[2 * h + j], candidate = a[3 * h + j]
+                    let tc = FastMath.tanh(c[j])
+                    let dh = dHidden[n * h + j] + dhn[j]
+                    let dc = dh * o * (1 - tc * tc) + dcn[j]
+                    da[j] = dc * candidate * i * (1 - i)
+                    da[h + j] = dh * tc * o * (1 - o)
+                    da[2 * h + j] = dc * previous[j] * f * (1 - f)
+                    da[3 * h + j] = dc * i * (1 - candidate * candidate)
+                    dcn[j] = dc * f
                 }
             }
             // dh_{t−1} = dGates_t · R (at t = 0: the gradient of the initial state)
-            BLAS.gemm(m: batch, n: h, k: g4, dGates, r, s.dhNext)
+            BLAS.gemm(m: rows, n: h, k: g4, dGates, r, dhNext)
         }
         // h0 and c0 are shared by every sample: their gradients sum over the batch.
         Bias.accumulateGradient(s.dhNext, rows: batch, columns: h, into: dh0)
@@ -148,6 +152,20 @@ final class LSTM: Layer {
         guard let dx else { return }
         BLAS.gemm(m: rows, n: features, k: g4, s.dGates, w, s.dx)
         transpose(s.dx, dx, batch: batch, width: features, toTimeMajor: false)
+    }
+
+    /// Runs body(step, first sample, samples) over every step (last to first when `backwards`)
+    /// for chunks of the batch, a thread per contiguous part of the batch. Chunk boundaries
+    /// depend on the batch and the units only, so results do not depend on the thread count.
+    private func forEachChunk(batch: Int, backwards: Bool = false, _ body: (Int, Int, Int) -> Void) {
+        let chunk = Swift.min(batch, Swift.max(8, (1 << 18) / (4 * units * units)))
+        Parallel.forRanges(batch, alignment: chunk, grain: chunk) { samples in
+            for t in backwards ? Array((0..<steps).reversed()) : Array(0..<steps) {
+                for first in stride(from: samples.lowerBound, to: samples.upperBound, by: chunk) {
+                    body(t, first, Swift.min(chunk, samples.upperBound - first))
+                }
+            }
+        }
     }
 
     // ONNX: LSTM on [T, N, features]; Y [T, 1, N, units] squeezed to the time-major sequence, or
