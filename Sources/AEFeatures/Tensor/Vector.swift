@@ -8,9 +8,9 @@ enum Vector {
         var i = 0
         let scale = SIMD8<Float>(repeating: a)
         while i + 8 <= n {
-            let sum = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
-                + scale * UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: sum, as: SIMD8<Float>.self)
+            let sum = load(y + i)
+                + scale * load(x + i)
+            store(sum, y + i)
             i += 8
         }
         while i < n { y[i] += a * x[i]; i += 1 }
@@ -23,11 +23,11 @@ enum Vector {
                                _ y: UnsafeMutablePointer<Float>) {
         var i = 0
         while i + 8 <= n {
-            var sum = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            var sum = load(y + i)
             for r in 0..<rows {
-                sum += SIMD8(repeating: a[r]) * UnsafeRawPointer(m + r * stride + i).loadUnaligned(as: SIMD8<Float>.self)
+                sum += SIMD8(repeating: a[r]) * load(m + r * stride + i)
             }
-            UnsafeMutableRawPointer(y + i).storeBytes(of: sum, as: SIMD8<Float>.self)
+            store(sum, y + i)
             i += 8
         }
         while i < n {
@@ -41,29 +41,33 @@ enum Vector {
     /// Σ x[i] over 0..<n
     @inline(__always)
     static func sum(_ n: Int, _ x: UnsafePointer<Float>) -> Float {
-        var i = 0
-        var sums = SIMD8<Float>()
-        while i + 8 <= n {
-            sums += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-            i += 8
-        }
-        var total = sums.sum()
-        while i < n { total += x[i]; i += 1 }
-        return total
+        blockedSum(n, block: { load(x + $0) }, single: { x[$0] })
     }
 
     /// Σ x[i] · y[i] over 0..<n
     @inline(__always)
     static func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
+        blockedSum(n, block: { load(x + $0) * load(y + $0) }, single: { x[$0] * y[$0] })
+    }
+
+    /// Σ over 0..<n of the terms `block` gives 8 at a time from an index, then `single` for the tail.
+    @inline(__always)
+    private static func blockedSum(_ n: Int, block: (Int) -> SIMD8<Float>, single: (Int) -> Float) -> Float {
         var i = 0
         var sums = SIMD8<Float>()
-        while i + 8 <= n {
-            sums += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-                * UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
-            i += 8
-        }
+        while i + 8 <= n { sums += block(i); i += 8 }
         var total = sums.sum()
-        while i < n { total += x[i] * y[i]; i += 1 }
+        while i < n { total += single(i); i += 1 }
         return total
+    }
+
+    @inline(__always)
+    private static func load(_ x: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(x).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    private static func store(_ value: SIMD8<Float>, _ x: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(x).storeBytes(of: value, as: SIMD8<Float>.self)
     }
 }
