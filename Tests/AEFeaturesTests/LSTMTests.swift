@@ -38,6 +38,30 @@ final class LSTMTests: XCTestCase {
         }
     }
 
+    /// A repeated input (the decoder reading the code) against the reference run on the input
+    /// copied to every step, and against central differences of it.
+    func testRepeatedInputMatchesReferenceOnTheRepeatedSequence() {
+        let (batch, steps, features, units) = (3, 4, 5, 3)
+        let harness = LayerHarness(LSTM(steps: steps, features: features, units: units, returnSequences: true, repeatsInput: true))
+        var data = TestData(seed: 97)
+        harness.parameters = data.uniform(harness.block.parameterCount)
+        let theta = harness.parameters
+        let x = data.uniform(batch * features)
+        func repeated(_ x: [Double]) -> [Double] {
+            (0..<batch).flatMap { n in (0..<steps).flatMap { _ in x[(n * features)..<((n + 1) * features)] } }
+        }
+        func outputs(_ x: [Double], _ p: [Double]) -> [Double] {
+            Reference.lstm(x: repeated(x), parameters: p, batch: batch, steps: steps, features: features, units: units)
+        }
+        let expected = outputs(x, theta), dy = data.uniform(expected.count)
+        let fast = harness.run(x, batch: batch, dy: dy)
+        assertClose(fast.y, expected, absolute: 1e-5, "repeated-input LSTM output")
+        assertClose(fast.dx, numericalGradient(at: x) { dot(dy, outputs($0, theta)) }, absolute: 1e-5, relative: 1e-4, "repeated-input dx")
+        assertClose(fast.dparameters, numericalGradient(at: theta) { dot(dy, outputs(x, $0)) }, absolute: 1e-5, relative: 1e-4,
+                    "repeated-input dW dR db dh0 dc0")
+        harness.assertGradientsMatchFiniteDifferences(x, batch: batch)
+    }
+
     /// With 64 units the recurrence runs in chunks of 16 samples, on several threads; a batch of
     /// 40 (three chunks, the last short) must give every sample what a batch of one gives it.
     func testChunkedRecurrenceMatchesSampleBySample() {

@@ -1,7 +1,9 @@
 /// Long short-term memory over [batch, steps, features] sequences (batch first, row-major), with
 /// learned initial states h0 and c0 (starting at zero, so an untrained layer starts from zero
 /// states as usual). Output: every step's hidden state [batch, steps, units] (`returnSequences`) or
-/// the last one [batch, units].
+/// the last one [batch, units]. With `repeatsInput` the input is one [batch, features] vector fed
+/// at every step (a seq2seq decoder reading the code): its projection is computed once, and its
+/// gradients come from the gate gradients summed over the steps.
 ///
 /// Parameters, in order: W [4·units, features] (input weights), R [4·units, units] (recurrent),
 /// b [4·units], h0 [units], c0 [units]; gate blocks in the order i, o, f, c (input, output, forget, cell candidate) — ONNX's
@@ -17,37 +19,45 @@
 final class LSTM: Layer {
     let steps, features, units: Int
     let returnSequences: Bool
+    let repeatsInput: Bool
     private var w, r, b, h0, c0, dw, dr, db, dh0, dc0: UnsafeMutablePointer<Float>!
 
-    init(steps: Int, features: Int, units: Int, returnSequences: Bool) {
+    init(steps: Int, features: Int, units: Int, returnSequences: Bool, repeatsInput: Bool = false) {
         self.steps = steps
         self.features = features
         self.units = units
         self.returnSequences = returnSequences
+        self.repeatsInput = repeatsInput
     }
 
-    var inputSize: Int { steps * features }
+    var inputSize: Int { repeatsInput ? features : steps * features }
     var outputSize: Int { returnSequences ? steps * units : units }
     var parameterCount: Int { 4 * units * (features + units + 1) + 2 * units }
-    var gemmFlopsPerSample: Int { 2 * steps * 4 * units * (features + units) }
+    var gemmFlopsPerSample: Int { 2 * 4 * units * ((repeatsInput ? 1 : steps) * features + steps * units) }
 
-    /// Scratch, time-major: x, gate activations, cell states, hidden states, gate gradients,
-    /// hidden-state gradients, dx; then [batch, units] each: two carries and h0, c0 per sample.
+    /// Scratch, time-major: x (for a repeated input: the gate gradients summed over the steps,
+    /// [batch, 4·units]), gate activations, cell states, hidden states, gate gradients,
+    /// hidden-state gradients, dx (none for a repeated input); then [batch, units] each: two
+    /// carries and h0, c0 per sample.
     private struct Regions {
         let x, gates, cells, hidden, dGates, dHidden, dx, dhNext, dcNext, hInitial, cInitial: UnsafeMutablePointer<Float>
     }
 
     private func regions(_ s: UnsafeMutablePointer<Float>, batch: Int) -> Regions {
         let tb = steps * batch
-        let x = s, gates = x + tb * features, cells = gates + tb * 4 * units, hidden = cells + tb * units
+        let x = s, gates = x + inputScratch(batch: batch), cells = gates + tb * 4 * units, hidden = cells + tb * units
         let dGates = hidden + tb * units, dHidden = dGates + tb * 4 * units, dx = dHidden + tb * units
-        let dhNext = dx + tb * features, dcNext = dhNext + batch * units
+        let dhNext = dx + (repeatsInput ? 0 : tb * features), dcNext = dhNext + batch * units
         let hInitial = dcNext + batch * units, cInitial = hInitial + batch * units
         return Regions(x: x, gates: gates, cells: cells, hidden: hidden, dGates: dGates, dHidden: dHidden, dx: dx,
                        dhNext: dhNext, dcNext: dcNext, hInitial: hInitial, cInitial: cInitial)
     }
 
-    func scratchCount(batch: Int) -> Int { steps * batch * (2 * features + 11 * units) + 4 * batch * units }
+    private func inputScratch(batch: Int) -> Int { repeatsInput ? batch * 4 * units : steps * batch * features }
+
+    func scratchCount(batch: Int) -> Int {
+        inputScratch(batch: batch) + steps * batch * ((repeatsInput ? 0 : features) + 11 * units) + 4 * batch * units
+    }
 
     func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
               state: UnsafeMutablePointer<Float>) {
@@ -78,9 +88,16 @@ final class LSTM: Layer {
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
         let s = regions(scratch, batch: batch), h = units, g4 = 4 * units
-        transpose(x, s.x, batch: batch, width: features, toTimeMajor: true)
-        Bias.broadcast(b, into: s.gates, rows: steps * batch, columns: g4)
-        BLAS.gemm(transB: true, m: steps * batch, n: g4, k: features, s.x, w, beta: 1, s.gates)
+        if repeatsInput {
+            // One projection, the same for every step.
+            Bias.broadcast(b, into: s.gates, rows: batch, columns: g4)
+            BLAS.gemm(transB: true, m: batch, n: g4, k: features, x, w, beta: 1, s.gates)
+            for t in 1..<Swift.max(steps, 1) { (s.gates + t * batch * g4).update(from: s.gates, count: batch * g4) }
+        } else {
+            transpose(x, s.x, batch: batch, width: features, toTimeMajor: true)
+            Bias.broadcast(b, into: s.gates, rows: steps * batch, columns: g4)
+            BLAS.gemm(transB: true, m: steps * batch, n: g4, k: features, s.x, w, beta: 1, s.gates)
+        }
         Bias.broadcast(h0, into: s.hInitial, rows: batch, columns: h)
         Bias.broadcast(c0, into: s.cInitial, rows: batch, columns: h)
         forEachChunk(batch: batch) { t, first, rows in
@@ -143,12 +160,24 @@ final class LSTM: Layer {
         Bias.accumulateGradient(s.dhNext, rows: batch, columns: h, into: dh0)
         Bias.accumulateGradient(s.dcNext, rows: batch, columns: h, into: dc0)
         let rows = steps * batch
-        BLAS.gemm(transA: true, m: g4, n: features, k: rows, s.dGates, s.x, beta: 1, dw)
         BLAS.gemm(transA: true, m: g4, n: h, k: batch, s.dGates, s.hInitial, beta: 1, dr)
         if steps > 1 {
             BLAS.gemm(transA: true, m: g4, n: h, k: (steps - 1) * batch, s.dGates + batch * g4, s.hidden, beta: 1, dr)
         }
         Bias.accumulateGradient(s.dGates, rows: rows, columns: g4, into: db)
+        if repeatsInput {
+            // Every step read the same x: dW = (Σ_t dGates_t)ᵀ x and dx = (Σ_t dGates_t) W.
+            let sums = s.x
+            sums.update(from: s.dGates, count: batch * g4)
+            for t in 1..<Swift.max(steps, 1) {
+                let step = s.dGates + t * batch * g4
+                for i in 0..<(batch * g4) { sums[i] += step[i] }
+            }
+            BLAS.gemm(transA: true, m: g4, n: features, k: batch, sums, x, beta: 1, dw)
+            if let dx { BLAS.gemm(m: batch, n: features, k: g4, sums, w, dx) }
+            return
+        }
+        BLAS.gemm(transA: true, m: g4, n: features, k: rows, s.dGates, s.x, beta: 1, dw)
         guard let dx else { return }
         BLAS.gemm(m: rows, n: features, k: g4, s.dGates, w, s.dx)
         transpose(s.dx, dx, batch: batch, width: features, toTimeMajor: false)
@@ -168,10 +197,12 @@ final class LSTM: Layer {
         }
     }
 
-    // ONNX: LSTM on [T, N, features]; Y [T, 1, N, units] squeezed to the time-major sequence, or
-    // Y_h [1, N, units] squeezed to the last state.
+    // ONNX: LSTM on [T, N, features] (a repeated input expanded to that first, as RepeatVector
+    // does); Y [T, 1, N, units] squeezed to the time-major sequence, or Y_h [1, N, units] squeezed
+    // to the last state.
     func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
-        let input = graph.sequence(x, steps: steps, features: features)
+        let repeated = repeatsInput ? RepeatVector(steps: steps, units: features).exportONNX(&graph, x) : x
+        let input = graph.sequence(repeated, steps: steps, features: features)
         let (sequence, last) = LSTM.onnxNode(&graph, input: input, directions: [self])
         let axes = graph.constant("axes", int64: [returnSequences ? 1 : 0])
         let y = graph.node("Squeeze", [returnSequences ? sequence : last, axes])

@@ -11,7 +11,8 @@
 ///   encoder: LSTM (or Bidirectional) per hidden width (all return sequences but the last, which
 ///            returns its final state)
 ///   code:    that final state, or with code_size Dense → code_activation (or a variational code)
-///   decoder: RepeatVector(steps) → LSTM per decoder width → per-step Dense to the features → output_activation
+///   decoder: LSTM per decoder width, the first reading the code at every step (or RepeatVector(steps)
+///   without decoder LSTMs) → per-step Dense to the features → output_activation
 ///
 /// Convolutional family (channels-last; 1-D is height 1):
 ///   encoder: per block, Conv → BatchNorm? → activation → Dropout? → Pool?
@@ -101,9 +102,11 @@ private struct LayerStack {
             self.code(from: width, size: code)
             width = code
         }
-        layers.append(RepeatVector(steps: steps, units: width))
-        for units in spec.decoderUnits {
-            layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: true))
+        // The first decoder LSTM reads the code at every step itself (computing its projection
+        // once); without decoder LSTMs the per-step Dense needs the code repeated.
+        if spec.decoderUnits.isEmpty { layers.append(RepeatVector(steps: steps, units: width)) }
+        for (k, units) in spec.decoderUnits.enumerated() {
+            layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: true, repeatsInput: k == 0))
             width = units
         }
         layers.append(Dense(inputSize: width, outputSize: features, steps: steps,
