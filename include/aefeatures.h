@@ -128,6 +128,9 @@ typedef int (*aef_progress_fn)(void *user_data, int epoch, int epochs, double lo
  *   seed: NULL to use the spec's seed, otherwise the seed for initialisation, the validation
  *     split, shuffling, dropout and noise. Same seed and thread count give identical weights.
  *   progress, user_data: optional epoch callback (may be NULL) and its opaque argument.
+ * x and validation are read where they lie, a batch at a time (never copied whole, never
+ * written, not kept after the call): they must stay valid and unchanged until fit returns,
+ * including from the progress callback.
  * Blocks until training ends. On AEF_ERR_DIVERGED the model keeps the weights of its last
  * completed epoch, or its state before the call if the first epoch failed. */
 aef_status aef_model_fit(aef_model *model, const float *x, size_t n_samples, size_t sample_size,

@@ -46,7 +46,8 @@ public final class Autoencoder {
     // MARK: Fitting
 
     /// Fits the scaler and the network from freshly initialised weights (a refit starts over),
-    /// then sets the anomaly threshold from the training scores.
+    /// then sets the anomaly threshold from the training scores. `x` and `validation` are read
+    /// in place, a batch at a time, so they must not change until the call returns.
     /// - Parameters:
     ///   - validation: explicit validation rows; otherwise `training.validation_split` of `x` is held out.
     ///   - seed: overrides `spec.seed` for initialisation, shuffling, dropout and noise.
