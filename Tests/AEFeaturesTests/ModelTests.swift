@@ -19,6 +19,13 @@ func structuredData(rows: Int, width: Int = 24, latent: Int = 3, seed: UInt64 = 
     return try! Tensor(shape: [rows, width], scalars: values)
 }
 
+/// 1 / (1 + e^−x) without overflow for large |x|.
+func stableSigmoid(_ x: Float) -> Float {
+    if x >= 0 { return 1 / (1 + exp(-x)) }
+    let e = exp(x)
+    return e / (1 + e)
+}
+
 /// Mean squared error of predicting every feature by its mean, in min-max scaled units.
 func meanPredictorError(_ x: Tensor) -> Double {
     let rows = x.sampleCount, width = x.sampleSize

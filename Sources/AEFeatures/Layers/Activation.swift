@@ -55,14 +55,6 @@ public enum ActivationFunction: String, Codable, CaseIterable, Sendable {
     }
 }
 
-/// 1 / (1 + e^−x) without overflow for large |x|.
-@inline(__always)
-func stableSigmoid(_ x: Float) -> Float {
-    if x >= 0 { return 1 / (1 + exp(-x)) }
-    let e = exp(x)
-    return e / (1 + e)
-}
-
 /// y = f(x) elementwise; backward uses only y.
 final class Activation: Layer {
     let size: Int
