@@ -189,7 +189,8 @@ final class LSTM: Layer {
     private func forEachChunk(batch: Int, backwards: Bool = false, _ body: (Int, Int, Int) -> Void) {
         let chunk = Swift.min(batch, Swift.max(8, (1 << 18) / (4 * units * units)))
         Parallel.forRanges(batch, alignment: chunk, grain: chunk) { samples in
-            for t in backwards ? Array((0..<steps).reversed()) : Array(0..<steps) {
+            let order = backwards ? stride(from: steps - 1, through: 0, by: -1) : stride(from: 0, through: steps - 1, by: 1)
+            for t in order {
                 for first in stride(from: samples.lowerBound, to: samples.upperBound, by: chunk) {
                     body(t, first, Swift.min(chunk, samples.upperBound - first))
                 }
