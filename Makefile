@@ -23,7 +23,7 @@ LDLIBS   := -L$(LIBDIR) -laefeatures -lpthread -lm
 RUN      := env LD_LIBRARY_PATH=$(CURDIR)/$(LIBDIR)
 VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
 
-.PHONY: lib check-lib c-tests valgrind examples install check-install python py-tests py-examples clean \
+.PHONY: lib openblas-positions check-lib c-tests valgrind examples install check-install python py-tests py-examples clean \
         check-reliability fuzz fuzz-replay bad-inputs tsan soak kill-save determinism
 .DELETE_ON_ERROR:
 
@@ -66,6 +66,14 @@ valgrind: $(OUT)/test_capi $(OUT)/example
 
 examples: $(OUT)/example
 	cd $(OUT) && $(RUN) ./example
+
+# Why inference is not bit-exactly batch-invariant on some CPUs (README, "Numerical contract").
+openblas-positions: $(OUT)/openblas-positions
+	for core in "" Haswell Sandybridge Prescott; do OPENBLAS_CORETYPE=$$core $(OUT)/openblas-positions 32; done
+
+$(OUT)/openblas-positions: bench/openblas_positions.c
+	@mkdir -p $(OUT)
+	$(CC) $(CFLAGS) -o $@ $< -lopenblas
 
 install: $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -24,6 +24,30 @@
  *            model from any number of threads at once; each call uses its own workspace.
  *            aef_model_fit mutates the model: it must not overlap any other call on the same
  *            model. Different models are independent. aef_last_error is per thread.
+ * Batches.   A row's results depend on the other rows of the call only through float32 rounding:
+ *            OpenBLAS picks kernels and blocking by each call's shape and by the CPU, and some of
+ *            its kernels (Haswell's and Zen's in 0.3.21) round a row differently by its position
+ *            in the call. So the same row in another batch (another size, position or Spark
+ *            partition) may differ in its last bits, within this bound, for data the model's
+ *            scaling brings to order one (as minmax and standard scaling do to data like the
+ *            training data; with scaling "none" the bound grows with the inputs' magnitude):
+ *              features and reconstructions: |a - b| <= 1e-5 * max(1, the row's largest |a_j|);
+ *              scores s:                     |a - b| <= 1e-5 * (s + sqrt(s)).
+ *            Labels can therefore differ only for rows whose score is that close to the threshold.
+ *            The same rows in the same call with the same thread count on the same machine give
+ *            identical bits. Bit-exact batch invariance is not offered: it would mean one row per
+ *            GEMM call or kernels of the library's own (README, "Numerical contract").
+ * Machines.  Training is reproducible bit for bit on one machine kind: the same seed, thread
+ *            count, CPU kind (OpenBLAS core) and library version give identical weights and model
+ *            bytes. Another CPU kind rounds differently, so its weights differ in the last bits
+ *            and grow apart over training; its inference on the same model file stays within the
+ *            batch bound above.
+ * Model files. Every later version of this library loads the files of every earlier one: a file
+ *            of a format version it knows (format 1 so far) loads and computes the outputs it
+ *            computed when written: within the batch bound above on any machine and version, bit
+ *            for bit on the same machine kind with the same library version. A file of a newer or unknown format version is AEF_ERR_CORRUPT_MODEL,
+ *            its message naming the version; nothing is guessed. Tests/golden keeps a model of
+ *            every variant per format version with its outputs, and the tests check them.
  */
 #ifndef AEFEATURES_H
 #define AEFEATURES_H
@@ -126,7 +150,8 @@ typedef int (*aef_progress_fn)(void *user_data, int epoch, int epochs, double lo
  *   validation, n_validation: explicit validation rows (same sample_size), or NULL and 0 to use
  *     the spec's training.validation_split (if any).
  *   seed: NULL to use the spec's seed, otherwise the seed for initialisation, the validation
- *     split, shuffling, dropout and noise. Same seed and thread count give identical weights.
+ *     split, shuffling, dropout and noise. Same seed, thread count and machine kind give
+ *     identical weights ("Machines." above).
  *   progress, user_data: optional epoch callback (may be NULL) and its opaque argument.
  * x and validation are read where they lie, a batch at a time (never copied whole, never
  * written, not kept after the call): they must stay valid and unchanged until fit returns,
