@@ -24,7 +24,7 @@ RUN      := env LD_LIBRARY_PATH=$(CURDIR)/$(LIBDIR)
 VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
 
 .PHONY: lib openblas-positions check-lib c-tests valgrind examples install check-install python py-tests py-examples clean \
-        check-reliability fuzz fuzz-replay bad-inputs tsan soak kill-save determinism
+        check-reliability fuzz fuzz-replay bad-inputs tsan soak kill-save save-failures determinism
 .DELETE_ON_ERROR:
 
 lib: $(LIB)
@@ -121,7 +121,7 @@ SWIFT_CLANG := $(SWIFT_BIN)clang
 SWIFT_RUNTIME := $(SWIFT_BIN)../lib/swift/linux
 FUZZ_FLAGS := -Xswiftc -sanitize=fuzzer,address -Xswiftc -DAEF_FUZZING -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
 
-check-reliability: fuzz-replay bad-inputs fuzz tsan soak kill-save determinism
+check-reliability: fuzz-replay bad-inputs fuzz tsan soak kill-save save-failures determinism
 	@echo "check-reliability: all passed"
 
 # libFuzzer on model bytes and spec JSON through the C ABI, seeded with a model and a spec of every
@@ -161,6 +161,11 @@ soak: $(OUT)/reliability
 kill-save: $(OUT)/reliability
 	rm -rf $(OUT)/kill-save && mkdir -p $(OUT)/kill-save
 	cd $(OUT) && $(RUN) ./reliability kill-save $(KILLS) $(CURDIR)/$(OUT)/kill-save
+
+# Saves that cannot complete (file-size limit; as root also a full and a read-only small tmpfs).
+save-failures: $(OUT)/reliability
+	rm -rf $(OUT)/save-failures && mkdir -p $(OUT)/save-failures
+	cd $(OUT) && $(RUN) ./reliability save-failures $(CURDIR)/$(OUT)/save-failures
 
 # Same seed and thread count, two processes: the models' bytes must be identical (1 and 2 threads).
 determinism: $(OUT)/reliability

@@ -9,6 +9,11 @@
  *   fingerprint THREADS     fits with a fixed seed and prints a hash of the model's bytes (the
  *                           Makefile compares two runs: same seed and threads, same bits)
  *   save-loop PATH A B      (used by kill-save) saves the models of files A and B over PATH forever
+ *   save-failures DIR       saves that cannot complete (file-size limit, full disk, read-only
+ *                           directory) over a saved model: AEF_ERR_IO naming the cause, the old
+ *                           file intact byte for byte, no temporary file left
+ *   save-limited PATH B N   (used by save-failures) saves model file B over PATH with writes
+ *                           limited to N bytes per file (RLIMIT_FSIZE)
  *
  * Each prints one summary line and exits non-zero on any failure. */
 #define _POSIX_C_SOURCE 200809L
@@ -16,11 +21,16 @@
 #include "data.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -268,6 +278,161 @@ static int kill_save(int trials, const char *dir, const char *self) {
     return lost != 0;
 }
 
+/* ---- save-failures ---- */
+
+/* Temporary files of saves over `name` left in dir (removed as they are counted). */
+static int remove_temporaries(const char *dir, const char *name) {
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, ".%s.tmp-", name);
+    int found = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (strstr(e->d_name, prefix) == e->d_name) {
+            char p[2048];
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+            found++;
+        }
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+/* After a save that had to fail with `status` and `message`: 0 if it was AEF_ERR_IO naming `cause`,
+ * the path still holds `old` byte for byte and loads, and no temporary file remains. */
+static int check_failed_save(const char *label, aef_status status, const char *message, const char *dir,
+                             const char *name, const unsigned char *old, size_t old_size, const char *cause) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int bad = 0;
+    if (status != AEF_ERR_IO || !strstr(message, cause)) {
+        fprintf(stderr, "save-failures: %s: %s \"%s\", expected AEF_ERR_IO naming \"%s\"\n", label,
+                aef_status_string(status), message, cause);
+        bad = 1;
+    }
+    size_t size = 0;
+    unsigned char *now = read_file(path, &size);
+    aef_model *loaded = NULL;
+    if (!now || size != old_size || memcmp(now, old, old_size) != 0 || aef_model_load(path, &loaded) != AEF_OK) {
+        fprintf(stderr, "save-failures: %s: the model saved before is damaged\n", label);
+        bad = 1;
+    }
+    aef_model_free(loaded);
+    free(now);
+    int temporaries = remove_temporaries(dir, name);
+    if (temporaries) {
+        fprintf(stderr, "save-failures: %s: %d temporary files left behind\n", label, temporaries);
+        bad = 1;
+    }
+    if (!bad) printf("  %s: AEF_ERR_IO (%s); the model saved before intact, no temporary file left\n", label, message);
+    return bad;
+}
+
+/* The child of the file-size case: writes beyond `limit` bytes fail with EFBIG (SIGXFSZ ignored). */
+static int save_limited(const char *path, const char *model_file, long limit) {
+    aef_model *m = NULL;
+    if (aef_model_load(model_file, &m) != AEF_OK) die("cannot load the model to save");
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit cap = {(rlim_t)limit, (rlim_t)limit};
+    if (setrlimit(RLIMIT_FSIZE, &cap) != 0) die("setrlimit failed");
+    aef_status status = aef_model_save(m, path);
+    printf("%d %s\n", (int)status, aef_last_error());
+    aef_model_free(m);
+    return 0;
+}
+
+/* Fills the file system holding `dir` until a write fails with ENOSPC. */
+static int fill_file_system(const char *dir) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/filler", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return -1;
+    static char block[4096];
+    ssize_t n;
+    while ((n = write(fd, block, sizeof block)) > 0) {}
+    int full = n < 0 && errno == ENOSPC;
+    while (full && write(fd, block, 1) > 0) {}
+    close(fd);
+    return full ? 0 : -1;
+}
+
+static int save_failures(const char *dir, const char *self) {
+    static float x[ROWS * WIDTH];
+    make_data(x, ROWS, WIDTH, 9);
+    aef_model *a = fit_model(SPEC, x, ROWS, 1), *b = fit_model(SPEC, x, ROWS, 2);
+    size_t a_size = 0;
+    unsigned char *a_bytes = model_bytes(a, &a_size);
+    if (strlen(dir) > 512) die("the directory's path is too long");
+    char path[1024], b_file[1024];
+    snprintf(path, sizeof path, "%s/model.aef", dir);
+    snprintf(b_file, sizeof b_file, "%s/b.aef", dir);
+    if (aef_model_save(a, path) != AEF_OK || aef_model_save(b, b_file) != AEF_OK) die("cannot save the models");
+    int failures = 0, cases = 0;
+
+    /* 1. A file-size limit (RLIMIT_FSIZE, the EFBIG a quota or ulimit gives): needs no privileges. */
+    char limit[32], command[4096], line[1024] = {0};
+    snprintf(limit, sizeof limit, "%zu", a_size / 2);
+    snprintf(command, sizeof command, "'%s' save-limited '%s' '%s' %s", self, path, b_file, limit);
+    FILE *child = popen(command, "r");
+    if (!child || !fgets(line, sizeof line, child) || pclose(child) != 0) die("the size-limited save did not run");
+    line[strcspn(line, "\n")] = 0;
+    char *message = strchr(line, ' ');
+    failures += check_failed_save("file-size limit", (aef_status)atoi(line), message ? message + 1 : "", dir,
+                                  "model.aef", a_bytes, a_size, "File too large");
+    cases++;
+
+    /* 2 and 3. A full disk (ENOSPC) and a read-only file system (EROFS): a small tmpfs, which needs root. */
+    char mounted[1024];
+    snprintf(mounted, sizeof mounted, "%s/small-fs", dir);
+    mkdir(mounted, 0755);
+    const char *no_mount = geteuid() != 0 ? "not root" : NULL;
+    if (!no_mount && mount("tmpfs", mounted, "tmpfs", 0, "size=256k") != 0) no_mount = strerror(errno);
+    if (!no_mount) {
+        char inside[2048];
+        snprintf(inside, sizeof inside, "%s/model.aef", mounted);
+        if (aef_model_save(a, inside) != AEF_OK || fill_file_system(mounted) != 0) die("cannot fill the small file system");
+        aef_status status = aef_model_save(b, inside);
+        char copy[1024];
+        snprintf(copy, sizeof copy, "%s", aef_last_error());
+        failures += check_failed_save("full disk", status, copy, mounted, "model.aef", a_bytes, a_size,
+                                      "No space left on device");
+        if (mount(NULL, mounted, NULL, MS_REMOUNT | MS_RDONLY, NULL) != 0) die("cannot remount read-only");
+        status = aef_model_save(b, inside);
+        snprintf(copy, sizeof copy, "%s", aef_last_error());
+        failures += check_failed_save("read-only file system", status, copy, mounted, "model.aef", a_bytes, a_size,
+                                      "Read-only file system");
+        cases += 2;
+        if (umount(mounted) != 0) die("cannot unmount the small file system");
+    } else {
+        /* Without root: a directory without write permission stands in for the read-only case. */
+        fprintf(stderr, "save-failures: full disk NOT TESTED: cannot mount a small tmpfs (%s)\n", no_mount);
+        char ro[1024];
+        snprintf(ro, sizeof ro, "%s/read-only", dir);
+        mkdir(ro, 0755);
+        char inside[2048];
+        snprintf(inside, sizeof inside, "%s/model.aef", ro);
+        if (aef_model_save(a, inside) != AEF_OK || chmod(ro, 0555) != 0) die("cannot prepare the read-only directory");
+        aef_status status = aef_model_save(b, inside);
+        char copy[1024];
+        snprintf(copy, sizeof copy, "%s", aef_last_error());
+        failures += check_failed_save("read-only directory", status, copy, ro, "model.aef", a_bytes, a_size,
+                                      "Permission denied");
+        cases++;
+        chmod(ro, 0755);
+        unlink(inside);
+        rmdir(ro);
+    }
+    rmdir(mounted);
+    unlink(path);
+    unlink(b_file);
+    free(a_bytes);
+    aef_model_free(a);
+    aef_model_free(b);
+    printf("save-failures: %d of %d failing saves reported AEF_ERR_IO and left the saved model intact\n",
+           cases - failures, cases);
+    return failures != 0;
+}
+
 /* ---- fingerprint ---- */
 
 static int fingerprint(int threads) {
@@ -300,6 +465,9 @@ int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "kill-save") == 0) return kill_save(atoi(argv[2]), argv[3], argv[0]);
     if (argc == 5 && strcmp(argv[1], "save-loop") == 0) save_loop(argv[2], argv[3], argv[4]);
     if (argc == 3 && strcmp(argv[1], "fingerprint") == 0) return fingerprint(atoi(argv[2]));
-    fprintf(stderr, "usage: %s stress THREADS ROUNDS | soak CYCLES | kill-save TRIALS DIR | fingerprint THREADS\n", argv[0]);
+    if (argc == 3 && strcmp(argv[1], "save-failures") == 0) return save_failures(argv[2], argv[0]);
+    if (argc == 5 && strcmp(argv[1], "save-limited") == 0) return save_limited(argv[2], argv[3], atol(argv[4]));
+    fprintf(stderr, "usage: %s stress THREADS ROUNDS | soak CYCLES | kill-save TRIALS DIR | fingerprint THREADS | "
+            "save-failures DIR\n", argv[0]);
     return 2;
 }
