@@ -103,14 +103,14 @@ py-tests: python
 py-examples: python
 	python3 examples/python/pipeline_and_anomalies.py --train 3000 --test 1000
 
-# ---- Reliability (issue 10). LONG=1: fuzz 10 min, 16 threads, 20,000 cycles, 2,000 kills. ----
+# ---- Reliability (issue 10). LONG=1: fuzz 10,000,000 runs, 16 threads, 20,000 cycles, 2,000 kills. ----
 ifdef LONG
-FUZZ_SECONDS ?= 600
+FUZZ_RUNS ?= 10000000
 STRESS := 16 40
 SOAK_CYCLES := 20000
 KILLS := 2000
 else
-FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 1000000
 STRESS := 8 6
 SOAK_CYCLES := 3000
 KILLS := 200
@@ -125,19 +125,31 @@ check-reliability: fuzz-replay bad-inputs fuzz tsan soak kill-save save-failures
 	@echo "check-reliability: all passed"
 
 # libFuzzer on model bytes and spec JSON through the C ABI, seeded with a model and a spec of every
-# variant; the corpus grows in $(OUT)/fuzz-corpus across runs, crashes land in $(OUT)/fuzz-crashes.
+# variant and the golden model files; the corpus grows in $(OUT)/fuzz-corpus across runs, crashes
+# land in $(OUT)/fuzz-crashes. FUZZ_RUNS executions in all, shared by FUZZ_JOBS processes (one per
+# core, one OpenBLAS thread each); each stops after FUZZ_MAX_SECONDS, and then the target fails short of FUZZ_RUNS.
+FUZZ_JOBS ?= $(shell nproc)
+FUZZ_MAX_SECONDS ?= 1500
 fuzz:
 	swift build -c release --product aef-fuzz --scratch-path .build-fuzz $(FUZZ_FLAGS)
 	swift build --product aef-fuzz
+	rm -f $(OUT)/fuzz-*.log
 	mkdir -p $(OUT)/fuzz-corpus $(OUT)/fuzz-crashes
 	$$(swift build --show-bin-path)/aef-fuzz seeds $(OUT)/fuzz-corpus
-	.build-fuzz/release/aef-fuzz $(OUT)/fuzz-corpus fuzz/regressions -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
-	    -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 -artifact_prefix=$(OUT)/fuzz-crashes/ \
-	    > $(OUT)/fuzz.log 2>&1; status=$$?; \
-	grep -E "^(Done|stat::peak_rss_mb|==[0-9]+==|SUMMARY)|Test unit written" $(OUT)/fuzz.log; \
-	echo "fuzz: corpus of $$(ls $(OUT)/fuzz-corpus | wc -l) inputs; full log in $(OUT)/fuzz.log"; \
-	if [ $$status -ne 0 ]; then echo "FAIL: the fuzzer found a crash: add the input from $(OUT)/fuzz-crashes to fuzz/regressions with the fix"; fi; \
-	exit $$status
+	for f in Tests/golden/format-*/*.aef; do \
+	    name=$$(echo "$$f" | tr / -); printf '\000' | cat - "$$f" > $(OUT)/fuzz-corpus/$$name; done
+	cd $(OUT) && OPENBLAS_NUM_THREADS=1 $(CURDIR)/.build-fuzz/release/aef-fuzz fuzz-corpus $(CURDIR)/fuzz/regressions \
+	    -jobs=$(FUZZ_JOBS) -workers=$(FUZZ_JOBS) -runs=$$(( $(FUZZ_RUNS) / $(FUZZ_JOBS) + 1 )) \
+	    -max_total_time=$(FUZZ_MAX_SECONDS) -timeout=20 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
+	    -artifact_prefix=fuzz-crashes/ > fuzz.log 2>&1; status=$$?; cd $(CURDIR); \
+	grep -hE "^(==[0-9]+==|SUMMARY)|Test unit written" $(OUT)/fuzz-*.log; \
+	runs=$$(grep -h "^Done" $(OUT)/fuzz-*.log | awk '{ n += $$2 } END { print n + 0 }'); \
+	seconds=$$(grep -h "^Done" $(OUT)/fuzz-*.log | awk '{ if ($$5 > s) s = $$5 } END { print s + 0 }'); \
+	rss=$$(grep -h "^stat::peak_rss_mb" $(OUT)/fuzz-*.log | awk '{ if ($$2 > m) m = $$2 } END { print m + 0 }'); \
+	echo "fuzz: $$runs executions by $(FUZZ_JOBS) processes in $$seconds s, peak RSS $$rss MB per process; corpus of $$(ls $(OUT)/fuzz-corpus | wc -l) inputs; logs in $(OUT)/fuzz-*.log"; \
+	if [ $$status -ne 0 ] || grep -q "^==[0-9]*==ERROR\|Test unit written" $(OUT)/fuzz-*.log; then \
+	    echo "FAIL: the fuzzer found a crash: add the input from $(OUT)/fuzz-crashes to fuzz/regressions with the fix"; exit 1; fi; \
+	if [ $$runs -lt $(FUZZ_RUNS) ]; then echo "FAIL: $$runs executions, fewer than $(FUZZ_RUNS) within $(FUZZ_MAX_SECONDS) s"; exit 1; fi
 
 # The regression corpus (fuzz/regressions: seeds and any input that ever crashed) through a normal build.
 fuzz-replay:

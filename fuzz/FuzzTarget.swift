@@ -133,6 +133,19 @@ struct FuzzTool {
         #"{"variant":"seq2seq","input_shape":[5,2],"hidden_units":[4],"code_size":3,"bidirectional":true}"#,
         #"{"variant":"variational","input_shape":[12],"hidden_units":[8],"code_size":2}"#,
         #"{"variant":"adversarial","input_shape":[12],"hidden_units":[8],"code_size":2}"#,
+        // The remaining fields of docs/spec.md, so mutations start from each of them.
+        #"{"input_shape":[12],"hidden_units":[6,4],"decoder_units":[5],"code_size":2,"code_activation":"tanh","output_activation":"identity","activation":"leaky_relu","scaling":"none","contamination":0.2}"#,
+        #"{"variant":"denoising","input_shape":[12],"hidden_units":[8],"code_size":3,"noise":{"type":"salt_and_pepper","level":0.3},"training":{"optimizer":"sgd","momentum":0.5,"learning_rate":0.01,"shuffle":false}}"#,
+        #"{"variant":"denoising","input_shape":[12],"hidden_units":[8],"code_size":3,"noise":{"type":"gaussian","level":0.2},"training":{"optimizer":"rmsprop","rho":0.8,"epsilon":1e-6,"clip_norm":1}}"#,
+        #"{"variant":"sparse","input_shape":[12],"hidden_units":[8],"code_size":4,"sparsity":{"type":"l1","weight":0.01},"training":{"validation_split":0.25,"early_stopping":{"patience":2,"min_delta":0.001,"restore_best_weights":false}}}"#,
+        #"{"variant":"sparse","input_shape":[12],"hidden_units":[8],"code_size":4,"sparsity":{"type":"kl","target":0.1,"weight":0.5},"training":{"beta1":0.8,"beta2":0.99}}"#,
+        #"{"variant":"contractive","input_shape":[12],"hidden_units":[],"code_size":3,"contractive_weight":0.01}"#,
+        #"{"variant":"conv1d","input_shape":[16],"conv_decoder":"transpose","conv_blocks":[{"filters":3,"kernel":3,"stride":2,"pool":2,"pool_type":"average"},{"filters":2,"kernel":3,"dilation":2,"pool":2,"pool_padding":"same"}]}"#,
+        #"{"variant":"conv2d","input_shape":[8,8],"code_size":2,"batch_norm":true,"conv_blocks":[{"filters":2,"kernel":[1,3],"stride":2,"dilation":[1,2]}]}"#,
+        #"{"variant":"seq2seq","input_shape":[4,3],"hidden_units":[4,3],"decoder_units":[3,4],"training":{"clip_norm":1}}"#,
+        #"{"variant":"variational","input_shape":[12],"hidden_units":[8],"code_size":2,"loss":"bce","variational":{"beta":0.5,"warmup_epochs":2,"samples":3}}"#,
+        #"{"variant":"conv2d","input_shape":[6,6,1],"code_size":2,"variational":{},"conv_blocks":[{"filters":2,"kernel":3,"pool":3}]}"#,
+        #"{"variant":"adversarial","input_shape":[12],"hidden_units":[8],"code_size":2,"adversarial":{"prior":"uniform","prior_scale":2,"discriminator_units":[4],"discriminator_learning_rate":0.01}}"#,
     ]
 
     static func writeSeeds(to directory: String) throws {
