@@ -159,7 +159,7 @@ struct FuzzTool {
             let width = model.inputSize
             try model.fit(Tensor(shape: [16, width], scalars: (0..<(16 * width)).map { Float(($0 * 7919) % 101) / 101 }))
             try Data([2] + Array(spec.utf8)).write(to: URL(fileURLWithPath: "\(directory)/spec-\(i)"))
-            let bytes = model.serialized()
+            let bytes = try model.serialized()
             try Data([1] + bytes).write(to: URL(fileURLWithPath: "\(directory)/model-\(i)"))
         }
         print("aef-fuzz seeds: \(2 * seedSpecs.count) inputs in \(directory)")

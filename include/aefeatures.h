@@ -20,10 +20,14 @@
  *            aef_status_string) are owned by the library; do not free them.
  * NULL.      A NULL where a pointer is required is AEF_ERR_NULL_ARGUMENT. Pointers that may be
  *            NULL say so.
- * Threads.   Functions taking `const aef_model *` (inference, queries, save) may run on one
- *            model from any number of threads at once; each call uses its own workspace.
- *            aef_model_fit mutates the model: it must not overlap any other call on the same
- *            model. Different models are independent. aef_last_error is per thread.
+ * Threads.   Functions taking `const aef_model *` (inference, queries, save, export) may run on
+ *            one model from any number of threads at once; each call uses its own workspace.
+ *            aef_model_fit mutates the model and needs it alone: a fit started while inference,
+ *            save or export runs on the model, and inference, save or export started while a fit
+ *            runs (including from its progress callback), return AEF_ERR_BUSY at once without
+ *            waiting and without touching the model (aef_model_is_fitted, _threshold and _history
+ *            too). Size and spec queries never conflict.
+ *            Different models are independent. aef_last_error is per thread.
  * Batches.   A row's results depend on the other rows of the call only through float32 rounding:
  *            OpenBLAS picks kernels and blocking by each call's shape and by the CPU, and some of
  *            its kernels (Haswell's and Zen's in 0.3.21) round a row differently by its position
@@ -78,8 +82,10 @@ typedef enum aef_status {
     AEF_ERR_IO = 7,               /* a file could not be read or written */
     AEF_ERR_CORRUPT_MODEL = 8,    /* model bytes are truncated, corrupted, foreign or of another version */
     AEF_ERR_INTERNAL = 9,         /* a bug in the library; please report the message */
-    AEF_CANCELLED = 10            /* not an error: the progress callback stopped fit; the model is
+    AEF_CANCELLED = 10,           /* not an error: the progress callback stopped fit; the model is
                                      fitted with the epochs completed so far */
+    AEF_ERR_BUSY = 11             /* fit and another call overlapped on one model (see Threads):
+                                     the call was refused, nothing changed; retry when fit returns */
 } aef_status;
 
 /* What an output buffer holds, for aef_model_output_size. */
@@ -110,6 +116,12 @@ const char *aef_version(void);
 
 /* ABI version of the loaded library; equals AEF_ABI_VERSION when header and library agree. */
 uint32_t aef_abi_version(void);
+
+/* The OpenBLAS doing the math and the kernel core it picked for this CPU, e.g. "OpenBLAS 0.3.21
+ * DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64; core Haswell". The core is the "machine kind" of
+ * "Machines." above: bit-for-bit results hold between processes that report the same. Never NULL;
+ * static storage. Thread-safe. */
+const char *aef_blas_info(void);
 
 /* Message of the last failing call on this thread ("" if none yet). Never NULL. Owned by the
  * library and valid until the next aef_ call on the same thread. */

@@ -12,6 +12,8 @@ public enum AEError: Error, Equatable, CustomStringConvertible {
     case io(String)
     /// A model file or buffer is truncated, corrupted, of another format version, or foreign.
     case corruptModel(String)
+    /// Another thread is fitting the model, or fit was called while other calls use it.
+    case busy(String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum AEError: Error, Equatable, CustomStringConvertible {
         case .diverged(let m): return "training diverged: \(m)"
         case .io(let m): return "i/o error: \(m)"
         case .corruptModel(let m): return "corrupt model: \(m)"
+        case .busy(let m): return "model in use: \(m)"
         }
     }
 }

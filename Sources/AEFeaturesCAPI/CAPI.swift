@@ -10,9 +10,9 @@ import Glibc
 #endif
 
 /// Mirrors `aef_status` in include/aefeatures.h.
-enum Status: Int32 {
+enum Status: Int32, CaseIterable {
     case ok = 0, nullArgument, invalidArgument, invalidSpec, notFitted, diverged, bufferTooSmall, io,
-         corruptModel, internalError, cancelled
+         corruptModel, internalError, cancelled, busy
 
     var name: String {
         switch self {
@@ -27,6 +27,7 @@ enum Status: Int32 {
         case .corruptModel: return "AEF_ERR_CORRUPT_MODEL"
         case .internalError: return "AEF_ERR_INTERNAL"
         case .cancelled: return "AEF_CANCELLED"
+        case .busy: return "AEF_ERR_BUSY"
         }
     }
 }
@@ -69,6 +70,7 @@ private func guarded(_ function: String, _ body: () throws -> Status) -> Int32 {
         case .diverged: return Status.diverged.rawValue
         case .io: return Status.io.rawValue
         case .corruptModel: return Status.corruptModel.rawValue
+        case .busy: return Status.busy.rawValue
         }
     } catch {
         setLastError("\(function): internal error: \(error)")
@@ -166,7 +168,7 @@ private func string(_ text: UnsafePointer<CChar>?, _ name: String) throws -> Str
 // MARK: Library
 
 private let versionString: UnsafePointer<CChar> = UnsafePointer(strdup(AEFeaturesVersion.string)!)
-private let statusNames: [UnsafePointer<CChar>] = (0...10).map { UnsafePointer(strdup(Status(rawValue: $0)!.name)!) }
+private let statusNames: [UnsafePointer<CChar>] = Status.allCases.map { UnsafePointer(strdup($0.name)!) }
 private let unknownStatus: UnsafePointer<CChar> = UnsafePointer(strdup("unknown status")!)
 
 @_cdecl("aef_version")
@@ -174,6 +176,11 @@ public func aef_version() -> UnsafePointer<CChar> { versionString }
 
 @_cdecl("aef_abi_version")
 public func aef_abi_version() -> UInt32 { 1 }
+
+private let blasInfoString: UnsafePointer<CChar> = UnsafePointer(strdup(BLASInfo.description)!)
+
+@_cdecl("aef_blas_info")
+public func aef_blas_info() -> UnsafePointer<CChar> { blasInfoString }
 
 @_cdecl("aef_last_error")
 public func aef_last_error() -> UnsafePointer<CChar> {
@@ -311,7 +318,7 @@ public func aef_model_sample(_ handle: OpaquePointer?, _ count: Int, _ seed: UIn
         guard try checkedSize(count, "n_samples") > 0 else {
             throw BoundaryError(status: .invalidArgument, message: "n_samples must be positive")
         }
-        guard model.isFitted else { throw AEError.notFitted }
+        guard try model.fittedState().history != nil else { throw AEError.notFitted }
         let buffer = try output(out, capacity: capacity, needed: try outputCount(1, rows: count, of: model))
         try model.sample(count: count, seed: seed, into: buffer)
         return .ok
@@ -342,10 +349,7 @@ public func aef_model_predict(_ handle: OpaquePointer?, _ x: UnsafePointer<Float
         let model = try model(handle)
         let data = try samples(x, count, sampleSize, of: model)
         let labels = try output(out, capacity: capacity, needed: count)
-        guard let threshold = model.threshold else { throw AEError.notFitted }
-        var scores = [Float](repeating: 0, count: count)
-        try scores.withUnsafeMutableBufferPointer { try model.anomalyScores(data, rows: count, into: $0) }
-        for i in 0..<count { labels[i] = scores[i] > threshold ? 1 : 0 }
+        try model.predictAnomalies(data, rows: count, into: labels)
         return .ok
     }
 }
@@ -374,13 +378,13 @@ public func aef_model_code_size(_ handle: OpaquePointer?, _ out: UnsafeMutablePo
 
 @_cdecl("aef_model_is_fitted")
 public func aef_model_is_fitted(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
-    report("aef_model_is_fitted", handle, out, "out_fitted") { $0.isFitted ? 1 : 0 }
+    report("aef_model_is_fitted", handle, out, "out_fitted") { try $0.fittedState().history != nil ? 1 : 0 }
 }
 
 @_cdecl("aef_model_threshold")
 public func aef_model_threshold(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?) -> Int32 {
     report("aef_model_threshold", handle, out, "out_threshold") { model in
-        guard let threshold = model.threshold else { throw AEError.notFitted }
+        guard let threshold = try model.fittedState().threshold else { throw AEError.notFitted }
         return threshold
     }
 }
@@ -399,7 +403,7 @@ public func aef_model_history(_ handle: OpaquePointer?, _ loss: UnsafeMutablePoi
                               _ validationLoss: UnsafeMutablePointer<Double>?, _ capacity: Int,
                               _ epochs: UnsafeMutablePointer<Int>?) -> Int32 {
     guarded("aef_model_history") {
-        let history = try model(handle).history ?? TrainingHistory()
+        let history = try model(handle).fittedState().history ?? TrainingHistory()
         let epochs = try required(epochs, "out_epochs")
         epochs.pointee = history.loss.count
         if loss == nil && validationLoss == nil { return .ok }

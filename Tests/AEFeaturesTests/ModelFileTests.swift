@@ -12,19 +12,19 @@ final class ModelFileTests: XCTestCase {
 
     func testRoundTripIsBitIdentical() throws {
         let (model, x) = try fittedModel()
-        let copy = try Autoencoder.deserialize(model.serialized())
+        let copy = try Autoencoder.deserialize(try model.serialized())
         XCTAssertEqual(copy.spec, model.spec)
         XCTAssertEqual(copy.history, model.history)
         XCTAssertEqual(copy.threshold, model.threshold)
         XCTAssertEqual(copy.scaler, model.scaler)
         XCTAssertEqual(copy.network.parameters.snapshot(), model.network.parameters.snapshot())
         XCTAssertTrue(try copy.reconstruct(x) == model.reconstruct(x))
-        XCTAssertEqual(copy.serialized(), model.serialized())
+        XCTAssertEqual(try copy.serialized(), try model.serialized())
     }
 
     func testCorruptionIsDetected() throws {
         let (model, _) = try fittedModel()
-        let bytes = model.serialized()
+        let bytes = try model.serialized()
         for cut in [0, 10, 59, bytes.count / 2, bytes.count - 1] {
             XCTAssertThrowsError(try Autoencoder.deserialize(Array(bytes.prefix(cut)))) { error in
                 guard case AEError.corruptModel = error else { return XCTFail("\(error)") }

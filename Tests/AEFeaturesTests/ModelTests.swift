@@ -111,6 +111,23 @@ final class ModelTests: XCTestCase {
         XCTAssertGreaterThan(noisy.history!.loss.last!, plain.history!.loss.last!)
     }
 
+    func testCallsDuringFitAreRefusedNotRaced() throws {
+        let model = try Autoencoder(json: #"{"input_shape":[24],"hidden_units":[8],"code_size":2,"training":{"epochs":2}}"#)
+        let x = structuredData(rows: 64)
+        var refusals: [AEError] = []
+        let calls: [() throws -> Void] = [{ _ = try model.encode(x) }, { _ = try model.serialized() },
+                                          { _ = try model.fittedState() }, { try model.fit(x) }]
+        try model.fit(x) { _ in
+            for call in calls {
+                do { try call(); XCTFail("a call during fit went through") } catch { refusals.append(error as! AEError) }
+            }
+            return true
+        }
+        XCTAssertEqual(refusals.count, 8)
+        XCTAssertTrue(refusals.allSatisfy { if case .busy = $0 { return true } else { return false } }, "\(refusals)")
+        XCTAssertEqual(try model.encode(x).shape, [64, 2])  // the gate opens when fit returns
+    }
+
     func testSameSeedGivesBitIdenticalWeights() throws {
         let x = structuredData(rows: 500, seed: 4)
         let json = #"{"variant":"denoising","input_shape":[24],"hidden_units":[12],"code_size":3,"batch_norm":true,"dropout":0.2,"training":{"epochs":3,"batch_size":50,"validation_split":0.2}}"#

@@ -79,7 +79,7 @@ final class VariationalTests: XCTestCase {
         // The same seed draws the same latent points (GEMM blocking may differ with the row count).
         assertClose(try model.sample(count: 5, seed: 3).scalars.map(Double.init), samples.scalars.prefix(5 * 24).map(Double.init),
                     absolute: 1e-4, "same seed, same samples")
-        let copy = try Autoencoder.deserialize(model.serialized())
+        let copy = try Autoencoder.deserialize(try model.serialized())
         XCTAssertEqual(try copy.anomalyScores(x), scores)
         XCTAssertThrowsError(try Autoencoder(json: #"{"input_shape":[4],"code_size":2}"#).sample(count: 2, seed: 1))
     }

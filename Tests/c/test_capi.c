@@ -63,8 +63,11 @@ static void test_library(void) {
     CHECK(strcmp(aef_version(), AEF_VERSION_STRING) == 0, "version %s", aef_version());
     CHECK(strcmp(aef_status_string(AEF_ERR_NULL_ARGUMENT), "AEF_ERR_NULL_ARGUMENT") == 0, "status name");
     CHECK(strcmp(aef_status_string(AEF_CANCELLED), "AEF_CANCELLED") == 0, "status name");
+    CHECK(strcmp(aef_status_string(AEF_ERR_BUSY), "AEF_ERR_BUSY") == 0, "status name");
     CHECK(strcmp(aef_status_string((aef_status)1234), "unknown status") == 0, "unknown status name");
     CHECK(aef_last_error() != NULL, "last error is never NULL");
+    CHECK(strncmp(aef_blas_info(), "OpenBLAS", 8) == 0 && strstr(aef_blas_info(), "; core ") != NULL, "blas info %s",
+          aef_blas_info());
 
     int threads = 0;
     CHECK_STATUS(aef_set_num_threads(1), AEF_OK);
@@ -148,6 +151,40 @@ static int on_epoch(void *user, int epoch, int epochs, double loss, double valid
     log->last_validation = validation_loss;
     (void)epochs;
     return log->stop_at > 0 && epoch >= log->stop_at;
+}
+
+/* A progress callback that calls the model being fitted, which the header says is refused. */
+struct reentry {
+    aef_model *model;
+    const float *x;
+    aef_status transform, save_buffer, is_fitted, fit;
+};
+
+static int call_back_into_the_model(void *user, int epoch, int epochs, double loss, double validation_loss) {
+    struct reentry *r = user;
+    float features[CODE];
+    size_t size = 0;
+    int fitted = 0;
+    uint64_t seed = 1;
+    r->transform = aef_model_transform(r->model, r->x, 1, WIDTH, features, CODE);
+    r->save_buffer = aef_model_save_buffer(r->model, NULL, 0, &size);
+    r->is_fitted = aef_model_is_fitted(r->model, &fitted);
+    r->fit = aef_model_fit(r->model, r->x, ROWS, WIDTH, NULL, 0, &seed, NULL, NULL);
+    (void)epoch, (void)epochs, (void)loss, (void)validation_loss;
+    return 0;
+}
+
+static void test_fit_needs_the_model_alone(const float *x) {
+    aef_model *m = NULL;
+    CHECK_STATUS(aef_model_create(SPEC, &m), AEF_OK);
+    struct reentry r = {m, x, AEF_OK, AEF_OK, AEF_OK, AEF_OK};
+    CHECK_STATUS(aef_model_fit(m, x, ROWS, WIDTH, NULL, 0, NULL, call_back_into_the_model, &r), AEF_OK);
+    CHECK(r.transform == AEF_ERR_BUSY && r.save_buffer == AEF_ERR_BUSY && r.is_fitted == AEF_ERR_BUSY &&
+          r.fit == AEF_ERR_BUSY, "calls during fit: %s %s %s %s", aef_status_string(r.transform),
+          aef_status_string(r.save_buffer), aef_status_string(r.is_fitted), aef_status_string(r.fit));
+    float features[ROWS * CODE];
+    CHECK_STATUS(aef_model_transform(m, x, ROWS, WIDTH, features, ROWS * CODE), AEF_OK); /* free again after fit */
+    aef_model_free(m);
 }
 
 static void test_fit(const float *x) {
@@ -594,6 +631,7 @@ int main(void) {
     test_create();
     test_unfitted();
     test_fit(x);
+    test_fit_needs_the_model_alone(x);
     test_conv(x);
     aef_model *m = fitted_model(x);
     CHECK(m != NULL, "fitted model");

@@ -71,14 +71,9 @@ def outputs(model, x):
 def machine():
     """The OpenBLAS core and thread count this process computes with: outputs are bit-exact only
     on the same machine kind ("Machines." in the header)."""
-    import ctypes
-    from aefeatures import get_num_threads
+    from aefeatures import blas_info, get_num_threads
 
-    with open("/proc/self/maps") as maps:
-        openblas = next(line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1])
-    corename = ctypes.CDLL(openblas).openblas_get_corename
-    corename.restype = ctypes.c_char_p
-    return {"openblas_core": corename().decode(), "threads": get_num_threads()}
+    return {"openblas_core": blas_info().rsplit("; core ", 1)[1], "threads": get_num_threads()}
 
 
 def write(directory):

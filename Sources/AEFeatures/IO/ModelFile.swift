@@ -152,7 +152,8 @@ enum CRC32 {
 
 extension Autoencoder {
     /// The model as bytes in the model file format (spec, weights, scaler, threshold, history).
-    public func serialized() -> [UInt8] { ModelFile.encode(self) }
+    /// - Throws: `AEError.busy` while another thread fits the model.
+    public func serialized() throws -> [UInt8] { try usage.shared { ModelFile.encode(self) } }
 
     /// A model from bytes written by `serialized()` or `save(to:)`.
     /// Throws `AEError.corruptModel` for anything truncated, corrupted, foreign or of another version.
@@ -168,7 +169,7 @@ extension Autoencoder {
     /// flushed to disk and renamed over `path`, so `path` always holds the previous complete
     /// model or the new complete one, never a partial write.
     public func save(to path: String) throws {
-        try AtomicFile.write(serialized(), to: path)
+        try AtomicFile.write(try serialized(), to: path)
     }
 
     /// Loads a model saved with `save(to:)`.

@@ -3,13 +3,16 @@
 /// Data is row-major Float, `rows` samples of `spec.inputSize` values. Raw data goes in and comes
 /// out; the fitted scaler (if the spec asks for one) is applied inside.
 ///
-/// Threads: after `fit`, `encode`, `reconstruct`, `anomalyScores` and `featureErrors` may run
-/// from many threads at once on one model (each call uses its own workspace). `fit` mutates the
-/// model and must not overlap any other call on it.
+/// Threads: after `fit`, inference (`encode`, `reconstruct`, `decode`, `anomalyScores`,
+/// `featureErrors`, `sample`, `latentDistribution`), saving and export may run from many threads at
+/// once on one model (each call uses its own workspace). `fit` needs the model alone: called
+/// while other calls use the model it throws `AEError.busy`, as do calls made while it runs.
 public final class Autoencoder {
     public let spec: ModelSpec
     let network: Network
     let objective: Objective
+    /// Fit alone, everything else shared: a call that cannot have the model throws `AEError.busy`.
+    let usage = UsageGate()
     /// Input scaling fitted on the training rows; nil when `spec.scaling` is `.none` or unfitted.
     public internal(set) var scaler: Scaler?
     /// Training history of the last fit; nil before the first.
@@ -58,6 +61,11 @@ public final class Autoencoder {
     public func fit(_ x: UnsafeBufferPointer<Float>, rows: Int,
                     validation: (data: UnsafeBufferPointer<Float>, rows: Int)? = nil,
                     seed: UInt64? = nil, progress: ((EpochReport) -> Bool)? = nil) throws -> TrainingHistory {
+        try usage.exclusive { try fitAlone(x, rows: rows, validation: validation, seed: seed, progress: progress) }
+    }
+
+    private func fitAlone(_ x: UnsafeBufferPointer<Float>, rows: Int, validation: (data: UnsafeBufferPointer<Float>, rows: Int)?,
+                          seed: UInt64?, progress: ((EpochReport) -> Bool)?) throws -> TrainingHistory {
         try checkData(x, rows: rows, name: "training data")
         if let validation { try checkData(validation.data, rows: validation.rows, name: "validation data") }
         let width = inputSize
@@ -119,26 +127,32 @@ public final class Autoencoder {
 
     /// The code of each row: `rows` x `codeSize` values into `output`.
     public func encode(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
-        try checkInference(x, rows: rows, output: output, width: codeSize)
-        let size = codeSize, layerCount = network.codeLayerIndex + 1
-        network.infer(Rows(x.baseAddress!, count: rows, width: inputSize), layers: 0..<layerCount, scaler: scaler) { start, n, ws in
-            (output.baseAddress! + start * size).update(from: ws.activations[layerCount].base, count: n * size)
+        try usage.shared {
+            try checkInference(x, rows: rows, output: output, width: codeSize)
+            let size = codeSize, layerCount = network.codeLayerIndex + 1
+            network.infer(Rows(x.baseAddress!, count: rows, width: inputSize), layers: 0..<layerCount, scaler: scaler) { start, n, ws in
+                (output.baseAddress! + start * size).update(from: ws.activations[layerCount].base, count: n * size)
+            }
         }
     }
 
     /// The reconstruction of each row, in the units of the input (`rows` x `inputSize`).
     public func reconstruct(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
-        try checkInference(x, rows: rows, output: output, width: inputSize)
-        try reconstruct(x, rows: rows, from: 0, into: output)
+        try usage.shared {
+            try checkInference(x, rows: rows, output: output, width: inputSize)
+            try reconstruct(x, rows: rows, from: 0, into: output)
+        }
     }
 
     /// Reconstructions from codes (`rows` x `codeSize`, e.g. from `encode`): the decoder alone,
     /// in the units of the input (`rows` x `inputSize`).
     public func decode(_ codes: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
-        guard isFitted else { throw AEError.notFitted }
-        try checkData(codes, rows: rows, width: codeSize, name: "codes")
-        try checkOutput(output, rows: rows, width: inputSize)
-        try reconstruct(codes, rows: rows, from: network.codeLayerIndex + 1, into: output)
+        try usage.shared {
+            guard isFitted else { throw AEError.notFitted }
+            try checkData(codes, rows: rows, width: codeSize, name: "codes")
+            try checkOutput(output, rows: rows, width: inputSize)
+            try reconstruct(codes, rows: rows, from: network.codeLayerIndex + 1, into: output)
+        }
     }
 
     /// Runs layers[first...] and unscales; `x` is the input of layer `first`.
@@ -155,16 +169,20 @@ public final class Autoencoder {
     /// Per-row anomaly score: the mean reconstruction error over the row's values (higher = more
     /// anomalous); for a variational code plus beta · KL / values, the negative ELBO per value.
     public func anomalyScores(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
-        try checkInference(x, rows: rows, output: output, width: 1)
-        Scoring.rowScores(network, objective, data: Rows(x.baseAddress!, count: rows, width: inputSize), scaler: scaler, into: output)
+        try usage.shared {
+            try checkInference(x, rows: rows, output: output, width: 1)
+            Scoring.rowScores(network, objective, data: Rows(x.baseAddress!, count: rows, width: inputSize), scaler: scaler, into: output)
+        }
     }
 
     /// Per-value reconstruction errors (`rows` x `inputSize`), to explain a score.
     public func featureErrors(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
-        try checkInference(x, rows: rows, output: output, width: inputSize)
-        let width = inputSize
-        Scoring.elementErrors(network, spec.loss, data: Rows(x.baseAddress!, count: rows, width: width), scaler: scaler) { start, n, errors, _ in
-            (output.baseAddress! + start * width).update(from: errors, count: n * width)
+        try usage.shared {
+            try checkInference(x, rows: rows, output: output, width: inputSize)
+            let width = inputSize
+            Scoring.elementErrors(network, spec.loss, data: Rows(x.baseAddress!, count: rows, width: width), scaler: scaler) { start, n, errors, _ in
+                (output.baseAddress! + start * width).update(from: errors, count: n * width)
+            }
         }
     }
 
@@ -233,6 +251,10 @@ public final class Autoencoder {
     /// mu and log-variance of q(z|x) per row (each `rows` x `codeSize`) for a variational model.
     public func latentDistribution(_ x: Tensor) throws -> (mean: Tensor, logVariance: Tensor) {
         guard spec.variationalSettings != nil else { throw AEError.invalidInput("latentDistribution needs a variational model") }
+        return try usage.shared { try latentDistributionShared(x) }
+    }
+
+    private func latentDistributionShared(_ x: Tensor) throws -> (mean: Tensor, logVariance: Tensor) {
         guard isFitted else { throw AEError.notFitted }
         try checkShape(x, name: "input")
         let rows = x.sampleCount, size = codeSize, head = network.codeLayerIndex
@@ -254,8 +276,32 @@ public final class Autoencoder {
 
     /// 1 where the score exceeds the fitted threshold, else 0.
     public func predictAnomalies(_ x: Tensor) throws -> [Int] {
-        guard let threshold else { throw AEError.notFitted }
-        return try anomalyScores(x).map { $0 > threshold ? 1 : 0 }
+        try checkShape(x, name: "input")
+        var labels = [Int32](repeating: 0, count: x.sampleCount)
+        try x.scalars.withUnsafeBufferPointer { data in
+            try labels.withUnsafeMutableBufferPointer { try predictAnomalies(data, rows: x.sampleCount, into: $0) }
+        }
+        return labels.map(Int.init)
+    }
+
+    /// 1 into `output` for each row whose score exceeds the fitted threshold, else 0; scores and
+    /// threshold come from the same fit.
+    public func predictAnomalies(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Int32>) throws {
+        try usage.shared {
+            guard let threshold else { throw AEError.notFitted }
+            guard output.count == rows, output.baseAddress != nil else {
+                throw AEError.invalidInput("output has room for \(output.count) labels; \(rows) rows need \(rows)")
+            }
+            var scores = [Float](repeating: 0, count: rows)
+            try scores.withUnsafeMutableBufferPointer { try anomalyScores(x, rows: rows, into: $0) }
+            for i in 0..<rows { output[i] = scores[i] > threshold ? 1 : 0 }
+        }
+    }
+
+    /// The threshold and history of the last fit, read together (nil before the first fit).
+    /// - Throws: `AEError.busy` while another thread fits the model.
+    public func fittedState() throws -> (threshold: Float?, history: TrainingHistory?) {
+        try usage.shared { (threshold, history) }
     }
 
     // MARK: Helpers

@@ -58,6 +58,16 @@ enum BLAS {
     }
 }
 
+/// The OpenBLAS build and the kernel core it picked for this CPU: what bit-for-bit
+/// reproducibility depends on besides the seed and thread count.
+public enum BLASInfo {
+    public static let description: String = {
+        let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        return "\(config.split(separator: " ").joined(separator: " ")); core \(core)"
+    }()
+}
+
 /// The number of threads the engine's math uses (OpenBLAS's pool). Process-wide.
 public enum Threading {
     public static var threadCount: Int {

@@ -201,6 +201,13 @@ def set_num_threads(n_threads):
     check(lib.aef_set_num_threads(int(n_threads)))
 
 
+def blas_info():
+    """The OpenBLAS doing the math and the kernel core it picked for this CPU, e.g.
+    "OpenBLAS 0.3.21 ... Haswell MAX_THREADS=64; core Haswell": bit-for-bit results hold between
+    processes reporting the same core (and thread count)."""
+    return lib.aef_blas_info().decode()
+
+
 def get_num_threads():
     out = ctypes.c_int()
     check(lib.aef_get_num_threads(ctypes.byref(out)))

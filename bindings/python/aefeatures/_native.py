@@ -36,6 +36,11 @@ class AEFDivergedError(AEFError, FloatingPointError):
     """Training loss became NaN or infinite; the model keeps its last good weights."""
 
 
+class AEFBusyError(AEFError):
+    """fit and another call overlapped on one model (from different threads): the call was
+    refused at once and changed nothing; retry it when fit has returned."""
+
+
 def _candidates():
     """Where the library is looked for, in order."""
     env = os.environ.get("AEFEATURES_LIBRARY")
@@ -79,6 +84,7 @@ _infer = [_model, _floatp, _size, _size, _floatp, _size]
 _SIGNATURES = {
     "aef_version": (_c.c_char_p, []),
     "aef_abi_version": (_c.c_uint32, []),
+    "aef_blas_info": (_c.c_char_p, []),
     "aef_last_error": (_c.c_char_p, []),
     "aef_status_string": (_c.c_char_p, [_c.c_int]),
     "aef_set_num_threads": (_c.c_int, [_c.c_int]),
@@ -122,7 +128,7 @@ if _abi != ABI_VERSION or _version != VERSION:
                       f"version {VERSION} (ABI {ABI_VERSION}). Rebuild the library or reinstall the package.")
 
 _ERRORS = {"AEF_ERR_IO": AEFIOError, "AEF_ERR_CORRUPT_MODEL": AEFCorruptModelError,
-           "AEF_ERR_DIVERGED": AEFDivergedError}
+           "AEF_ERR_DIVERGED": AEFDivergedError, "AEF_ERR_BUSY": AEFBusyError}
 
 
 def check(status):

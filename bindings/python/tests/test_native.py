@@ -18,6 +18,8 @@ def test_import_needs_only_numpy():
 
     assert aefeatures.__version__ == "0.1.0"
     assert aefeatures.library_path.endswith((".so", ".so.1"))
+    info = aefeatures.blas_info()  # the machine kind bit-for-bit results depend on
+    assert info.startswith("OpenBLAS ") and info.rsplit("; core ", 1)[1].isidentifier(), info
     code = "import sys, aefeatures; print(sorted(m for m in ('sklearn', 'scipy', 'torch', 'pandas') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

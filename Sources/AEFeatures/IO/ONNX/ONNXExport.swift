@@ -14,12 +14,14 @@ public enum ONNXGraphKind: String, CaseIterable, Sendable {
 
 extension Autoencoder {
     /// The serialised ONNX model (IR version 8, opset 17, batch dimension "N") of one graph.
-    /// - Throws: `AEError.notFitted` before the first fit.
+    /// - Throws: `AEError.notFitted` before the first fit, `AEError.busy` while another thread fits it.
     public func onnxModel(_ kind: ONNXGraphKind) throws -> [UInt8] {
-        guard isFitted else { throw AEError.notFitted }
-        let graph = onnxGraph(kind)
-        let description = "aefeatures \(spec.variant.rawValue) autoencoder, \(kind.rawValue) graph: input [N, \(inputSize)] raw rows"
-        return ONNXEncoding.encode(graph, producerVersion: AEFeaturesVersion.string, docString: description)
+        try usage.shared {
+            guard isFitted else { throw AEError.notFitted }
+            let graph = onnxGraph(kind)
+            let description = "aefeatures \(spec.variant.rawValue) autoencoder, \(kind.rawValue) graph: input [N, \(inputSize)] raw rows"
+            return ONNXEncoding.encode(graph, producerVersion: AEFeaturesVersion.string, docString: description)
+        }
     }
 
     /// Writes one graph to `path` atomically (a temporary file renamed into place), so an existing
