@@ -32,14 +32,20 @@ public final class Autoencoder {
         return (forward, 3 * forward - network.layers[0].gemmFlopsPerSample)
     }
 
-    public init(spec: ModelSpec) throws {
+    public convenience init(spec: ModelSpec) throws {
+        try self.init(spec: spec, initializeWeights: true)
+    }
+
+    /// A model of `spec`; without `initializeWeights` its weights are left for the caller to set
+    /// (loading a file sets every one, so drawing them first is wasted work on large models).
+    init(spec: ModelSpec, initializeWeights: Bool) throws {
         try spec.validate()
         self.spec = spec
         network = try NetworkBuilder.build(spec)
         objective = Objective(loss: spec.loss, sparsity: spec.sparsity,
                               contractive: spec.contractiveWeight.map { ContractivePenalty(weight: $0) },
                               kl: spec.variationalSettings.map { KLDivergence(weight: $0.beta, size: spec.codeSize ?? 0, inputSize: spec.inputSize) })
-        network.initialize(seed: spec.seed)
+        if initializeWeights { network.initialize(seed: spec.seed) }
     }
 
     public convenience init(json: String) throws {
@@ -331,18 +337,9 @@ public final class Autoencoder {
         guard !overflow, x.count == count, x.baseAddress != nil else {
             throw AEError.invalidInput("\(name) has \(x.count) values; \(rows) rows of \(width) need \(overflow ? "more than Int.max" : String(count))")
         }
-        if !allFinite(x), let bad = x.firstIndex(where: { !$0.isFinite }) {
+        if !Vector.allFinite(x.count, x.baseAddress!), let bad = x.firstIndex(where: { !$0.isFinite }) {
             throw AEError.invalidInput("\(name) holds \(x[bad]) at row \(bad / width), column \(bad % width)")
         }
-    }
-
-    /// Whether no value is NaN or ±Inf: one branch-free pass over the exponent bits, which
-    /// vectorises (the per-element isFinite search is several times slower).
-    private func allFinite(_ x: UnsafeBufferPointer<Float>) -> Bool {
-        let bits = UnsafeRawBufferPointer(x).bindMemory(to: UInt32.self)
-        var saturated: UInt32 = 0
-        for word in bits { saturated |= (word & 0x7f80_0000) == 0x7f80_0000 ? 1 : 0 }
-        return saturated == 0
     }
 
     private func checkOutput(_ output: UnsafeMutableBufferPointer<Float>, rows: Int, width: Int) throws {
