@@ -22,6 +22,29 @@ final class ModelFileTests: XCTestCase {
         XCTAssertEqual(try copy.serialized(), try model.serialized())
     }
 
+    func testCRC32MatchesTheBytewiseDefinition() {
+        XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926)  // the standard check value
+        // Every length and start offset around the 8-byte steps, against the byte-at-a-time loop.
+        var rng = RandomSource(seed: 3)
+        let bytes = (0..<300).map { _ in UInt8(rng.uniform() * 255) }
+        func bytewise(_ slice: ArraySlice<UInt8>) -> UInt32 {
+            var c: UInt32 = 0xFFFF_FFFF
+            for b in slice {
+                c ^= UInt32(b)
+                for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+            }
+            return c ^ 0xFFFF_FFFF
+        }
+        for start in 0..<9 {
+            for end in start..<(start + 40) {
+                XCTAssertEqual(CRC32.checksum(Array(bytes[start..<end])), bytewise(bytes[start..<end]), "\(start)..<\(end)")
+            }
+        }
+        bytes.withUnsafeBytes { raw in
+            XCTAssertEqual(CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[3..<299])), bytewise(bytes[3..<299]))
+        }
+    }
+
     func testCorruptionIsDetected() throws {
         let (model, _) = try fittedModel()
         let bytes = try model.serialized()
