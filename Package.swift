@@ -38,7 +38,7 @@ let package = Package(
             dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "aef-bench", dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS"], path: "bench",
-                          exclude: ["compare", "onnx_encoder.py", "python_import.py", "python_threads.py", "batch_dependence.py", "openblas_positions.c"]),
+                          exclude: ["compare", "onnx_encoder.py", "python_import.py", "python_threads.py", "seq2seq_policies.py", "batch_dependence.py", "openblas_positions.c"]),
         // The libFuzzer target (model bytes and spec JSON through the C ABI; see `make fuzz`);
         // a normal build writes seeds and replays fuzz/regressions.
         .executableTarget(name: "aef-fuzz", dependencies: ["AEFeatures", "AEFeaturesCAPI", "CZlib"], path: "fuzz",

@@ -118,8 +118,11 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         dropout = try c.value(.dropout, default: 0)
         loss = try c.value(.loss, default: .mse)
         scaling = try c.value(.scaling, default: .minmax)
-        // Sigmoid output matches data scaled into [0, 1] and is required by cross-entropy.
-        let boundedOutput = scaling == .minmax || loss == .bce
+        // Sigmoid output matches data scaled into [0, 1] and is required by cross-entropy. Not for
+        // seq2seq under MSE: on heavy-tailed columns min-max scaled near 0 (the insurance amounts),
+        // the saturated sigmoid starved stacked LSTMs of gradient and two or more collapsed to the
+        // mean with a constant code, in PyTorch's same network too (issue 24; README, "seq2seq").
+        let boundedOutput = loss == .bce || (scaling == .minmax && variant != .seq2seq)
         outputActivation = try c.value(.outputActivation, default: boundedOutput ? .sigmoid : .identity)
         noise = try c.decodeIfPresent(Corruption.self, forKey: .noise)
             ?? (variant == .denoising ? Corruption(kind: .gaussian, level: 0.1) : nil)

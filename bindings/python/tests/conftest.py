@@ -42,6 +42,21 @@ def structured(rows, width=12, seed=0, anomalies=0):
     return x
 
 
+def policies(count, seed, labels=False):
+    """The study's simulated insurance policies (../shared/reference/insurance.md): risk ~
+    Bernoulli(0.25); 4 periods of payment (Bernoulli(0.25 | 0.5) x Exp(10)), insured value
+    (Exp(100 | 200)) and premium (Exp(20 | 40)). Rows of 12 float32 values; with `labels`, also
+    the risk classes."""
+    rng = np.random.default_rng(seed)
+    risk = rng.uniform(size=count) < 0.25
+    x = np.zeros((count, 4, 3))
+    x[:, :, 0] = (rng.uniform(size=(count, 4)) < np.where(risk, 0.5, 0.25)[:, None]) * rng.exponential(10, size=(count, 4))
+    x[:, :, 1] = rng.exponential(1, size=(count, 4)) * np.where(risk, 200, 100)[:, None]
+    x[:, :, 2] = rng.exponential(1, size=(count, 4)) * np.where(risk, 40, 20)[:, None]
+    rows = np.ascontiguousarray(x.reshape(count, 12), dtype=np.float32)
+    return (rows, risk.astype(int)) if labels else rows
+
+
 @pytest.fixture(scope="session")
 def data():
     return structured(600)
