@@ -55,9 +55,9 @@ enum Vector {
     /// Whether no value is NaN or ±Inf: one branch-free pass over the exponent bits, which
     /// vectorises (the per-element isFinite search is several times slower).
     static func allFinite(_ n: Int, _ x: UnsafePointer<Float>) -> Bool {
-        let bits = UnsafeRawPointer(x).assumingMemoryBound(to: UInt32.self)
+        let bits = UnsafeBufferPointer(start: UnsafeRawPointer(x).assumingMemoryBound(to: UInt32.self), count: n)
         var saturated: UInt32 = 0
-        for i in 0..<n { saturated |= (bits[i] & 0x7f80_0000) == 0x7f80_0000 ? 1 : 0 }
+        for word in bits { saturated |= (word & 0x7f80_0000) == 0x7f80_0000 ? 1 : 0 }
         return saturated == 0
     }
 
