@@ -34,12 +34,16 @@ def model_and_rows():
 def test_calls_release_the_gil(model_and_rows, one_thread_each):
     """While one thread is inside a long score call, another runs Python code at its full pace.
     Were the GIL held for the call, the counter could move only during one switch interval (5 ms)
-    of a call lasting ~100 times longer."""
+    of a call lasting 40 times longer or more."""
     model, x = model_and_rows
-    rows = np.ascontiguousarray(np.tile(x, (10, 1)))
-    start = time.perf_counter()
-    model.score(rows)
-    call_seconds = time.perf_counter() - start
+    rows = x
+    while True:  # a call long enough to tell, on a fast machine too
+        start = time.perf_counter()
+        model.score(rows)
+        call_seconds = time.perf_counter() - start
+        if call_seconds > 0.2 or len(rows) > 4_000_000:
+            break
+        rows = np.ascontiguousarray(np.tile(rows, (2, 1)))
     counter, done = [0], threading.Event()
     start = time.perf_counter()
     while time.perf_counter() - start < 0.05:
