@@ -49,9 +49,10 @@
  * Model files. Every later version of this library loads the files of every earlier one: a file
  *            of a format version it knows (format 1 so far) loads and computes the outputs it
  *            computed when written: within the batch bound above on any machine and version, bit
- *            for bit on the same machine kind with the same library version. A file of a newer or unknown format version is AEF_ERR_CORRUPT_MODEL,
- *            its message naming the version; nothing is guessed. Tests/golden keeps a model of
- *            every variant per format version with its outputs, and the tests check them.
+ *            for bit on the same machine kind with the same library version. A file of a newer or
+ *            unknown format version is AEF_ERR_CORRUPT_MODEL, its message naming the version;
+ *            nothing is guessed. Tests/golden keeps a model of every variant per format version
+ *            with its outputs, and the tests check them.
  */
 #ifndef AEFEATURES_H
 #define AEFEATURES_H
@@ -154,7 +155,7 @@ void aef_model_free(aef_model *model);
 /* Called after each epoch of aef_model_fit with the 1-based epoch, the planned number of
  * epochs, the mean training objective of the epoch and the validation loss (NaN without
  * validation data). Return 0 to continue, non-zero to stop: fit then returns AEF_CANCELLED.
- * Runs on the thread that called fit; it must not call aef_ functions on the same model. */
+ * Runs on the thread that called fit; calls on the same model from it return AEF_ERR_BUSY. */
 typedef int (*aef_progress_fn)(void *user_data, int epoch, int epochs, double loss, double validation_loss);
 
 /* Fits the model (from freshly initialised weights; a refit starts over) on x, n_samples x
