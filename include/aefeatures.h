@@ -42,8 +42,8 @@
  *            identical bits. Bit-exact batch invariance is not offered: it would mean one row per
  *            GEMM call or kernels of the library's own (README, "Numerical contract").
  * Machines.  Training is reproducible bit for bit on one machine kind: the same seed, thread
- *            count, CPU kind (OpenBLAS core) and library version give identical weights and model
- *            bytes. Another CPU kind rounds differently, so its weights differ in the last bits
+ *            count, OpenBLAS build and core (aef_blas_info) and library version give identical
+ *            weights and model bytes. Another CPU kind rounds differently, so its weights differ in the last bits
  *            and grow apart over training; its inference on the same model file stays within the
  *            batch bound above.
  * Model files. Every later version of this library loads the files of every earlier one: a file

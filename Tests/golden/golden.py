@@ -69,11 +69,11 @@ def outputs(model, x):
 
 
 def machine():
-    """The OpenBLAS core and thread count this process computes with: outputs are bit-exact only
-    on the same machine kind ("Machines." in the header)."""
+    """The OpenBLAS build, its core and the thread count this process computes with: outputs are
+    bit-exact only on the same machine kind ("Machines." in the header)."""
     from aefeatures import blas_info, get_num_threads
 
-    return {"openblas_core": blas_info().rsplit("; core ", 1)[1], "threads": get_num_threads()}
+    return {"blas": blas_info(), "threads": get_num_threads()}
 
 
 def write(directory):

@@ -121,7 +121,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         // Sigmoid output matches data scaled into [0, 1] and is required by cross-entropy. Not for
         // seq2seq under MSE: on heavy-tailed columns min-max scaled near 0 (the insurance amounts),
         // the saturated sigmoid starved stacked LSTMs of gradient and two or more collapsed to the
-        // mean with a constant code, in PyTorch's same network too (issue 24; README, "seq2seq").
+        // mean with a constant code, in PyTorch's same network too (issue 24; docs/spec.md, seq2seq).
         let boundedOutput = loss == .bce || (scaling == .minmax && variant != .seq2seq)
         outputActivation = try c.value(.outputActivation, default: boundedOutput ? .sigmoid : .identity)
         noise = try c.decodeIfPresent(Corruption.self, forKey: .noise)

@@ -1,7 +1,7 @@
 """Model files are forever: the golden files in Tests/golden (a model of every variant written by
 an earlier version, with the rows it ran on and its outputs) load in this version, save back to
 the same bytes, and compute the stored outputs: within the header's batch bound anywhere, bit for
-bit on the machine kind that wrote them (OpenBLAS core and thread count) with the same library
+bit on the machine kind that wrote them (OpenBLAS build and core, thread count) with the same library
 version (a later version may round differently, never beyond the bound)."""
 import json
 import sys
@@ -37,7 +37,7 @@ def test_golden_model_loads_and_reproduces_its_outputs(path):
     computed = outputs(model, stored["x"])
     assert set(computed) == set(stored.files) - {"x"}
     bit_exact = written_by["library"] == __version__ and machine() == {
-        key: written_by[key] for key in ("openblas_core", "threads")}
+        key: written_by[key] for key in ("blas", "threads")}
     for name, values in computed.items():
         if bit_exact:
             np.testing.assert_array_equal(values, stored[name], err_msg=name)
