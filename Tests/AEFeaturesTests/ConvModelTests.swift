@@ -79,6 +79,9 @@ final class ConvModelTests: XCTestCase {
         let cases = [
             #"{"variant":"conv2d","input_shape":[6,5,2],"batch_norm":true,"activation":"tanh","conv_blocks":[{"filters":3,"kernel":3,"pool":[2,1],"pool_padding":"same","pool_type":"average"}]}"#,
             #"{"variant":"conv1d","input_shape":[7,2],"code_size":2,"conv_decoder":"transpose","activation":"elu","conv_blocks":[{"filters":3,"kernel":3,"stride":2},{"filters":2,"kernel":2,"dilation":1,"pool":2,"pool_padding":"same"}]}"#,
+            // The study's placement: BatchNorm over channels before every convolution and Dense.
+            #"{"variant":"conv2d","input_shape":[4,3,1],"code_size":2,"batch_norm":"before","input_dropout":0.2,"conv_blocks":[{"filters":3,"kernel":[2,3],"pool":[2,1],"pool_stride":[2,1]}]}"#,
+            #"{"variant":"conv1d","input_shape":[6,2],"batch_norm":"before","conv_decoder":"transpose","conv_blocks":[{"filters":3,"kernel":2,"pool":2}]}"#,
         ]
         for json in cases { try assertObjectiveGradientMatchesFiniteDifferences(json, batch: 3) }
     }

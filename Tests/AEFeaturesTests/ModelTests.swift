@@ -56,8 +56,59 @@ final class ModelTests: XCTestCase {
             #"{"input_shape":[6],"code_size":4,"sparsity":{"type":"l1","weight":0.1},"activation":"tanh"}"#,
             #"{"variant":"contractive","input_shape":[6],"hidden_units":[5],"code_size":3,"contractive_weight":0.3}"#,
             #"{"variant":"contractive","input_shape":[6],"code_size":3,"code_activation":"tanh","contractive_weight":0.5,"loss":"bce"}"#,
+            // The study's placement (BatchNorm before every Dense) with input dropout, and a contractive code behind it.
+            #"{"input_shape":[6],"hidden_units":[5],"code_size":3,"batch_norm":"before","dropout":0.2,"input_dropout":0.3}"#,
+            #"{"variant":"contractive","input_shape":[6],"hidden_units":[5],"code_size":3,"batch_norm":"before","contractive_weight":0.3}"#,
+            #"{"variant":"variational","input_shape":[6],"hidden_units":[5],"code_size":2,"batch_norm":"before"}"#,
         ]
         for json in cases { try assertObjectiveGradientMatchesFiniteDifferences(json, batch: 4) }
+    }
+
+    /// `batch_norm: "before"` puts a BatchNorm in front of every Dense, the input's, the code's
+    /// and the output's included; `input_dropout` a Dropout first; `true` keeps the old layout.
+    func testBatchNormPlacementAndInputDropoutLayers() throws {
+        func kinds(_ json: String) throws -> [String] {
+            try Autoencoder(json: json).network.layers.map { "\(type(of: $0))" }
+        }
+        let base = #"{"input_shape":[6],"hidden_units":[5],"code_size":3,"dropout":0.5"#
+        XCTAssertEqual(try kinds(base + #","batch_norm":"before","input_dropout":0.1}"#),
+                       ["Dropout", "BatchNorm", "Dense", "Activation", "Dropout", "BatchNorm", "Dense", "Activation",
+                        "BatchNorm", "Dense", "Activation", "Dropout", "BatchNorm", "Dense", "Activation"])
+        XCTAssertEqual(try kinds(base + #","batch_norm":true}"#),
+                       ["Dense", "BatchNorm", "Activation", "Dropout", "Dense", "Activation",
+                        "Dense", "BatchNorm", "Activation", "Dropout", "Dense", "Activation"])
+        XCTAssertEqual(try kinds(base + #","batch_norm":"after"}"#), try kinds(base + #","batch_norm":true}"#))
+        let before = try ModelSpec(json: base + #","batch_norm":"before"}"#)
+        XCTAssertTrue(before.json.contains(#""batch_norm" : "before""#), before.json)
+        XCTAssertTrue(try ModelSpec(json: base + "}").json.contains(#""batch_norm" : false"#))
+        XCTAssertFalse(try ModelSpec(json: base + "}").json.contains("input_dropout"), "absent stays absent, so old files save unchanged")
+    }
+
+    /// The schedules' learning rates epoch by epoch, and a plateau schedule's reductions in a fit.
+    func testLearningRateSchedules() throws {
+        func rates(_ json: String, epochs: Int, losses: [Double] = []) throws -> [Float] {
+            let schedule = try SpecJSON.decode(LearningRateSchedule.self, from: json)
+            var scheduler = LearningRateScheduler(schedule: schedule, learningRate: 0.1, epochs: epochs)
+            return (1...epochs).map { epoch in
+                defer { if epoch <= losses.count { scheduler.record(monitoredLoss: losses[epoch - 1]) } }
+                return scheduler.rate(forEpoch: epoch)
+            }
+        }
+        assertClose(try rates(#"{"type":"step","step_epochs":2,"factor":0.5}"#, epochs: 5).map(Double.init),
+                    [0.1, 0.1, 0.05, 0.05, 0.025], absolute: 1e-7, relative: 1e-6, "step")
+        assertClose(try rates(#"{"type":"cosine","min_learning_rate":0.02}"#, epochs: 4).map(Double.init),
+                    [0.1, 0.02 + 0.08 * (1 + cos(Double.pi / 4)) / 2, 0.06, 0.02 + 0.08 * (1 + cos(3 * Double.pi / 4)) / 2],
+                    absolute: 1e-7, relative: 1e-6, "cosine")
+        // Improves twice, then stalls: after 2 stalled epochs the rate drops, never below the floor.
+        assertClose(try rates(#"{"type":"plateau","patience":2,"factor":0.1,"min_learning_rate":0.005}"#, epochs: 8,
+                              losses: [5, 4, 4, 4.5, 4, 4, 4, 4]).map(Double.init),
+                    [0.1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.005, 0.005], absolute: 1e-7, relative: 1e-6, "plateau")
+
+        // In a fit: a schedule that drops the rate to almost nothing after epoch 1 freezes the weights.
+        let x = structuredData(rows: 200, seed: 4)
+        let frozen = try Autoencoder(spec: spec(#"{"input_shape":[24],"code_size":4,"training":{"epochs":4,"batch_size":20,"learning_rate_schedule":{"type":"step","step_epochs":1,"factor":1e-6}}}"#))
+        let history = try frozen.fit(x)
+        XCTAssertGreaterThan(history.loss[0] - history.loss[1], 100 * abs(history.loss[2] - history.loss[3]), "\(history.loss)")
     }
 
     // MARK: Learning
@@ -87,6 +138,7 @@ final class ModelTests: XCTestCase {
             #"{"variant":"sparse","input_shape":[24],"hidden_units":[16],"code_size":8,"training":{"epochs":15,"batch_size":16}}"#,
             #"{"variant":"contractive","input_shape":[24],"code_size":4,"training":{"epochs":15,"batch_size":16}}"#,
             #"{"input_shape":[24],"hidden_units":[16],"code_size":4,"loss":"bce","batch_norm":true,"dropout":0.1,"training":{"epochs":15,"batch_size":16}}"#,
+            #"{"variant":"denoising","input_shape":[24],"hidden_units":[16],"code_size":4,"batch_norm":"before","input_dropout":0.1,"noise":{"type":"uniform","level":0.1},"training":{"epochs":15,"batch_size":16,"learning_rate_schedule":{"type":"plateau","patience":2}}}"#,
         ]
         let baseline = meanPredictorError(x)
         for json in variants {

@@ -16,16 +16,22 @@ final class SpecTests: XCTestCase {
 
         let everything = try ModelSpec(json: #"""
             {"variant":"sparse","input_shape":[12],"hidden_units":[8],"decoder_units":[6,9],"code_size":4,
-             "activation":"leaky_relu","code_activation":"sigmoid","output_activation":"identity","batch_norm":true,
-             "dropout":0.25,"loss":"mse","scaling":"standard","noise":{"type":"salt_and_pepper","level":0.05},
+             "activation":"leaky_relu","code_activation":"sigmoid","output_activation":"identity","batch_norm":"before",
+             "dropout":0.25,"input_dropout":0.1,"loss":"mse","scaling":"standard","noise":{"type":"salt_and_pepper","level":0.05},
              "sparsity":{"type":"kl","target":0.1,"weight":2},"contractive_weight":0.01,"contamination":0.02,"seed":7,
              "training":{"optimizer":"rmsprop","learning_rate":0.01,"epochs":3,"batch_size":16,"shuffle":false,
                          "validation_split":0.1,"early_stopping":{"patience":2,"min_delta":0.01,"restore_best_weights":false},
-                         "clip_norm":1.5,"momentum":0.5,"beta1":0.8,"beta2":0.99,"rho":0.95,"epsilon":1e-6}}
+                         "clip_norm":1.5,"momentum":0.5,"beta1":0.8,"beta2":0.99,"rho":0.95,"epsilon":1e-6,
+                         "learning_rate_schedule":{"type":"plateau","factor":0.5,"patience":3,"step_epochs":4,"min_delta":0.001,"min_learning_rate":0.0001}}}
             """#)
         XCTAssertEqual(try ModelSpec(json: everything.json), everything)
         XCTAssertEqual(everything.training.earlyStopping?.restoreBestWeights, false)
         XCTAssertEqual(everything.decoderUnits, [6, 9])
+        XCTAssertEqual(everything.batchNorm, .before)
+        XCTAssertEqual(everything.inputDropout, 0.1)
+        XCTAssertEqual(everything.training.learningRateSchedule?.patience, 3)
+        XCTAssertEqual(try ModelSpec(json: #"{"input_shape":[3],"code_size":2,"noise":{"type":"uniform"}}"#).noise,
+                       Corruption(kind: .uniform, level: 0.1), "the study's noise: 0.1 · U(0, 1)")
     }
 
     func testStandardScalingDefaultsToALinearOutput() throws {
@@ -67,6 +73,19 @@ final class SpecTests: XCTestCase {
             (#"{"input_shape":[3],"code_size":2,"noise":{"type":"masking","level":2}}"#, "'noise.level'"),
             (#"{"input_shape":[3],"code_size":2,"contractive_weight":-1}"#, "'contractive_weight'"),
             (#"{"input_shape":[3],"code_size":2,"contamination":0.7}"#, "'contamination'"),
+            (#"{"input_shape":[3],"code_size":2,"batch_norm":"inside"}"#, "'batch_norm' must be true, false, 'after' or 'before'"),
+            (#"{"input_shape":[3],"code_size":2,"batch_norm":1}"#, "'batch_norm' must be true, false, 'after' or 'before'"),
+            (#"{"input_shape":[3],"code_size":2,"input_dropout":1}"#, "'input_dropout' must be in [0, 1)"),
+            (#"{"input_shape":[3],"code_size":2,"input_dropout":"half"}"#, "'input_dropout' must be a number"),
+            (#"{"input_shape":[3],"code_size":2,"noise":{"type":"uniform","level":-0.1}}"#, "'noise.level' must be finite and >= 0"),
+            (#"{"input_shape":[3],"code_size":2,"training":{"learning_rate_schedule":{"type":"linear"}}}"#, "'training.learning_rate_schedule.type' is 'linear'"),
+            (#"{"input_shape":[3],"code_size":2,"training":{"learning_rate_schedule":{"factor":0.5}}}"#, "required field 'training.learning_rate_schedule.type'"),
+            (#"{"input_shape":[3],"code_size":2,"training":{"learning_rate_schedule":{"type":"step","factor":1}}}"#, "'training.learning_rate_schedule.factor' must be in (0, 1)"),
+            (#"{"input_shape":[3],"code_size":2,"training":{"learning_rate_schedule":{"type":"plateau","patience":0}}}"#, "'training.learning_rate_schedule.patience'"),
+            (#"{"input_shape":[3],"code_size":2,"training":{"learning_rate_schedule":{"type":"step","step_epochs":2.5}}}"#, "'training.learning_rate_schedule.step_epochs' must be an integer"),
+            (#"{"input_shape":[3],"code_size":2,"training":{"learning_rate_schedule":{"type":"cosine","min_learning_rate":0.01}}}"#, "'training.learning_rate_schedule.min_learning_rate' must be >= 0 and below"),
+            (#"{"input_shape":[3],"code_size":2,"training":{"learning_rate_schedule":{"type":"step","min_delta":-1}}}"#, "'training.learning_rate_schedule.min_delta'"),
+            (#"{"input_shape":[3],"code_size":2,"training":{"learning_rate_schedule":{"type":"step","warmup":1}}}"#, "unknown field 'training.learning_rate_schedule.warmup'"),
             (#"{"input_shape":[3],"code_size":2"#, "spec is not valid JSON"),
             (#"[1,2]"#, "spec must be a JSON object"),
             ("", "spec"),

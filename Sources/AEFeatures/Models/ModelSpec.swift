@@ -14,6 +14,35 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     /// How a convolutional decoder goes back up: nearest upsampling then a convolution, or one
     /// transposed convolution per encoder block.
     public enum ConvDecoder: String, SpecChoice, Sendable { case upsample, transpose }
+    /// Where BatchNorm goes: `after` each hidden Dense or convolution (before its activation), or
+    /// `before` every Dense and convolution, the input, code and output layers' included (the
+    /// reference study's `BN → Dense → activation`, which also normalises the input). In JSON
+    /// `false`, `true` (after), `"after"` or `"before"`; read back as `false`, `true` or `"before"`.
+    public enum BatchNormPlacement: Codable, Equatable, Sendable, CustomStringConvertible {
+        case none, after, before
+
+        public init(from decoder: Decoder) throws {
+            let value = try decoder.singleValueContainer()
+            if let on = try? value.decode(Bool.self) {
+                self = on ? .after : .none
+            } else if let placement = try? value.decode(String.self), placement == "after" || placement == "before" {
+                self = placement == "after" ? .after : .before
+            } else {
+                throw AEError.invalidSpec("field '\(dottedPath(decoder.codingPath))' must be true, false, 'after' or 'before'")
+            }
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var value = encoder.singleValueContainer()
+            switch self {
+            case .none: try value.encode(false)
+            case .after: try value.encode(true)
+            case .before: try value.encode("before")
+            }
+        }
+
+        public var description: String { self == .none ? "false" : self == .after ? "true" : "'before'" }
+    }
     public enum Scaling: String, SpecChoice, Sendable {
         /// per feature to [0, 1] by the training minimum and maximum
         case minmax
@@ -40,8 +69,11 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public var outputActivation: ActivationFunction
     /// Decoder hidden widths; defaults to the encoder's, reversed.
     public var decoderUnits: [Int]
-    public var batchNorm: Bool
+    public var batchNorm: BatchNormPlacement
     public var dropout: Float
+    /// Inverted dropout on the (scaled) input units in training; nil for none. Absent from the
+    /// JSON when nil, so model files written before the field existed save back unchanged.
+    public var inputDropout: Float?
     public var loss: LossFunction
     public var scaling: Scaling
     public var noise: Corruption?
@@ -94,7 +126,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         case variant, inputShape = "input_shape", hiddenUnits = "hidden_units", codeSize = "code_size"
         case convBlocks = "conv_blocks", convDecoder = "conv_decoder", bidirectional
         case activation, codeActivation = "code_activation", outputActivation = "output_activation"
-        case decoderUnits = "decoder_units", batchNorm = "batch_norm", dropout, loss, scaling
+        case decoderUnits = "decoder_units", batchNorm = "batch_norm", dropout, inputDropout = "input_dropout", loss, scaling
         case noise, sparsity, contractiveWeight = "contractive_weight", variationalSettings = "variational"
         case adversarialSettings = "adversarial"
         case contamination, seed, training
@@ -114,8 +146,9 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         // An adversarial code must be able to match an unbounded prior.
         codeActivation = try c.value(.codeActivation, default: variant == .adversarial ? .identity : .sigmoid)
         decoderUnits = try c.integers(.decoderUnits, default: hiddenUnits.reversed())
-        batchNorm = try c.value(.batchNorm, default: false)
+        batchNorm = try c.value(.batchNorm, default: .none)
         dropout = try c.value(.dropout, default: 0)
+        inputDropout = try c.decodeIfPresent(Float.self, forKey: .inputDropout)
         loss = try c.value(.loss, default: .mse)
         scaling = try c.value(.scaling, default: .minmax)
         // Sigmoid output matches data scaled into [0, 1] and is required by cross-entropy. Not for
@@ -174,7 +207,9 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             if !(1...2).contains(inputShape.count) { try fail("input_shape", "must be [steps] or [steps, features] for seq2seq", inputShape) }
             if hiddenUnits.isEmpty { try fail("hidden_units", "must list the encoder's LSTM widths for seq2seq", "[]") }
             if decoderUnits.isEmpty { try fail("decoder_units", "must list at least one decoder LSTM width for seq2seq", "[]") }
-            if batchNorm || dropout > 0 { try fail(batchNorm ? "batch_norm" : "dropout", "is not supported for seq2seq (LSTM layers)", batchNorm ? "true" : "\(dropout)") }
+            if batchNorm != .none || dropout > 0 {
+                try fail(batchNorm != .none ? "batch_norm" : "dropout", "is not supported for seq2seq (LSTM layers)", batchNorm != .none ? "\(batchNorm)" : "\(dropout)")
+            }
             if !convBlocks.isEmpty { try fail("conv_blocks", "is only for conv1d and conv2d, not seq2seq", convBlocks.count) }
             if contractiveWeight != nil && codeSize == nil {
                 try fail("contractive_weight", "needs a dense code: set code_size for seq2seq", contractiveWeight!)
@@ -187,13 +222,14 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             if !convBlocks.isEmpty { try fail("conv_blocks", "is only for conv1d and conv2d, not \(variant.rawValue)", convBlocks.count) }
         }
         if !(dropout >= 0 && dropout < 1) { try fail("dropout", "must be in [0, 1)", dropout) }
+        if let inputDropout, !(inputDropout >= 0 && inputDropout < 1) { try fail("input_dropout", "must be in [0, 1)", inputDropout) }
         if loss == .bce && outputActivation != .sigmoid {
             try fail("output_activation", "must be 'sigmoid' when loss is 'bce'", outputActivation.rawValue)
         }
         if let noise {
-            let range = noise.kind == .gaussian ? "must be finite and >= 0" : "must be in [0, 1]"
-            let ok = noise.kind == .gaussian ? (noise.level >= 0 && noise.level.isFinite)
-                                             : (noise.level >= 0 && noise.level <= 1)
+            let additive = noise.kind == .gaussian || noise.kind == .uniform
+            let range = additive ? "must be finite and >= 0" : "must be in [0, 1]"
+            let ok = additive ? (noise.level >= 0 && noise.level.isFinite) : (noise.level >= 0 && noise.level <= 1)
             if !ok { try fail("noise.level", range, noise.level) }
         }
         if let sparsity {
@@ -288,6 +324,8 @@ public struct TrainingSpec: Codable, Equatable, Sendable {
     /// explicit validation data is passed to fit.
     public var validationSplit: Double = 0
     public var earlyStopping: EarlyStopping?
+    /// How the learning rate changes from epoch to epoch; nil keeps it constant.
+    public var learningRateSchedule: LearningRateSchedule?
     /// Rescale the whole gradient when its global L2 norm exceeds this.
     public var clipNorm: Float?
     public var momentum: Float = 0.9
@@ -301,6 +339,7 @@ public struct TrainingSpec: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case optimizer, learningRate = "learning_rate", epochs, batchSize = "batch_size", shuffle
         case validationSplit = "validation_split", earlyStopping = "early_stopping", clipNorm = "clip_norm"
+        case learningRateSchedule = "learning_rate_schedule"
         case momentum, beta1, beta2, rho, epsilon
     }
 
@@ -315,6 +354,7 @@ public struct TrainingSpec: Codable, Equatable, Sendable {
         shuffle = try c.value(.shuffle, default: d.shuffle)
         validationSplit = try c.value(.validationSplit, default: d.validationSplit)
         earlyStopping = try c.decodeIfPresent(EarlyStopping.self, forKey: .earlyStopping)
+        learningRateSchedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .learningRateSchedule)
         clipNorm = try c.decodeIfPresent(Float.self, forKey: .clipNorm)
         momentum = try c.value(.momentum, default: d.momentum)
         beta1 = try c.value(.beta1, default: d.beta1)
@@ -335,6 +375,7 @@ public struct TrainingSpec: Codable, Equatable, Sendable {
             if e.patience < 1 { try fail("early_stopping.patience", "must be >= 1", e.patience) }
             if !(e.minDelta >= 0 && e.minDelta.isFinite) { try fail("early_stopping.min_delta", "must be finite and >= 0", e.minDelta) }
         }
+        try learningRateSchedule?.validate(learningRate: learningRate)
         if let clipNorm, !(clipNorm > 0 && clipNorm.isFinite) { try fail("clip_norm", "must be finite and > 0", clipNorm) }
         if !(momentum >= 0 && momentum < 1) { try fail("momentum", "must be in [0, 1)", momentum) }
         if !(beta1 >= 0 && beta1 < 1) { try fail("beta1", "must be in [0, 1)", beta1) }

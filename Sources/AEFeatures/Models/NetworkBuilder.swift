@@ -1,5 +1,9 @@
 /// Turns a spec into layers.
 ///
+/// `input_dropout` puts a Dropout first. `batch_norm: "before"` puts a BatchNorm before every
+/// Dense and convolution (input, code and output layers included) instead of the one after each
+/// hidden Dense or convolution shown below.
+///
 /// Dense family:
 ///   encoder: [Dense → BatchNorm? → activation → Dropout?] per hidden width
 ///   code:    Dense → code_activation            (the code is this activation's output), or for
@@ -32,6 +36,7 @@ enum NetworkBuilder {
     /// shapes do not work. Allocates no weights.
     static func layers(_ spec: ModelSpec) throws -> (layers: [Layer], codeLayerIndex: Int) {
         var stack = LayerStack(spec: spec)
+        if let rate = spec.inputDropout, rate > 0 { stack.layers.append(Dropout(size: spec.inputSize, rate: rate)) }
         if spec.variant.isConvolutional {
             try stack.convolutional()
         } else if spec.variant == .seq2seq {
@@ -52,12 +57,19 @@ private struct LayerStack {
 
     /// Activation, then the optional BatchNorm before it and Dropout after it for hidden blocks.
     mutating func finishBlock(size: Int, channels: Int, activation: ActivationFunction, hidden: Bool) {
-        if hidden && spec.batchNorm { layers.append(BatchNorm(channels: channels, positions: size / channels)) }
+        if hidden && spec.batchNorm == .after { layers.append(BatchNorm(channels: channels, positions: size / channels)) }
         layers.append(Activation(size: size, function: activation))
         if hidden && spec.dropout > 0 { layers.append(Dropout(size: size, rate: spec.dropout)) }
     }
 
+    /// The BatchNorm that `batch_norm: "before"` puts in front of a weight layer reading `size`
+    /// values of `channels` channels.
+    mutating func normalizeInput(size: Int, channels: Int) {
+        if spec.batchNorm == .before { layers.append(BatchNorm(channels: channels, positions: size / channels)) }
+    }
+
     mutating func dense(_ inputs: Int, _ units: Int, _ activation: ActivationFunction, hidden: Bool) {
+        normalizeInput(size: inputs, channels: inputs)
         layers.append(Dense(inputSize: inputs, outputSize: units, initialisation: activation.preferredInitialisation))
         finishBlock(size: units, channels: units, activation: activation, hidden: hidden)
     }
@@ -66,6 +78,7 @@ private struct LayerStack {
     /// Dense → [mu | logvar] → Reparameterize.
     mutating func code(from width: Int, size: Int) {
         if spec.variationalSettings != nil {
+            normalizeInput(size: width, channels: width)
             layers.append(Dense(inputSize: width, outputSize: 2 * size, initialisation: .glorot))
             layers.append(Reparameterize(size: size))
         } else {
@@ -129,6 +142,7 @@ private struct LayerStack {
             let stride = ConvBlock.pair(block.stride, rank: rank)
             let conv = try geometry(field, (h, w, c), ConvBlock.pair(block.kernel, rank: rank), stride,
                                     ConvBlock.pair(block.dilation, rank: rank), block.padding)
+            normalizeInput(size: h * w * c, channels: c)
             layers.append(Conv2D(geometry: conv, filters: block.filters, initialisation: spec.activation.preferredInitialisation))
             let channelsIn = c
             (h, w, c) = (conv.outputHeight, conv.outputWidth, block.filters)
@@ -152,6 +166,7 @@ private struct LayerStack {
         if let code = spec.codeSize {
             let flat = h * w * c
             self.code(from: flat, size: code)
+            normalizeInput(size: code, channels: code)
             layers.append(Dense(inputSize: code, outputSize: flat, initialisation: spec.activation.preferredInitialisation))
             finishBlock(size: flat, channels: c, activation: spec.activation, hidden: true)
         }
@@ -170,10 +185,12 @@ private struct LayerStack {
                     (h, w) = (h * fh, w * fw)
                 }
                 let conv = try geometry(field, (h, w, c), kernel, (1, 1), dilation, .same)
+                normalizeInput(size: h * w * c, channels: c)
                 layers.append(Conv2D(geometry: conv, filters: mirror.channels, initialisation: activation.preferredInitialisation))
             case .transpose:
                 // The geometry of the convolution this layer inverts: from (h·fh, w·fw) back to (h, w).
                 let inverse = try geometry(field, (h * fh, w * fw, mirror.channels), kernel, (fh, fw), dilation, .same)
+                normalizeInput(size: h * w * c, channels: c)
                 layers.append(ConvTranspose2D(geometry: inverse, inputChannels: c, initialisation: activation.preferredInitialisation))
                 (h, w) = (h * fh, w * fw)
             }

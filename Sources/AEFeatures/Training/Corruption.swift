@@ -4,6 +4,8 @@ public struct Corruption: Codable, Equatable, Sendable {
     public enum Kind: String, Codable, CaseIterable, Sendable {
         /// x + level · N(0, 1)
         case gaussian
+        /// x + level · U(0, 1): the reference study's positive-only noise
+        case uniform
         /// each value set to 0 with probability `level`
         case masking
         /// each value, with probability `level`, set to 0 or 1 (even odds): the extremes of
@@ -24,13 +26,15 @@ public struct Corruption: Codable, Equatable, Sendable {
         try decoder.rejectUnknownFields(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kind = try c.decode(Kind.self, forKey: .kind)
-        level = try c.value(.level, default: kind == .gaussian ? 0.1 : 0.2)
+        level = try c.value(.level, default: kind == .gaussian || kind == .uniform ? 0.1 : 0.2)
     }
 
     func apply(_ x: UnsafeMutablePointer<Float>, count: Int, rng: inout RandomSource) {
         switch kind {
         case .gaussian:
             for i in 0..<count { x[i] += level * rng.normal() }
+        case .uniform:
+            for i in 0..<count { x[i] += level * rng.uniform() }
         case .masking:
             for i in 0..<count where rng.uniform() < level { x[i] = 0 }
         case .saltAndPepper:

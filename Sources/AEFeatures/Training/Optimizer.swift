@@ -14,9 +14,12 @@ final class Optimizer {
     private let first: FloatBuffer   // Adam m, SGD velocity, RMSProp mean square
     private let second: FloatBuffer  // Adam v
     private var step = 0
+    /// The step size of the next updates; the trainer sets it per epoch under a schedule.
+    var learningRate: Float
 
     init(settings: TrainingSpec, parameterCount: Int) {
         self.settings = settings
+        learningRate = settings.learningRate
         first = FloatBuffer(count: parameterCount)
         second = FloatBuffer(count: settings.optimizer == .adam ? parameterCount : 0)
     }
@@ -25,7 +28,7 @@ final class Optimizer {
     /// block's padded length).
     func update(_ p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, count: Int) {
         step += 1
-        let lr = settings.learningRate
+        let lr = learningRate
         let m = UnsafeMutableRawPointer(first.base), v = UnsafeMutableRawPointer(second.base)
         let p = UnsafeMutableRawPointer(p), g = UnsafeRawPointer(g)
         let stride = MemoryLayout<Vector>.stride

@@ -38,7 +38,9 @@ struct Divergence: Error {
 }
 
 /// The training loop: shuffled mini-batches, fresh corruption per batch, gradient clipping,
-/// an optimizer step per batch, validation, early stopping and the progress callback.
+/// an optimizer step per batch, the learning-rate schedule, validation, early stopping and the
+/// progress callback. The schedule steers the reconstruction optimizer; an adversarial model's
+/// discriminator and generator phases keep their own rates.
 /// A non-finite batch objective restores the weights of the last completed epoch and throws.
 struct Trainer {
     let settings: TrainingSpec
@@ -76,8 +78,11 @@ struct Trainer {
         var best = Double.infinity
         var bestWeights: [Float]?
         var epochsWithoutImprovement = 0
+        var scheduler = LearningRateScheduler(schedule: settings.learningRateSchedule, learningRate: settings.learningRate,
+                                              epochs: settings.epochs)
 
         for epoch in 1...settings.epochs {
+            optimizer.learningRate = scheduler.rate(forEpoch: epoch)
             objective.klFactor = warmupEpochs > 0 ? Swift.min(1, Float(epoch) / Float(warmupEpochs)) : 1
             let lastGood = parameters.snapshot()
             let order = settings.shuffle ? shuffleRNG.permutation(rows) : Array(0..<rows)
@@ -126,6 +131,7 @@ struct Trainer {
             }
 
             let monitored = validationLoss ?? epochLoss
+            scheduler.record(monitoredLoss: monitored)
             if monitored < best - (settings.earlyStopping?.minDelta ?? 0) {
                 best = monitored
                 history.bestEpoch = epoch

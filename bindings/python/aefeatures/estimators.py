@@ -148,6 +148,11 @@ class AutoencoderTransformer(ParamsBase):
     code_size) makes the code variational: features are mu, scores the negative ELBO per value,
     and `sample` draws new data. variant="adversarial" adds a discriminator that pushes the
     codes towards a gaussian prior (the spec's `adversarial` section sets others); it samples too.
+    `batch_norm` is False, True (after each hidden layer) or "before" (before every Dense and
+    convolution, the reference study's layout); `input_dropout` drops input units in training;
+    `noise` is "gaussian", "uniform" (the study's level * U(0, 1)), "masking" or "salt_and_pepper";
+    `learning_rate_schedule` is "plateau", "step", "cosine" or a dict of the spec's
+    `training.learning_rate_schedule` (e.g. {"type": "plateau", "factor": 0.1, "patience": 20}).
     Data is used in float32; float32 input gives float32 output, anything else float64.
 
     Fitted attributes: `n_features_in_`, `history_` (per-epoch losses), `model_` (NativeModel).
@@ -155,9 +160,9 @@ class AutoencoderTransformer(ParamsBase):
 
     def __init__(self, variant="dense", hidden_units=(256,), code_size=32, activation="elu",
                  code_activation=None, output_activation=None, batch_norm=False, dropout=0.0,
-                 loss="mse", scaling="minmax", noise=None, noise_level=None, sparsity=None,
+                 input_dropout=0.0, loss="mse", scaling="minmax", noise=None, noise_level=None, sparsity=None,
                  sparsity_target=None, sparsity_weight=None, contractive_weight=None, optimizer="adam",
-                 learning_rate=1e-3, epochs=10, batch_size=256, validation_split=0.0,
+                 learning_rate=1e-3, learning_rate_schedule=None, epochs=10, batch_size=256, validation_split=0.0,
                  early_stopping_patience=None, clip_norm=None, contamination=0.1, input_shape=None,
                  conv_blocks=None, conv_decoder="upsample", beta=None, kl_warmup_epochs=None,
                  random_state=None, verbose=False):
@@ -169,6 +174,7 @@ class AutoencoderTransformer(ParamsBase):
         self.output_activation = output_activation
         self.batch_norm = batch_norm
         self.dropout = dropout
+        self.input_dropout = input_dropout
         self.loss = loss
         self.scaling = scaling
         self.noise = noise
@@ -179,6 +185,7 @@ class AutoencoderTransformer(ParamsBase):
         self.contractive_weight = contractive_weight
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.epochs = epochs
         self.batch_size = batch_size
         self.validation_split = validation_split
@@ -201,7 +208,8 @@ class AutoencoderTransformer(ParamsBase):
         spec = {
             "variant": self.variant, "input_shape": shape,
             "activation": self.activation,
-            "batch_norm": bool(self.batch_norm), "dropout": float(self.dropout), "loss": self.loss,
+            "batch_norm": self.batch_norm if isinstance(self.batch_norm, str) else bool(self.batch_norm),
+            "dropout": float(self.dropout), "loss": self.loss,
             "scaling": self.scaling, "contamination": float(self.contamination), "seed": seed,
             "training": {"optimizer": self.optimizer, "learning_rate": float(self.learning_rate),
                          "epochs": int(self.epochs), "batch_size": int(self.batch_size),
@@ -231,6 +239,11 @@ class AutoencoderTransformer(ParamsBase):
             spec["training"]["early_stopping"] = {"patience": int(self.early_stopping_patience)}
         if self.clip_norm is not None:
             spec["training"]["clip_norm"] = float(self.clip_norm)
+        if self.input_dropout:
+            spec["input_dropout"] = float(self.input_dropout)
+        if self.learning_rate_schedule is not None:
+            schedule = self.learning_rate_schedule
+            spec["training"]["learning_rate_schedule"] = {"type": schedule} if isinstance(schedule, str) else dict(schedule)
         return spec
 
     def fit(self, X, y=None, validation_data=None):
@@ -334,7 +347,8 @@ class AutoencoderTransformer(ParamsBase):
             epochs=training["epochs"], batch_size=training["batch_size"],
             validation_split=training["validation_split"], clip_norm=training.get("clip_norm"),
             early_stopping_patience=training.get("early_stopping", {}).get("patience"),
-            contractive_weight=spec.get("contractive_weight"))
+            contractive_weight=spec.get("contractive_weight"), input_dropout=spec.get("input_dropout", 0.0),
+            learning_rate_schedule=training.get("learning_rate_schedule"))
         if "variational" in spec:
             params.update(beta=spec["variational"]["beta"], kl_warmup_epochs=spec["variational"]["warmup_epochs"])
         if "noise" in spec:

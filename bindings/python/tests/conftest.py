@@ -101,6 +101,15 @@ VARIANTS = {
     "variational_conv": {"variant": "conv2d", "input_shape": [28, 28, 1], "code_size": 6, "loss": "bce",
                           "variational": {}, "conv_blocks": [{"filters": 4, "kernel": 3, "pool": 4}]},
     "adversarial": {"variant": "adversarial", "input_shape": [784], "hidden_units": [32], "code_size": 3},
+    # The reference study's layout: BatchNorm before every Dense/convolution, its uniform noise,
+    # and input dropout and a learning-rate schedule beside them.
+    "denoising_study": {"variant": "denoising", "input_shape": [784], "hidden_units": [24, 24], "code_size": 8,
+                         "batch_norm": "before", "dropout": 0.5, "input_dropout": 0.1,
+                         "noise": {"type": "uniform", "level": 0.1},
+                         "training": {"learning_rate_schedule": {"type": "cosine"}}},
+    "conv2d_study": {"variant": "conv2d", "input_shape": [28, 28, 1], "batch_norm": "before", "dropout": 0.2,
+                      "conv_blocks": [{"filters": 5, "kernel": [2, 3], "pool": 2, "pool_stride": 4, "pool_padding": "same"}],
+                      "training": {"learning_rate_schedule": {"type": "plateau", "patience": 1}}},
 }
 
 

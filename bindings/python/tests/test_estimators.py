@@ -80,6 +80,32 @@ def test_variants(data):
         assert spec["variant"] == params.get("variant", "dense")
 
 
+def test_study_layout_parameters(data, tmp_path):
+    """The reference study's layout (BatchNorm before every Dense, its uniform noise) with input
+    dropout and a learning-rate schedule: in the spec, through save and load, and refused clearly."""
+    params = dict(variant="denoising", hidden_units=(16, 16), code_size=4, batch_norm="before", dropout=0.5,
+                  input_dropout=0.1, noise="uniform", noise_level=0.1, epochs=6, random_state=0,
+                  learning_rate_schedule={"type": "plateau", "factor": 0.5, "patience": 1})
+    t = AutoencoderTransformer(**params).fit(data)
+    spec = t.model_.spec
+    assert spec["batch_norm"] == "before" and spec["input_dropout"] == pytest.approx(0.1)
+    assert spec["noise"] == {"type": "uniform", "level": pytest.approx(0.1)}
+    assert spec["training"]["learning_rate_schedule"]["patience"] == 1
+    t.save(tmp_path / "study.aef")
+    loaded = AutoencoderTransformer.load(tmp_path / "study.aef").get_params()
+    for name in ("batch_norm", "input_dropout", "noise", "noise_level"):
+        assert loaded[name] == pytest.approx(params[name]), name
+    assert loaded["learning_rate_schedule"]["factor"] == 0.5
+    assert AutoencoderTransformer(learning_rate_schedule="cosine")._spec(12, 0)["training"]["learning_rate_schedule"] == {"type": "cosine"}
+    for bad, message in [(dict(batch_norm="inside"), "'batch_norm' must be true, false, 'after' or 'before'"),
+                         (dict(input_dropout=1.0), "'input_dropout' must be in"),
+                         (dict(learning_rate_schedule="linear"), "'training.learning_rate_schedule.type' is 'linear'"),
+                         (dict(learning_rate_schedule={"type": "step", "factor": 2}), "learning_rate_schedule.factor"),
+                         (dict(noise="uniform", noise_level=-1), "'noise.level' must be finite and >= 0")]:
+        with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            AutoencoderTransformer(hidden_units=(8,), code_size=2, epochs=1, **bad).fit(data)
+
+
 def test_convolutional_variants(tmp_path):
     rng = np.random.default_rng(0)
     images = np.zeros((300, 8, 8))
