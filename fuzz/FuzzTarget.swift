@@ -146,13 +146,15 @@ struct FuzzTool {
         #"{"variant":"variational","input_shape":[12],"hidden_units":[8],"code_size":2,"loss":"bce","variational":{"beta":0.5,"warmup_epochs":2,"samples":3}}"#,
         #"{"variant":"conv2d","input_shape":[6,6,1],"code_size":2,"variational":{},"conv_blocks":[{"filters":2,"kernel":3,"pool":3}]}"#,
         #"{"variant":"adversarial","input_shape":[12],"hidden_units":[8],"code_size":2,"adversarial":{"prior":"uniform","prior_scale":2,"discriminator_units":[4],"discriminator_learning_rate":0.01}}"#,
+        #"{"variant":"denoising","input_shape":[12],"hidden_units":[8],"code_size":3,"batch_norm":"before","input_dropout":0.1,"noise":{"type":"uniform","level":0.1},"training":{"learning_rate_schedule":{"type":"plateau","factor":0.5,"patience":1,"step_epochs":2,"min_delta":0.001,"min_learning_rate":0.0001}}}"#,
     ]
 
     static func writeSeeds(to directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for (i, json) in seedSpecs.enumerated() {
             var object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
-            object["training"] = ["epochs": 1, "batch_size": 8]
+            // One short epoch, the spec's other training fields kept so mutations start from them.
+            object["training"] = (object["training"] as? [String: Any] ?? [:]).merging(["epochs": 1, "batch_size": 8]) { $1 }
             object["seed"] = i + 1
             let spec = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
             let model = try Autoencoder(json: spec)
