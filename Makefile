@@ -99,8 +99,10 @@ python: $(LIB)
 	python3 -m pip install --quiet --disable-pip-version-check "./bindings/python[test]"
 
 # Run from outside the source tree, so the installed package (with its bundled library) is tested.
+# AEF_CLI: test_downstream.py runs `aef demo` to check its logistic regression against scikit-learn's.
 py-tests: python
-	cd /tmp && python3 -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
+	swift build -c release --product aef
+	cd /tmp && AEF_CLI=$$(cd $(CURDIR) && swift build -c release --show-bin-path)/aef python3 -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
 
 py-examples: python
 	python3 examples/python/pipeline_and_anomalies.py --train 3000 --test 1000

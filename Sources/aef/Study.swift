@@ -127,3 +127,55 @@ func meanAndSpread(_ values: [Double]) -> (mean: Double, spread: Double) {
     guard values.count > 1 else { return (mean, 0) }
     return (mean, (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot())
 }
+
+/// Per-column min-max scaling to [0, 1] with the statistics of the rows it was made from
+/// (constant columns map to 0).
+struct MinMax {
+    let low: [Float], range: [Float]
+
+    init(_ x: [Float], width: Int) {
+        var low = [Float](repeating: .infinity, count: width), high = [Float](repeating: -.infinity, count: width)
+        for (i, v) in x.enumerated() { low[i % width] = min(low[i % width], v); high[i % width] = max(high[i % width], v) }
+        self.low = low
+        range = zip(low, high).map { $1 > $0 ? $1 - $0 : 1 }
+    }
+
+    func callAsFunction(_ x: [Float]) -> [Float] {
+        x.enumerated().map { ($0.element - low[$0.offset % low.count]) / range[$0.offset % low.count] }
+    }
+}
+
+/// `aef demo --save-features DIR`: every feature set of the first seed as DIR/<dataset>.<n>.train.npy
+/// and .test.npy with the labels, and DIR/index.csv naming each row and the metric the demo
+/// measured on it, so another implementation (scikit-learn's) can be checked on the same numbers.
+struct FeatureDump {
+    let directory: String
+    private var index = "dataset,row,file,metric\n"
+    private var count = 0
+    private var labelsWritten: Set<String> = []
+
+    init(directory: String) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    mutating func save(dataset: String, row: String, train: [Float], test: [Float], width: Int,
+                       trainLabels: [Int], testLabels: [Int], metric: Double) throws {
+        if labelsWritten.insert(dataset).inserted {
+            for (split, labels) in [("train", trainLabels), ("test", testLabels)] {
+                try DataFiles.write(Table(rows: labels.count, columns: 1, values: labels.map(Float.init)),
+                                    to: "\(directory)/\(dataset).labels.\(split).npy")
+            }
+        }
+        let file = "\(dataset).\(count)"
+        count += 1
+        try DataFiles.write(Table(rows: train.count / width, columns: width, values: train), to: "\(directory)/\(file).train.npy")
+        try DataFiles.write(Table(rows: test.count / width, columns: width, values: test), to: "\(directory)/\(file).test.npy")
+        index += "\(dataset),\"\(row)\",\(file),\(String(format: "%.6f", metric))\n"
+    }
+
+    func finish() throws {
+        try index.write(toFile: directory + "/index.csv", atomically: true, encoding: .utf8)
+        say("wrote \(count) feature sets into \(directory) (index.csv)")
+    }
+}
