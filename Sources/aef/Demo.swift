@@ -111,7 +111,7 @@ struct Demo: ParsableCommand {
     /// The insurance tables; the first seed's codes, scores and curves go into `plots`.
     private func insuranceTables(_ plots: inout DemoReport, _ dump: inout FeatureDump?) throws -> [Table] {
         say("Insurance (simulated, \(policies) policies, 70/30 split, \(seeds) seed\(seeds == 1 ? "" : "s"), \(insuranceEpochs) epochs of batch 50): AUROC of the study's logistic regression on each feature set")
-        let networks = StudyNetworks.insurance().filter { selected($0.name) }
+        let networks = (StudyNetworks.insurance() + StudyNetworks.oursInsurance()).filter { selected($0.name) }
         let onHandcrafted = StudyNetworks.insuranceOnHandcrafted().filter { selected($0.name) }
         var features = Results(), anomalies = Results()
         var ceiling: [Double] = []
@@ -142,7 +142,8 @@ struct Demo: ParsableCommand {
             let normalRows = normal.flatMap { trainRows[($0 * width)..<($0 * width + width)] }
             if seed == 1 { plots.begin("insurance", classes: ["low risk", "high risk"], labels: testLabels, anomalous: testLabels) }
             for network in networks {
-                let model = try fitted(network.spec, seed: seed, epochs: insuranceEpochs, batch: 50, rows: trainRows, width: width)
+                let epochs = insuranceEpochs * network.epochFactor
+                let model = try fitted(network.spec, seed: seed, epochs: epochs, batch: 50, rows: trainRows, width: width)
                 let codes = try model.encode(Tensor.rows(testRows, width: width)).scalars
                 let trainCodes = try model.encode(Tensor.rows(trainRows, width: width)).scalars
                 try score(network.name, trainCodes, codes)
@@ -150,7 +151,7 @@ struct Demo: ParsableCommand {
                     try score("raw inputs + dense code", concatenate(trainRows, width, trainCodes, model.codeSize),
                               concatenate(testRows, width, codes, model.codeSize))
                 }
-                let detector = try fitted(network.spec, seed: seed, epochs: insuranceEpochs, batch: 50, rows: normalRows, width: width)
+                let detector = try fitted(network.spec, seed: seed, epochs: epochs, batch: 50, rows: normalRows, width: width)
                 let scores = try detector.anomalyScores(Tensor.rows(testRows, width: width))
                 anomalies.add(network.name, 100 * auroc(scores, testLabels))
                 if seed == 1 {
