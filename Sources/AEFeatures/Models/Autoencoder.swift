@@ -42,7 +42,7 @@ public final class Autoencoder {
         try spec.validate()
         self.spec = spec
         network = try NetworkBuilder.build(spec)
-        objective = Objective(loss: spec.loss, sparsity: spec.sparsity,
+        objective = Objective(loss: spec.loss, sparsity: spec.sparsity?.perInputValue(spec.inputSize),
                               contractive: spec.contractiveWeight.map { ContractivePenalty(weight: $0) },
                               kl: spec.variationalSettings.map { KLDivergence(weight: $0.beta, size: spec.codeSize ?? 0, inputSize: spec.inputSize) })
         if initializeWeights { network.initialize(seed: spec.seed) }

@@ -1,7 +1,8 @@
 import Glibc
 
 /// Sparsity penalty on the code activations h [batch, size].
-/// KL: weight · Σ_j KL(ρ ‖ ρ̂_j) with ρ̂_j the batch mean of h_j (h must lie in (0, 1));
+/// KL: weight · Σ_j KL(ρ ‖ ρ̂_j) with ρ̂_j the batch mean of h_j (h must lie in (0, 1)); the
+/// objective divides the KL weight by the input's values (`perInputValue`);
 /// L1: weight · mean over the batch of Σ_j |h_j|.
 public struct SparsityPenalty: Codable, Equatable, Sendable {
     public enum Kind: String, Codable, CaseIterable, Sendable { case kl, l1 }
@@ -27,7 +28,20 @@ public struct SparsityPenalty: Codable, Equatable, Sendable {
         weight = try c.value(.weight, default: SparsityPenalty.defaultWeight(kind))
     }
 
-    static func defaultWeight(_ kind: Kind) -> Float { kind == .kl ? 1 : 1e-3 }
+    /// KL: β = 3, the classic sparse autoencoder's (Ng's notes). L1: λ = 0.001.
+    static func defaultWeight(_ kind: Kind) -> Float { kind == .kl ? 3 : 1e-3 }
+
+    /// The penalty as the objective adds it. The reconstruction loss is a mean over the input's
+    /// values, so a KL weight counts per value: β · Σ KL / values, which is β against the sum of
+    /// squared errors per sample (as the classic formulation writes it) and keeps one β right
+    /// for 12 inputs and for 784. Summed unscaled, the KL of a 500-unit code outweighed a
+    /// 784-pixel reconstruction error a hundredfold and the codes carried little of the image.
+    func perInputValue(_ values: Int) -> SparsityPenalty {
+        guard kind == .kl else { return self }
+        var scaled = self
+        scaled.weight = weight / Float(values)
+        return scaled
+    }
 
     /// ρ̂ is kept away from 0 and 1 so the log terms stay finite.
     static let clampEpsilon: Float = 1e-6
