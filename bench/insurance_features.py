@@ -36,6 +36,11 @@ CANDIDATES = {
     "per period, averaged, mse (100 epochs)": (PER_PERIOD, 100),
     "per period, averaged, bce (100 epochs)": ({**PER_PERIOD, "loss": "bce"}, 100),
     "per period, averaged, bce (300 epochs)": ({**PER_PERIOD, "loss": "bce"}, 300),
+    "per period, averaged, bce (600 epochs)": ({**PER_PERIOD, "loss": "bce"}, 600),
+    "per period 64/32, bce, lr 0.003 cosine (300 epochs)": (
+        {**PER_PERIOD, "loss": "bce", "conv_blocks": [{"filters": 64, "kernel": 1},
+                                                     {"filters": 32, "kernel": 1, "pool": [4, 1], "pool_type": "average"}],
+         "training": {"learning_rate": 0.003, "learning_rate_schedule": {"type": "cosine"}}}, 300),
 }
 
 
@@ -67,7 +72,7 @@ def main():
         fit, valid = train[:490], train[490:]
         results.setdefault("raw inputs", []).append(auroc(x[fit], y[fit], x[valid], y[valid]))
         for name, (spec, epochs) in CANDIDATES.items():
-            model = NativeModel.create(json.dumps({**spec, "seed": seed, "training": {"epochs": epochs, "batch_size": 50}}))
+            model = NativeModel.create(json.dumps({**spec, "seed": seed, "training": {**spec.get("training", {}), "epochs": epochs, "batch_size": 50}}))
             model.fit(x[fit])
             results.setdefault(name, []).append(auroc(model.transform(x[fit]), y[fit], model.transform(x[valid]), y[valid]))
     raw = np.array(results["raw inputs"])
@@ -75,7 +80,7 @@ def main():
     for name, values in sorted(results.items(), key=lambda item: -np.mean(item[1])):
         values = np.array(values)
         gain = values - raw
-        print(f"  {name:42s} {values.mean():6.2f} ± {values.std(ddof=1):4.2f}   vs raw {gain.mean():+5.2f} ± {gain.std(ddof=1):4.2f}")
+        print(f"  {name:52s} {values.mean():6.2f} ± {values.std(ddof=1):4.2f}   vs raw {gain.mean():+5.2f} ± {gain.std(ddof=1):4.2f}")
 
 
 if __name__ == "__main__":
