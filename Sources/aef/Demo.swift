@@ -283,7 +283,9 @@ struct Demo: ParsableCommand {
             if row.name == reference { return cells + ["", ""] }
             let differences = zip(row.values, base.values).map { $0 - $1 }
             let (gain, gainSpread) = meanAndSpread(differences)
-            let verdict = gain > gainSpread ? "above \(reference)" : gain < -gainSpread ? "below \(reference)" : "within the spread of \(reference)"
+            // With one seed there is no spread: differences under 0.05 points count as equal.
+            let margin = max(gainSpread, 0.05)
+            let verdict = gain > margin ? "above \(reference)" : gain < -margin ? "below \(reference)" : "within the spread of \(reference)"
             cells += [String(format: "%+.1f ± %.1f", gain, gainSpread), verdict]
             return cells
         }
