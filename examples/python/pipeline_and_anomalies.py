@@ -47,11 +47,11 @@ def main():
     started = time.perf_counter()
     raw_accuracy = raw.fit(x_train, y_train).score(x_test, y_test)
     raw_seconds = time.perf_counter() - started
-    # 64 filters of 5 x 5, max-pooled with window 2 and stride 4: the 7 x 7 x 64 pooled map is
+    # 64 filters of 3 x 3, max-pooled with window 2 and stride 4: the 7 x 7 x 64 pooled map is
     # the code (3,136 features). Pixels are already in [0, 1], so no further scaling.
     learned = Pipeline([
         ("ae", AutoencoderTransformer(variant="conv2d", input_shape=(28, 28, 1), code_size=None, scaling="none",
-                                      conv_blocks=[{"filters": 64, "kernel": 5, "pool": 2, "pool_stride": 4,
+                                      conv_blocks=[{"filters": 64, "kernel": 3, "pool": 2, "pool_stride": 4,
                                                     "pool_padding": "same"}],
                                       epochs=a.epochs, batch_size=100, random_state=0)),
         ("scale", MinMaxScaler()),
