@@ -41,6 +41,14 @@ CANDIDATES = {
         {**PER_PERIOD, "loss": "bce", "conv_blocks": [{"filters": 64, "kernel": 1},
                                                      {"filters": 32, "kernel": 1, "pool": [4, 1], "pool_type": "average"}],
          "training": {"learning_rate": 0.003, "learning_rate_schedule": {"type": "cosine"}}}, 300),
+    "per period 64/32, bce, lr 0.01 cosine (300 epochs)": (
+        {**PER_PERIOD, "loss": "bce", "conv_blocks": [{"filters": 64, "kernel": 1},
+                                                     {"filters": 32, "kernel": 1, "pool": [4, 1], "pool_type": "average"}],
+         "training": {"learning_rate": 0.01, "learning_rate_schedule": {"type": "cosine"}}}, 300),
+    "per period 64/32, bce, lr 0.003 cosine (600 epochs)": (
+        {**PER_PERIOD, "loss": "bce", "conv_blocks": [{"filters": 64, "kernel": 1},
+                                                     {"filters": 32, "kernel": 1, "pool": [4, 1], "pool_type": "average"}],
+         "training": {"learning_rate": 0.003, "learning_rate_schedule": {"type": "cosine"}}}, 600),
 }
 
 
