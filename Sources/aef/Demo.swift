@@ -165,12 +165,13 @@ struct Demo: ParsableCommand {
                           try model.encode(Tensor.rows(handTest, width: width)).scalars)
             }
         }
-        var reported = ["raw inputs": 92.21, "PCA (99% variance)": 91.13, "handcrafted": 93.61, "handcrafted + PCA (99%)": 93.16]
+        // The study's numbers for the baselines; every other row comes from an autoencoder.
+        let baselines = ["raw inputs": 92.21, "PCA (99% variance)": 91.13, "handcrafted": 93.61, "handcrafted + PCA (99%)": 93.16]
+        var reported = baselines
         for network in networks + onHandcrafted { reported[network.name] = network.reported }
         let bound = meanAndSpread(ceiling)
         // The autoencoder row closest to the ceiling, with its gap seed by seed.
-        let baselines: Set = ["raw inputs", "PCA (99% variance)", "handcrafted", "handcrafted + PCA (99%)"]
-        let best = features.order.filter { !baselines.contains($0) }.max {
+        let best = features.order.filter { baselines[$0] == nil }.max {
             meanAndSpread(features.values[$0]!).mean < meanAndSpread(features.values[$1]!).mean
         }
         let gap = best.map { meanAndSpread(zip(ceiling, features.values[$0]!).map { $0 - $1 }) }

@@ -14,7 +14,7 @@ struct LogisticRegression {
     let outputs: Int
     /// [features, outputs], then the intercepts [outputs].
     private(set) var weights: [Double]
-    private let low: [Float], range: [Float]
+    private let scaling: MinMax
     /// L-BFGS iterations used; `converged` is false when the iteration limit stopped it.
     private(set) var iterations = 0
     private(set) var converged = false
@@ -30,10 +30,7 @@ struct LogisticRegression {
         self.classes = classes
         features = d
         outputs = classes == 2 ? 1 : classes
-        var low = [Float](repeating: .infinity, count: d), high = [Float](repeating: -.infinity, count: d)
-        for (i, v) in x.enumerated() { low[i % d] = min(low[i % d], v); high[i % d] = max(high[i % d], v) }
-        self.low = low
-        range = zip(low, high).map { $1 > $0 ? $1 - $0 : 1 }   // constant columns stay constant (0)
+        scaling = MinMax(x, width: d)
         weights = [Double](repeating: 0, count: (d + 1) * outputs)
         let problem = Problem(x: scaled(x), labels: labels, rows: n, features: d, outputs: outputs, l2: 1 / (C * Double(n)))
         (iterations, converged) = LogisticRegression.minimise(problem, &weights)
@@ -68,9 +65,7 @@ struct LogisticRegression {
         return Double(hits) / Double(max(labels.count, 1))
     }
 
-    private func scaled(_ x: [Float]) -> [Double] {
-        x.enumerated().map { Double(($0.element - low[$0.offset % features]) / range[$0.offset % features]) }
-    }
+    private func scaled(_ x: [Float]) -> [Double] { scaling(x).map(Double.init) }
 
     /// The mean objective (1/n)·Σ log-loss + (l2/2)·‖W‖² and its gradient.
     private struct Problem {
@@ -125,7 +120,8 @@ struct LogisticRegression {
         var steps: [[Double]] = [], changes: [[Double]] = [], curvatures: [Double] = []
         var candidate = w, candidateGradient = gradient
         for iteration in 1...maximumIterations {
-            if gradient.map(abs).max()! <= gradientTolerance { return (iteration - 1, true) }
+            let largest = gradient.map(abs).max()!
+            if largest <= gradientTolerance { return (iteration - 1, true) }
             // Direction −H·g by the two-loop recursion.
             var q = gradient
             var alphas = [Double](repeating: 0, count: steps.count)
@@ -133,7 +129,7 @@ struct LogisticRegression {
                 alphas[i] = curvatures[i] * dot(steps[i], q)
                 for j in 0..<size { q[j] -= alphas[i] * changes[i][j] }
             }
-            let scale = steps.isEmpty ? 1 / max(gradient.map(abs).max()!, 1e-12) : dot(steps.last!, changes.last!) / dot(changes.last!, changes.last!)
+            let scale = steps.isEmpty ? 1 / max(largest, 1e-12) : dot(steps.last!, changes.last!) / dot(changes.last!, changes.last!)
             for j in 0..<size { q[j] *= scale }
             for i in 0..<steps.count {
                 let beta = curvatures[i] * dot(changes[i], q)
