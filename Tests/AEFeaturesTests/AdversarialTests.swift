@@ -59,11 +59,34 @@ final class AdversarialTests: XCTestCase {
         XCTAssertGreaterThan(analytic[..<encoder].map(abs).max()!, 0)
     }
 
+    /// The generator phase steps the encoder at generator_learning_rate, or a tenth of the
+    /// training rate when absent (plain SGD: the step is exactly rate x gradient).
+    func testGeneratorStepsAtItsOwnRate() throws {
+        for (field, rate) in [("", Float(0.005)), (#","generator_learning_rate":0.02"#, 0.02)] {
+            let spec = #"{"variant":"adversarial","input_shape":[12],"hidden_units":[16],"code_size":2,"adversarial":{"discriminator_units":[8]\#(field)},"training":{"optimizer":"sgd","momentum":0,"learning_rate":0.05}}"#
+            let model = try Autoencoder(json: spec)
+            let batch = 4, network = model.network, adversary = adversary(model, batch: batch)
+            let workspace = Workspace(network: network, capacity: batch, training: true)
+            var data = TestData(seed: 83)
+            workspace.activations[0].base.update(from: data.unit(batch * 12).map(Float.init), count: batch * 12)
+            var rng = RandomSource(seed: 1)
+            network.forward(workspace, batch: batch, layers: 0..<(network.codeLayerIndex + 1), phase: .training, rng: &rng)
+            let before = network.parameters.valueArray
+            adversary.trainGenerator(network, workspace, batch: batch)
+            let gradient = network.parameters.gradientArray, after = network.parameters.valueArray
+            let expected = zip(before, gradient).map { Double($0 - rate * $1) }
+            assertClose(after.map(Double.init), expected, absolute: 1e-6, relative: 1e-5, "generator step at rate \(rate)")
+            XCTAssertGreaterThan(gradient.map(abs).max()!, 0)
+        }
+    }
+
     func testCodesMoveTowardsThePrior() throws {
         let x = structuredData(rows: 2000, width: 12, latent: 2, seed: 12)
         let body = #""input_shape":[12],"hidden_units":[32],"code_size":2,"code_activation":"identity","training":{"epochs":30,"batch_size":64,"learning_rate":0.002}"#
         let plain = try Autoencoder(json: "{\(body)}")
-        let adversarial = try Autoencoder(json: #"{"variant":"adversarial",\#(body)}"#)
+        // The generator at the reconstruction's rate: this checks that the adversary moves the
+        // codes in 30 epochs; the default (a tenth) trades that speed for reconstruction.
+        let adversarial = try Autoencoder(json: #"{"variant":"adversarial","adversarial":{"generator_learning_rate":0.002},\#(body)}"#)
         try plain.fit(x)
         // Before: the untrained encoder's codes. After: the trained adversarial encoder's.
         let before = CodeStatistics.distanceFromStandardNormal(try adversarial.encodeUnfitted(x))
@@ -89,6 +112,8 @@ final class AdversarialTests: XCTestCase {
             (#"{"variant":"adversarial","input_shape":[8],"code_size":2,"adversarial":{"prior":"laplace"}}"#, "'adversarial.prior' is 'laplace'"),
             (#"{"variant":"adversarial","input_shape":[8],"code_size":2,"variational":{}}"#, "adversarial"),
             (#"{"variant":"adversarial","input_shape":[8],"code_size":2,"adversarial":{"discriminator_units":[0]}}"#, "discriminator_units"),
+            (#"{"variant":"adversarial","input_shape":[8],"code_size":2,"adversarial":{"generator_learning_rate":0}}"#, "adversarial.generator_learning_rate"),
+            (#"{"variant":"adversarial","input_shape":[8],"code_size":2,"adversarial":{"generator_learning_rate":"fast"}}"#, "adversarial.generator_learning_rate"),
         ] {
             XCTAssertThrowsError(try ModelSpec(json: json)) { error in
                 guard case AEError.invalidSpec(let message) = error else { return XCTFail("\(error)") }

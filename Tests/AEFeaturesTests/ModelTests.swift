@@ -152,6 +152,21 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    /// The default KL weight makes a wide code sparse: its mean activation moves most of the way
+    /// from the plain autoencoder's towards the target, while it still reconstructs.
+    func testDefaultKLSparsityMakesAWideCodeSparse() throws {
+        let x = structuredData(rows: 600, seed: 4)
+        let body = #""input_shape":[24],"hidden_units":[32],"code_size":32,"training":{"epochs":30,"batch_size":16}"#
+        let plain = try Autoencoder(json: "{\(body)}"), sparse = try Autoencoder(json: #"{"variant":"sparse",\#(body)}"#)
+        try plain.fit(x); try sparse.fit(x)
+        let plainMean = try plain.encode(x).scalars.reduce(0, +) / Float(600 * 32)
+        let sparseMean = try sparse.encode(x).scalars.reduce(0, +) / Float(600 * 32)
+        print("mean code activation: plain \(plainMean), sparse \(sparseMean) (target 0.05)")
+        XCTAssertLessThan(sparseMean - 0.05, 0.5 * (plainMean - 0.05))
+        let error = Double(try sparse.anomalyScores(x).reduce(0, +)) / 600
+        XCTAssertLessThan(error, 0.9 * meanPredictorError(x))
+    }
+
     func testDenoisingTrainsOnCorruptedInputAgainstCleanTarget() throws {
         let x = structuredData(rows: 300, seed: 3)
         let base = #"{"input_shape":[24],"code_size":4,"training":{"epochs":3,"batch_size":32}"#

@@ -270,6 +270,9 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             if !(adversarial.discriminatorLearningRate > 0 && adversarial.discriminatorLearningRate.isFinite) {
                 try fail("adversarial.discriminator_learning_rate", "must be finite and > 0", adversarial.discriminatorLearningRate)
             }
+            if let rate = adversarial.generatorLearningRate, !(rate > 0 && rate.isFinite) {
+                try fail("adversarial.generator_learning_rate", "must be finite and > 0", rate)
+            }
         }
         if let contractiveWeight, !(contractiveWeight >= 0 && contractiveWeight.isFinite) {
             try fail("contractive_weight", "must be finite and >= 0", contractiveWeight)
@@ -475,8 +478,17 @@ public struct AdversarialSettings: Codable, Equatable, Sendable {
     /// Standard deviation of the gaussian prior, or half-width of the uniform one.
     public var priorScale: Float = 1
     public var discriminatorLearningRate: Float = 1e-3
+    /// The generator phase's step; nil (absent from the JSON) means a tenth of the training
+    /// learning rate. Its own Adam steps every encoder weight by about the rate whatever the
+    /// size of the adversarial gradient, so at the reconstruction's rate the generator phase
+    /// outweighs it: the study's 784-1000x3-500 network then reconstructed speckled noise and
+    /// its codes gave 62.5% downstream on Fashion-MNIST, against 81.5% at a tenth.
+    public var generatorLearningRate: Float?
 
     public init() {}
+
+    /// The generator phase's step for a training learning rate of `learningRate`.
+    func generatorRate(trainingRate learningRate: Float) -> Float { generatorLearningRate ?? learningRate / 10 }
 
     /// One value from the prior.
     func draw(_ rng: inout RandomSource) -> Float {
@@ -486,6 +498,7 @@ public struct AdversarialSettings: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case discriminatorUnits = "discriminator_units", prior, priorScale = "prior_scale"
         case discriminatorLearningRate = "discriminator_learning_rate"
+        case generatorLearningRate = "generator_learning_rate"
     }
 
     public init(from decoder: Decoder) throws {
@@ -496,5 +509,6 @@ public struct AdversarialSettings: Codable, Equatable, Sendable {
         prior = try c.value(.prior, default: d.prior)
         priorScale = try c.value(.priorScale, default: d.priorScale)
         discriminatorLearningRate = try c.value(.discriminatorLearningRate, default: d.discriminatorLearningRate)
+        generatorLearningRate = try c.decodeIfPresent(Float.self, forKey: .generatorLearningRate)
     }
 }

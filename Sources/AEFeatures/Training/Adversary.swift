@@ -36,7 +36,9 @@ final class Adversary {
         let encoder = network.layers[0...network.codeLayerIndex].reduce(0) { $0 + $1.parameterCount }
         encoderParameterCount = Swift.min(network.parameters.values.count,
                                           (encoder + Optimizer.vectorWidth - 1) / Optimizer.vectorWidth * Optimizer.vectorWidth)
-        generatorOptimizer = Optimizer(settings: training, parameterCount: encoderParameterCount)
+        var generatorTraining = training
+        generatorTraining.learningRate = settings.generatorRate(trainingRate: training.learningRate)
+        generatorOptimizer = Optimizer(settings: generatorTraining, parameterCount: encoderParameterCount)
         rng = RandomSource(seed: seed, stream: .sampling)
         ones = FloatBuffer(count: batch)
         ones.base.update(repeating: 1, count: batch)
