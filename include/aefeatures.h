@@ -22,9 +22,10 @@
  *            NULL say so.
  * Threads.   Functions taking `const aef_model *` (inference, queries, save, export) may run on
  *            one model from any number of threads at once; each call uses its own workspace.
- *            aef_model_fit mutates the model and needs it alone: a fit started while inference,
- *            save or export runs on the model, and inference, save or export started while a fit
- *            runs (including from its progress callback), return AEF_ERR_BUSY at once without
+ *            aef_model_fit and aef_model_calibrate_threshold mutate the model and need it alone:
+ *            a fit started while inference, save or export runs on the model, and inference, save
+ *            or export started while a fit runs (including from its progress callback), return
+ *            AEF_ERR_BUSY at once without
  *            waiting and without touching the model (aef_model_is_fitted, _threshold and _history
  *            too). Size and spec queries never conflict.
  *            Different models are independent. aef_last_error is per thread.
@@ -234,6 +235,17 @@ aef_status aef_model_is_fitted(const aef_model *model, int *out_fitted);
 
 /* The anomaly threshold (scores above it are anomalies). Needs a fitted model. */
 aef_status aef_model_threshold(const aef_model *model, float *out_threshold);
+
+/* Sets the anomaly threshold from held-out rows known to be normal, x (n_samples x sample_size,
+ * not the training rows: the fit made their scores small), so that about false_positive_rate of
+ * normal rows like them score above it: the (1 - rate) quantile of their scores (numpy's
+ * linear interpolation). The rate is a fraction in (0, 1), e.g. 0.01 for 1%. The new threshold
+ * replaces the fit's contamination quantile, is what aef_model_predict and aef_model_threshold
+ * use from then on and is saved with the model; it is also written to *out_threshold unless that
+ * is NULL. Needs a fitted model, and the model alone, as aef_model_fit does (AEF_ERR_BUSY
+ * otherwise). x is read, never kept. On any error the threshold is unchanged. */
+aef_status aef_model_calibrate_threshold(aef_model *model, const float *x, size_t n_samples, size_t sample_size,
+                                         double false_positive_rate, float *out_threshold);
 
 /* The spec with every default filled in, as NUL-terminated JSON. *out_needed (required) gets
  * the bytes needed including the NUL. With buffer NULL this is a size query returning AEF_OK;

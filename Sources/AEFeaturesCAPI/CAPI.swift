@@ -389,6 +389,18 @@ public func aef_model_threshold(_ handle: OpaquePointer?, _ out: UnsafeMutablePo
     }
 }
 
+@_cdecl("aef_model_calibrate_threshold")
+public func aef_model_calibrate_threshold(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
+                                          _ falsePositiveRate: Double, _ out: UnsafeMutablePointer<Float>?) -> Int32 {
+    guarded("aef_model_calibrate_threshold") {
+        let model = try model(handle)
+        let data = try samples(x, count, sampleSize, of: model, name: "normal rows")
+        let threshold = try model.calibrateThreshold(normal: data, rows: count, falsePositiveRate: Float(falsePositiveRate))
+        out?.pointee = threshold
+        return .ok
+    }
+}
+
 @_cdecl("aef_model_spec_json")
 public func aef_model_spec_json(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
                                 _ needed: UnsafeMutablePointer<Int>?) -> Int32 {

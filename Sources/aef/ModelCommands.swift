@@ -165,6 +165,29 @@ struct Score: ParsableCommand {
     }
 }
 
+struct Calibrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Set a model's anomaly threshold from held-out normal rows and a target false-positive rate, and save it.",
+        discussion: "The threshold becomes the (1 - rate) quantile of the rows' scores. Use rows the model was not fitted on. The model file is rewritten atomically (--output writes a copy instead); on any error it is left as it was.")
+    @Argument(help: "Model file written by 'aef fit'.") var model: String
+    @Argument(help: "Held-out normal rows: .npy or CSV, one sample per row.") var data: String
+    @Option(help: "Target fraction of normal rows flagged, in (0, 1): 0.01 for 1%.") var falsePositiveRate: Double
+    @Option(name: .shortAndLong, help: "Where to write the calibrated model (default: over the model file).") var output: String?
+
+    func run() throws {
+        try runReportingErrors {
+            let autoencoder = try Autoencoder.load(from: model)
+            let table = try readData(data, for: autoencoder, modelPath: model)
+            let normal = try Tensor(shape: [table.rows, table.columns], scalars: table.values)
+            let previous = autoencoder.threshold ?? .nan
+            let threshold = try autoencoder.calibrateThreshold(normal: normal, falsePositiveRate: Float(falsePositiveRate))
+            try autoencoder.save(to: output ?? model)
+            print(String(format: "threshold %.5g (was %.5g): a fraction %.3g of these %d rows score above it; ",
+                         threshold, previous, falsePositiveRate, table.rows) + "wrote \(output ?? model)")
+        }
+    }
+}
+
 struct ExportONNX: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-onnx",

@@ -104,7 +104,10 @@ def reconstructions(data, key, info, out):
 def main(directory):
     out = Path(directory)
     data = out / "data"
-    index = json.loads((data / "index.json").read_text())
+    # A data set whose rows --rows left out (baselines only) has nothing to draw.
+    index = {key: info for key, info in json.loads((data / "index.json").read_text()).items() if info["variants"]}
+    if not index:
+        return
     for key, info in index.items():
         code_view(data, key, info, out)
         score_histograms(data, key, info, out)

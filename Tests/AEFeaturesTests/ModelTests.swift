@@ -371,6 +371,36 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    /// A threshold calibrated on held-out normal rows flags about the target fraction of new
+    /// normal rows, replaces the fit's, survives a file round trip, and bad calls leave it alone.
+    func testThresholdCalibratedToAFalsePositiveRate() throws {
+        let all = structuredData(rows: 6000, seed: 11)
+        let rows = { (range: Range<Int>) in try Tensor(shape: [range.count, 24], scalars: Array(all.scalars[(range.lowerBound * 24)..<(range.upperBound * 24)])) }
+        let (training, heldOut, fresh) = (try rows(0..<1000), try rows(1000..<3000), try rows(3000..<6000))
+        let model = try Autoencoder(json: #"{"input_shape":[24],"hidden_units":[16],"code_size":4,"training":{"epochs":5}}"#)
+        XCTAssertThrowsError(try model.calibrateThreshold(normal: heldOut, falsePositiveRate: 0.01)) {
+            XCTAssertEqual($0 as? AEError, .notFitted)
+        }
+        try model.fit(training)
+        let fitted = try XCTUnwrap(model.threshold)
+        let threshold = try model.calibrateThreshold(normal: heldOut, falsePositiveRate: 0.01)
+        XCTAssertEqual(threshold, Scoring.threshold(scores: try model.anomalyScores(heldOut), contamination: 0.01))
+        XCTAssertEqual(model.threshold, threshold)
+        XCTAssertNotEqual(threshold, fitted)
+        // New rows from the same distribution: the realised rate is near the target.
+        let flagged = Double(try model.predictAnomalies(fresh).reduce(0, +)) / 3000
+        XCTAssertEqual(flagged, 0.01, accuracy: 0.006, "false-positive rate on new normal rows")
+        XCTAssertEqual(try Autoencoder.deserialize(try model.serialized()).threshold, threshold)
+        var poisoned = heldOut
+        poisoned.scalars[5] = .nan
+        for (data, rate) in [(heldOut, Float(0)), (heldOut, 1), (heldOut, .nan), (heldOut, -0.1), (poisoned, 0.01)] {
+            XCTAssertThrowsError(try model.calibrateThreshold(normal: data, falsePositiveRate: rate)) {
+                guard case AEError.invalidInput = $0 else { return XCTFail("\($0)") }
+            }
+            XCTAssertEqual(model.threshold, threshold)
+        }
+    }
+
     func testConcurrentInferenceMatchesSerial() throws {
         let x = structuredData(rows: 3000, seed: 10)
         let model = try Autoencoder(spec: spec(#"{"input_shape":[24],"hidden_units":[16],"code_size":4,"batch_norm":true,"training":{"epochs":2}}"#))

@@ -143,6 +143,26 @@ static void data_matrix(const float *x) {
     EXPECT(aef_model_threshold(NULL, &threshold), AEF_ERR_NULL_ARGUMENT);
     EXPECT(aef_model_threshold(fitted, NULL), AEF_ERR_NULL_ARGUMENT);
     EXPECT(aef_model_threshold(unfitted, &threshold), AEF_ERR_NOT_FITTED);
+    printf("  aef_model_calibrate_threshold\n");
+    float before = 0, after = 0;
+    EXPECT(aef_model_threshold(fitted, &before), AEF_OK);
+    EXPECT(aef_model_calibrate_threshold(NULL, x, ROWS, WIDTH, 0.01, &threshold), AEF_ERR_NULL_ARGUMENT);
+    EXPECT(aef_model_calibrate_threshold(fitted, NULL, ROWS, WIDTH, 0.01, &threshold), AEF_ERR_NULL_ARGUMENT);
+    EXPECT(aef_model_calibrate_threshold(unfitted, x, ROWS, WIDTH, 0.01, &threshold), AEF_ERR_NOT_FITTED);
+    EXPECT(aef_model_calibrate_threshold(fitted, x, 0, WIDTH, 0.01, &threshold), AEF_ERR_INVALID_ARGUMENT);
+    EXPECT(aef_model_calibrate_threshold(fitted, x, ROWS, WIDTH + 1, 0.01, &threshold), AEF_ERR_INVALID_ARGUMENT);
+    EXPECT(aef_model_calibrate_threshold(fitted, x, OVERFLOW_ROWS, WIDTH, 0.01, &threshold), AEF_ERR_INVALID_ARGUMENT);
+    EXPECT(aef_model_calibrate_threshold(fitted, bad, ROWS, WIDTH, 0.01, &threshold), AEF_ERR_INVALID_ARGUMENT);
+    const double bad_rates[] = {0, 1, -0.5, 2, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad_rates / sizeof bad_rates[0]; i++)
+        EXPECT(aef_model_calibrate_threshold(fitted, x, ROWS, WIDTH, bad_rates[i], &threshold), AEF_ERR_INVALID_ARGUMENT);
+    EXPECT(aef_model_threshold(fitted, &after), AEF_OK);
+    cases++;
+    if (after != before) { /* failed calibrations leave the threshold alone */
+        failed++;
+        printf("FAIL line %d: a failed calibration moved the threshold from %g to %g\n", __LINE__, before, after);
+    }
+    EXPECT(aef_model_calibrate_threshold(fitted, x, ROWS, WIDTH, 0.05, NULL), AEF_OK); /* out_threshold may be NULL */
     char text[8];
     EXPECT(aef_model_spec_json(NULL, text, sizeof text, &n), AEF_ERR_NULL_ARGUMENT);
     EXPECT(aef_model_spec_json(fitted, text, sizeof text, NULL), AEF_ERR_NULL_ARGUMENT);

@@ -339,6 +339,21 @@ static void test_inference(aef_model *m, const float *x) {
     CHECK(agree, "labels follow the threshold");
     CHECK(flagged >= ROWS / 20 && flagged <= ROWS / 5, "about 10%% of training rows flagged: %d", flagged);
 
+    /* A threshold calibrated on rows known to be normal: a quarter of them score above it. */
+    float calibrated = 0;
+    CHECK_STATUS(aef_model_calibrate_threshold(m, x, ROWS, WIDTH, 0.25, &calibrated), AEF_OK);
+    CHECK_STATUS(aef_model_threshold(m, &threshold), AEF_OK);
+    CHECK(threshold == calibrated, "the calibrated threshold is the model's: %g vs %g", threshold, calibrated);
+    CHECK_STATUS(aef_model_predict(m, x, ROWS, WIDTH, labels, ROWS), AEF_OK);
+    int above = 0;
+    agree = 1;
+    for (size_t r = 0; r < ROWS; r++) {
+        above += scores[r] > calibrated;
+        agree &= labels[r] == (scores[r] > calibrated);
+    }
+    CHECK(agree, "labels follow the calibrated threshold");
+    CHECK(abs(above - ROWS / 4) <= 1, "a quarter of the calibration rows score above it: %d of %d", above, ROWS);
+
     float nan_row[WIDTH] = {0};
     nan_row[WIDTH - 1] = NAN;
     CHECK_STATUS(aef_model_score(m, nan_row, 1, WIDTH, scores, ROWS), AEF_ERR_INVALID_ARGUMENT);

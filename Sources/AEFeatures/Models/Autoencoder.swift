@@ -304,6 +304,37 @@ public final class Autoencoder {
         }
     }
 
+    /// Sets the anomaly threshold from held-out rows known to be normal (not the training rows,
+    /// whose scores the fit made small): the (1 − falsePositiveRate) quantile of their scores, so
+    /// about that fraction of normal rows like them score above it. The new threshold replaces
+    /// the contamination quantile of the fit and is saved with the model. Returns it.
+    /// - Throws: `AEError.notFitted`; `AEError.invalidInput` for a rate outside (0, 1) or empty,
+    ///   misshapen or non-finite rows (the threshold is then unchanged); `AEError.busy` while
+    ///   any other call uses the model.
+    @discardableResult
+    public func calibrateThreshold(normal x: UnsafeBufferPointer<Float>, rows: Int, falsePositiveRate: Float) throws -> Float {
+        try usage.exclusive {
+            guard isFitted else { throw AEError.notFitted }
+            guard falsePositiveRate > 0, falsePositiveRate < 1 else {
+                throw AEError.invalidInput("false positive rate must be in (0, 1), got \(falsePositiveRate)")
+            }
+            try checkData(x, rows: rows, name: "normal rows")
+            var scores = [Float](repeating: 0, count: rows)
+            scores.withUnsafeMutableBufferPointer {
+                Scoring.rowScores(network, objective, data: Rows(x.baseAddress!, count: rows, width: inputSize), scaler: scaler, into: $0)
+            }
+            let calibrated = Scoring.threshold(scores: scores, contamination: falsePositiveRate)
+            threshold = calibrated
+            return calibrated
+        }
+    }
+
+    @discardableResult
+    public func calibrateThreshold(normal x: Tensor, falsePositiveRate: Float) throws -> Float {
+        try checkShape(x, name: "normal rows")
+        return try x.scalars.withUnsafeBufferPointer { try calibrateThreshold(normal: $0, rows: x.sampleCount, falsePositiveRate: falsePositiveRate) }
+    }
+
     /// The threshold and history of the last fit, read together (nil before the first fit).
     /// - Throws: `AEError.busy` while another thread fits the model.
     public func fittedState() throws -> (threshold: Float?, history: TrainingHistory?) {

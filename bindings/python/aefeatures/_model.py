@@ -161,6 +161,14 @@ class NativeModel:
     def feature_errors(self, x):
         return self._infer(lib.aef_model_feature_errors, x, self.sample_size)
 
+    def calibrate_threshold(self, x, false_positive_rate):
+        """Sets the model's threshold to the (1 - rate) quantile of x's scores; returns it."""
+        x = _rows(x)
+        out = ctypes.c_float()
+        check(lib.aef_model_calibrate_threshold(self._handle, _pointer(x), x.shape[0], x.shape[1],
+                                                float(false_positive_rate), ctypes.byref(out)))
+        return float(out.value)
+
     # -- persistence ---------------------------------------------------------------------------
 
     def to_bytes(self):

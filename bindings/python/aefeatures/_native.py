@@ -106,6 +106,7 @@ _SIGNATURES = {
     "aef_model_code_size": (_c.c_int, [_model, _sizep]),
     "aef_model_is_fitted": (_c.c_int, [_model, _c.POINTER(_c.c_int)]),
     "aef_model_threshold": (_c.c_int, [_model, _floatp]),
+    "aef_model_calibrate_threshold": (_c.c_int, [_model, _floatp, _size, _size, _c.c_double, _floatp]),
     "aef_model_spec_json": (_c.c_int, [_model, _c.c_char_p, _size, _sizep]),
     "aef_model_history": (_c.c_int, [_model, _c.POINTER(_c.c_double), _c.POINTER(_c.c_double), _size, _sizep]),
     "aef_model_save": (_c.c_int, [_model, _c.c_char_p]),

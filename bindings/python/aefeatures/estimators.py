@@ -488,12 +488,14 @@ class AutoencoderDetector(ParamsBase):
         return self.autoencoder_.export_onnx(path, graph="scorer")
 
     def calibrate_threshold(self, X_normal, false_positive_rate=0.01):
-        """Sets threshold_ so that about `false_positive_rate` of the held-out normal rows
-        X_normal score above it; updates labels_. Returns self."""
+        """Sets threshold_ so that about `false_positive_rate` of normal rows like X_normal
+        score above it: the (1 - rate) quantile of their scores, computed by the library (as
+        `aef_model_calibrate_threshold` and `aef calibrate`), so the model's own threshold, its
+        saved file and the C API agree. X_normal must be held-out normal rows, not the training
+        rows. Updates labels_. Returns self."""
         self._check_fitted()
-        if not 0 < false_positive_rate < 1:
-            raise ValueError(f"false_positive_rate must be in (0, 1), got {false_positive_rate}")
-        self.threshold_ = float(np.quantile(self.decision_function(X_normal), 1 - false_positive_rate))
+        rows = _as_float32_rows(X_normal, self.n_features_in_, name="X_normal", estimator=self)
+        self.threshold_ = self.autoencoder_.model_.calibrate_threshold(rows, false_positive_rate)
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
         return self
 

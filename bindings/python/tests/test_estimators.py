@@ -291,6 +291,32 @@ def test_detector_thresholds(small_params):
         AutoencoderDetector().predict(x)
 
 
+def test_detector_calibration_goes_through_the_library(small_params):
+    rows = structured(5600, seed=21)  # one distribution: fit, calibrate and check on disjoint rows
+    x, held_out, fresh = rows[:600], rows[600:2600], rows[2600:]
+    det = AutoencoderDetector(AutoencoderTransformer(**small_params)).fit(x)
+    det.calibrate_threshold(held_out, false_positive_rate=0.02)
+    # The library's threshold: numpy's quantile of the same scores, and the model's own.
+    assert det.threshold_ == det.autoencoder_.model_.threshold
+    assert det.threshold_ == pytest.approx(np.quantile(det.decision_function(held_out), 0.98), rel=1e-6)
+    assert abs(det.predict(fresh).mean() - 0.02) < 0.01
+    restored = pickle.loads(pickle.dumps(det))
+    assert restored.threshold_ == det.threshold_ == restored.autoencoder_.model_.threshold
+    before = det.threshold_
+    for rate in (0, 1, float("nan"), -0.5):
+        with pytest.raises(ValueError, match="false positive rate must be in"):
+            det.calibrate_threshold(held_out, false_positive_rate=rate)
+    poisoned = held_out.copy()
+    poisoned[3, 2] = np.inf
+    with pytest.raises(ValueError):
+        det.calibrate_threshold(poisoned)
+    with pytest.raises(ValueError):
+        det.calibrate_threshold(held_out[:, :-1])
+    assert det.threshold_ == before == det.autoencoder_.model_.threshold
+    with pytest.raises(NotFittedError):
+        AutoencoderDetector().calibrate_threshold(held_out)
+
+
 def test_detector_pickle_and_nested_params(small_params):
     from sklearn.base import clone
 
