@@ -10,11 +10,8 @@ judged by min-max scaling and scikit-learn's LogisticRegression on 2,000 other t
 import json
 import time
 
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import MinMaxScaler
-
 from aefeatures import NativeModel
-from fashion_data import load
+from fashion_data import downstream_accuracy, load
 
 NETWORK = {"variant": "adversarial", "input_shape": [784], "hidden_units": [1000, 1000, 1000], "code_size": 500,
            "batch_norm": "before", "dropout": 0.5, "activation": "elu", "scaling": "none", "seed": 1,
@@ -30,10 +27,8 @@ def main():
         spec = {**NETWORK, "adversarial": {"generator_learning_rate": 1e-3 * ratio}}
         model = NativeModel.create(json.dumps(spec))
         model.fit(x)
-        codes, validation_codes = model.transform(x), model.transform(xv)
-        scaler = MinMaxScaler().fit(codes)
-        classifier = LogisticRegression(C=1.0, max_iter=1000).fit(scaler.transform(codes), y)
-        accuracy = 100 * classifier.score(scaler.transform(validation_codes), yv)
+        codes = model.transform(x)
+        accuracy = downstream_accuracy(codes, y, model.transform(xv), yv)
         mse = float(((model.reconstruct(xv) - xv) ** 2).mean())
         print(f"  1/{1 / ratio:<4.0f}                           {accuracy:5.1f}                   {mse:.4f}"
               f"               {codes.std():.2f}   ({time.perf_counter() - started:.0f} s)", flush=True)

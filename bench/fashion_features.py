@@ -11,12 +11,8 @@ import argparse
 import json
 import time
 
-import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import MinMaxScaler
-
 from aefeatures import NativeModel
-from fashion_data import load
+from fashion_data import downstream_accuracy, load
 
 
 def one_block(filters, kernel, stride):
@@ -53,9 +49,7 @@ def main():
             model = NativeModel.create(json.dumps({**spec, "seed": 1, "training": {"epochs": args.epochs, "batch_size": 100}}))
             model.fit(images[fit])
             codes, valid_codes = model.transform(images[fit]), model.transform(images[valid])
-        scaler = MinMaxScaler().fit(codes)
-        classifier = LogisticRegression(C=1.0, max_iter=1000).fit(scaler.transform(codes), labels[fit])
-        accuracy = 100 * classifier.score(scaler.transform(valid_codes), labels[valid])
+        accuracy = downstream_accuracy(codes, labels[fit], valid_codes, labels[valid])
         print(f"  {name:40s} {accuracy:5.1f}   ({time.perf_counter() - started:.0f} s)", flush=True)
 
 

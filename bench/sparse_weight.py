@@ -12,11 +12,9 @@ import json
 import time
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import MinMaxScaler
 
 from aefeatures import NativeModel
-from fashion_data import load
+from fashion_data import downstream_accuracy, load
 
 NETWORKS = {
     "784-256-32": ({"hidden_units": [256], "code_size": 32, "training": {"epochs": 8, "batch_size": 128}}, 3000),
@@ -37,10 +35,8 @@ def main():
                     "sparsity": {"type": "kl", "weight": beta}, "seed": 1}
             model = NativeModel.create(json.dumps(spec))
             model.fit(x)
-            codes, validation_codes = model.transform(x), model.transform(xv)
-            scaler = MinMaxScaler().fit(codes)
-            classifier = LogisticRegression(C=1.0, max_iter=5000).fit(scaler.transform(codes), y)
-            accuracy = 100 * classifier.score(scaler.transform(validation_codes), yv)
+            codes = model.transform(x)
+            accuracy = downstream_accuracy(codes, y, model.transform(xv), yv)
             error = float(np.mean((model.reconstruct(xv) - xv) ** 2))
             print(f"{name:24s} {beta:14g}   {accuracy:21.1f}   {codes.mean():20.3f}   {error:18.4f}"
                   f"   ({time.perf_counter() - started:.0f} s)", flush=True)
