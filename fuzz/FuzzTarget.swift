@@ -134,7 +134,7 @@ struct FuzzTool {
         #"{"variant":"variational","input_shape":[12],"hidden_units":[8],"code_size":2}"#,
         #"{"variant":"adversarial","input_shape":[12],"hidden_units":[8],"code_size":2}"#,
         // The remaining fields of docs/spec.md, so mutations start from each of them.
-        #"{"input_shape":[12],"hidden_units":[6,4],"decoder_units":[5],"code_size":2,"code_activation":"tanh","output_activation":"identity","activation":"leaky_relu","scaling":"none","contamination":0.2}"#,
+        #"{"input_shape":[12],"hidden_units":[6,4],"decoder_units":[5],"code_size":2,"code_activation":"tanh","output_activation":"identity","activation":"leaky_relu","scaling":"none","contamination":0.2,"score":"standardized"}"#,
         #"{"variant":"denoising","input_shape":[12],"hidden_units":[8],"code_size":3,"noise":{"type":"salt_and_pepper","level":0.3},"training":{"optimizer":"sgd","momentum":0.5,"learning_rate":0.01,"shuffle":false}}"#,
         #"{"variant":"denoising","input_shape":[12],"hidden_units":[8],"code_size":3,"noise":{"type":"gaussian","level":0.2},"training":{"optimizer":"rmsprop","rho":0.8,"epsilon":1e-6,"clip_norm":1}}"#,
         #"{"variant":"sparse","input_shape":[12],"hidden_units":[8],"code_size":4,"sparsity":{"type":"l1","weight":0.01},"training":{"validation_split":0.25,"early_stopping":{"patience":2,"min_delta":0.001,"restore_best_weights":false}}}"#,

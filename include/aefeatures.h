@@ -209,14 +209,15 @@ aef_status aef_model_latent_distribution(const aef_model *model, const float *x,
                                          float *mean, float *log_variance, size_t capacity);
 
 /* Anomaly scores, one float per sample: the mean reconstruction error over the sample's values
- * in scaled units (squared error for loss "mse", cross-entropy for "bce"), plus for a
- * variational model beta * KL / sample_size (the negative ELBO per value); higher is more
- * anomalous. */
+ * in scaled units (squared error for loss "mse", cross-entropy for "bce"; with the spec's
+ * "score": "standardized" each value's error is first divided by its mean on the training rows),
+ * plus for a variational model beta * KL / sample_size (the negative ELBO per value); higher is
+ * more anomalous. */
 aef_status aef_model_score(const aef_model *model, const float *x, size_t n_samples, size_t sample_size,
                            float *out, size_t capacity);
 
-/* Per-value reconstruction errors (whose row means are the scores, less the KL term of a
- * variational model): n_samples x sample_size. */
+/* Per-value reconstruction errors, not standardized (their row means are the "reconstruction"
+ * scores, less the KL term of a variational model): n_samples x sample_size. */
 aef_status aef_model_feature_errors(const aef_model *model, const float *x, size_t n_samples, size_t sample_size,
                                     float *out, size_t capacity);
 

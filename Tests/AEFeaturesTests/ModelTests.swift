@@ -401,6 +401,36 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    /// The standardized score divides each value's error by its mean over the training rows:
+    /// weights fitted with the model, kept by its file, and the threshold set on those scores.
+    func testStandardizedScore() throws {
+        let x = structuredData(rows: 800, seed: 12)
+        let body = #""input_shape":[24],"hidden_units":[16],"code_size":4,"training":{"epochs":8}"#
+        let plain = try Autoencoder(json: "{\(body)}")
+        let model = try Autoencoder(json: #"{"score":"standardized",\#(body)}"#)
+        try plain.fit(x); try model.fit(x)
+        XCTAssertNil(plain.errorWeights)
+        let weights = try XCTUnwrap(model.errorWeights)
+        XCTAssertEqual(weights.count, 24)
+        let errors = try model.featureErrors(x).scalars, scores = try model.anomalyScores(x)
+        for j in [0, 5, 23] {
+            let mean = (0..<800).map { Double(errors[$0 * 24 + j]) }.reduce(0, +) / 800
+            XCTAssertEqual(Double(weights[j]), 1 / mean, accuracy: 2e-3 / mean, "weight \(j) is 1 / its mean training error")
+        }
+        XCTAssertGreaterThan(weights.max()! / weights.min()!, 1.5, "values reconstruct unequally well")
+        for r in [0, 400, 799] {
+            let expected = (0..<24).map { errors[r * 24 + $0] * weights[$0] }.reduce(0, +) / 24
+            XCTAssertEqual(scores[r], expected, accuracy: 1e-5 * expected)
+        }
+        // The training scores average about 1, and the threshold is their contamination quantile.
+        XCTAssertEqual(Double(scores.reduce(0, +)) / 800, 1, accuracy: 0.01)
+        XCTAssertEqual(model.threshold, Scoring.threshold(scores: scores, contamination: 0.1))
+        let loaded = try Autoencoder.deserialize(try model.serialized())
+        XCTAssertEqual(loaded.errorWeights, weights)
+        XCTAssertEqual(try loaded.anomalyScores(x), scores)
+        XCTAssertFalse(String(decoding: try plain.serialized(), as: UTF8.self).contains("error_weights"))
+    }
+
     func testConcurrentInferenceMatchesSerial() throws {
         let x = structuredData(rows: 3000, seed: 10)
         let model = try Autoencoder(spec: spec(#"{"input_shape":[24],"hidden_units":[16],"code_size":4,"batch_norm":true,"training":{"epochs":2}}"#))

@@ -73,6 +73,8 @@ final class SpecTests: XCTestCase {
             (#"{"input_shape":[3],"code_size":2,"noise":{"type":"masking","level":2}}"#, "'noise.level'"),
             (#"{"input_shape":[3],"code_size":2,"contractive_weight":-1}"#, "'contractive_weight'"),
             (#"{"input_shape":[3],"code_size":2,"contamination":0.7}"#, "'contamination'"),
+            (#"{"input_shape":[3],"code_size":2,"score":"zscore"}"#, "'score' is 'zscore'"),
+            (#"{"input_shape":[3],"code_size":2,"score":1}"#, "'score'"),
             (#"{"input_shape":[3],"code_size":2,"batch_norm":"inside"}"#, "'batch_norm' must be true, false, 'after' or 'before'"),
             (#"{"input_shape":[3],"code_size":2,"batch_norm":1}"#, "'batch_norm' must be true, false, 'after' or 'before'"),
             (#"{"input_shape":[3],"code_size":2,"input_dropout":1}"#, "'input_dropout' must be in [0, 1)"),

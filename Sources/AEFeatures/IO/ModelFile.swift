@@ -31,12 +31,16 @@ enum ModelFile {
         var fitted: Bool
         var threshold: Float?
         var history: TrainingHistory?
+        /// The standardized score's weights; absent for other scores (and in older files).
+        var errorWeights: [Float]?
+
+        enum CodingKeys: String, CodingKey { case fitted, threshold, history, errorWeights = "error_weights" }
     }
 
     static func encode(_ model: Autoencoder) -> [UInt8] {
         let spec = Array(model.spec.json.utf8)
         let state = Array(SpecJSON.encode(FittedState(fitted: model.isFitted, threshold: model.threshold,
-                                                      history: model.history)).utf8)
+                                                      history: model.history, errorWeights: model.errorWeights)).utf8)
         let parameters = model.network.parameters
         let scaler = model.scaler.map { $0.offset + $0.factor } ?? []
         var out = magic
@@ -133,10 +137,19 @@ enum ModelFile {
         guard state.fitted == (state.history != nil), !state.fitted || state.threshold != nil else {
             throw AEError.corruptModel("fitted state is inconsistent")
         }
+        // A fitted standardized model carries one positive weight per input value; others none.
+        let standardized = state.fitted && model.spec.score == .standardized
+        if standardized || state.errorWeights != nil {
+            guard standardized, let weights = state.errorWeights, weights.count == model.inputSize,
+                  weights.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw AEError.corruptModel("the standardized score's error weights do not match the spec")
+            }
+        }
         let half = lengths[4] / 2
         model.scaler = lengths[4] == 0 ? nil : Scaler(offset: Array(scalerValues[0..<half]), factor: Array(scalerValues[half...]))
         model.history = state.history
         model.threshold = state.threshold
+        model.errorWeights = state.errorWeights
         return model
     }
 

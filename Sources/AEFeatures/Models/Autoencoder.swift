@@ -19,6 +19,9 @@ public final class Autoencoder {
     public internal(set) var history: TrainingHistory?
     /// Scores above this are anomalies: the (1 − contamination) quantile of the training scores.
     public internal(set) var threshold: Float?
+    /// The standardized score's per-value weights (1 / mean training error), fitted with the
+    /// model when `spec.score` is `.standardized`; nil otherwise.
+    public internal(set) var errorWeights: [Float]?
 
     public var isFitted: Bool { history != nil }
     public var inputSize: Int { spec.inputSize }
@@ -93,7 +96,7 @@ public final class Autoencoder {
             heldOut = Rows(x.baseAddress!, width: width, indices: Array(order[(rows - heldOutRows)...]))
         }
 
-        let previous = (network.parameters.snapshot(), scaler, history, threshold)
+        let previous = (network.parameters.snapshot(), scaler, history, threshold, errorWeights)
         let newScaler = Scaler(kind: spec.scaling, data: training)
         network.initialize(seed: seed)
         var trainer = Trainer(settings: spec.training, objective: objective, noise: spec.noise,
@@ -111,7 +114,7 @@ public final class Autoencoder {
             guard divergence.epoch > 1 else {
                 // Nothing of this fit is worth keeping: back to the state before the call.
                 network.parameters.restore(previous.0)
-                (scaler, history, threshold) = (previous.1, previous.2, previous.3)
+                (scaler, history, threshold, errorWeights) = (previous.1, previous.2, previous.3, previous.4)
                 throw AEError.diverged("\(what); the model keeps its state from before this fit; \(advice)")
             }
             finishFit(scaler: newScaler, history: divergence.history, training: training)
@@ -122,9 +125,11 @@ public final class Autoencoder {
     private func finishFit(scaler newScaler: Scaler?, history fitted: TrainingHistory, training: Rows) {
         scaler = newScaler
         history = fitted
+        errorWeights = spec.score == .standardized
+            ? Scoring.standardizingWeights(network, spec.loss, data: training, scaler: scaler) : nil
         var scores = [Float](repeating: 0, count: training.count)
         scores.withUnsafeMutableBufferPointer {
-            Scoring.rowScores(network, objective, data: training, scaler: scaler, into: $0)
+            Scoring.rowScores(network, objective, data: training, scaler: scaler, errorWeights: errorWeights, into: $0)
         }
         threshold = Scoring.threshold(scores: scores, contamination: spec.contamination)
     }
@@ -177,7 +182,8 @@ public final class Autoencoder {
     public func anomalyScores(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try usage.shared {
             try checkInference(x, rows: rows, output: output, width: 1)
-            Scoring.rowScores(network, objective, data: Rows(x.baseAddress!, count: rows, width: inputSize), scaler: scaler, into: output)
+            Scoring.rowScores(network, objective, data: Rows(x.baseAddress!, count: rows, width: inputSize), scaler: scaler,
+                              errorWeights: errorWeights, into: output)
         }
     }
 
@@ -321,7 +327,8 @@ public final class Autoencoder {
             try checkData(x, rows: rows, name: "normal rows")
             var scores = [Float](repeating: 0, count: rows)
             scores.withUnsafeMutableBufferPointer {
-                Scoring.rowScores(network, objective, data: Rows(x.baseAddress!, count: rows, width: inputSize), scaler: scaler, into: $0)
+                Scoring.rowScores(network, objective, data: Rows(x.baseAddress!, count: rows, width: inputSize), scaler: scaler,
+                              errorWeights: errorWeights, into: $0)
             }
             let calibrated = Scoring.threshold(scores: scores, contamination: falsePositiveRate)
             threshold = calibrated

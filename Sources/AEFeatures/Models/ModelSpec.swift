@@ -50,6 +50,11 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         case standard
         case none
     }
+    /// A row's anomaly score: `reconstruction`, the mean of its per-value errors; `standardized`,
+    /// the mean of each error divided by that value's mean error on the training rows, so values
+    /// that always reconstruct badly (noisy pixels, a heavy-tailed column) weigh as much as the
+    /// others (bench/anomaly_scores.py: validation AUROC 92.39 against 90.95 on Fashion-MNIST).
+    public enum AnomalyScore: String, SpecChoice, Sendable { case reconstruction, standardized }
 
     public var variant: Variant
     /// Shape of one sample; dense models flatten it.
@@ -83,6 +88,9 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public var variationalSettings: VariationalSettings?
     /// Makes the autoencoder adversarial (a discriminator pushes codes towards a prior).
     public var adversarialSettings: AdversarialSettings?
+    /// What a row's anomaly score is; nil (absent from the JSON) is `.reconstruction`, so model
+    /// files written before the field existed save back unchanged.
+    public var score: AnomalyScore?
     /// Expected fraction of anomalies in the training data; sets the anomaly threshold.
     public var contamination: Float
     public var seed: UInt64
@@ -129,7 +137,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         case decoderUnits = "decoder_units", batchNorm = "batch_norm", dropout, inputDropout = "input_dropout", loss, scaling
         case noise, sparsity, contractiveWeight = "contractive_weight", variationalSettings = "variational"
         case adversarialSettings = "adversarial"
-        case contamination, seed, training
+        case score, contamination, seed, training
     }
 
     public init(from decoder: Decoder) throws {
@@ -167,6 +175,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             ?? (variant == .variational ? VariationalSettings() : nil)
         adversarialSettings = try c.decodeIfPresent(AdversarialSettings.self, forKey: .adversarialSettings)
             ?? (variant == .adversarial ? AdversarialSettings() : nil)
+        score = try c.contains(.score) ? c.value(.score, default: .reconstruction) : nil
         contamination = try c.value(.contamination, default: 0.1)
         seed = try c.value(.seed, default: 42)
         training = try c.value(.training, default: TrainingSpec())

@@ -17,23 +17,42 @@ enum Scoring {
         }
     }
 
-    /// The anomaly score of each row, into `scores`: the mean of its per-value errors, plus for a
-    /// variational code its weighted KL per value (so the score is the negative ELBO per value,
-    /// the quantity training minimises).
+    /// The anomaly score of each row, into `scores`: the mean of its per-value errors (each
+    /// multiplied by `errorWeights`, when given: the standardized score), plus for a variational
+    /// code its weighted KL per value (so the score is the negative ELBO per value, the quantity
+    /// training minimises).
     static func rowScores(_ network: Network, _ objective: Objective, data x: Rows,
-                          scaler: Scaler?,
+                          scaler: Scaler?, errorWeights: [Float]? = nil,
                           into scores: UnsafeMutableBufferPointer<Float>) {
         let width = network.inputSize, head = network.codeLayerIndex
         elementErrors(network, objective.loss, data: x, scaler: scaler) { start, n, errors, workspace in
             for r in 0..<n {
                 var sum: Float = 0
-                for j in 0..<width { sum += errors[r * width + j] }
+                if let errorWeights {
+                    for j in 0..<width { sum += errors[r * width + j] * errorWeights[j] }
+                } else {
+                    for j in 0..<width { sum += errors[r * width + j] }
+                }
                 scores[start + r] = sum / Float(width)
                 if let kl = objective.kl {
                     scores[start + r] += kl.scoreTerm(workspace.activations[head].base + r * 2 * kl.size)
                 }
             }
         }
+    }
+
+    /// The standardized score's weights: 1 / (each value's mean error over the rows + a floor
+    /// of 1e-4 times the mean over all values, so a value the training rows always reconstruct
+    /// exactly cannot make any deviation there dominate).
+    static func standardizingWeights(_ network: Network, _ loss: LossFunction, data: Rows, scaler: Scaler?) -> [Float] {
+        let width = network.inputSize
+        var means = [Double](repeating: 0, count: width)
+        elementErrors(network, loss, data: data, scaler: scaler) { _, n, errors, _ in
+            for r in 0..<n { for j in 0..<width { means[j] += Double(errors[r * width + j]) } }
+        }
+        for j in 0..<width { means[j] /= Double(data.count) }
+        let floor = 1e-4 * means.reduce(0, +) / Double(width)
+        return means.map { Float(1 / Swift.max($0 + floor, Double(Float.leastNormalMagnitude))) }
     }
 
     /// Mean per-value error over all rows (the validation loss).

@@ -153,6 +153,9 @@ class AutoencoderTransformer(ParamsBase):
     `noise` is "gaussian", "uniform" (the study's level * U(0, 1)), "masking" or "salt_and_pepper";
     `learning_rate_schedule` is "plateau", "step", "cosine" or a dict of the spec's
     `training.learning_rate_schedule` (e.g. {"type": "plateau", "factor": 0.1, "patience": 20}).
+    `anomaly_score` is the score the model computes (the spec's `score`): "reconstruction" (mean
+    per-value error) or "standardized" (each value's error divided by its mean on the training
+    rows). Not named `score`: scikit-learn reserves that name for a method.
     Data is used in float32; float32 input gives float32 output, anything else float64.
 
     Fitted attributes: `n_features_in_`, `history_` (per-epoch losses), `model_` (NativeModel).
@@ -165,7 +168,7 @@ class AutoencoderTransformer(ParamsBase):
                  learning_rate=1e-3, learning_rate_schedule=None, epochs=10, batch_size=256, validation_split=0.0,
                  early_stopping_patience=None, clip_norm=None, contamination=0.1, input_shape=None,
                  conv_blocks=None, conv_decoder="upsample", beta=None, kl_warmup_epochs=None,
-                 random_state=None, verbose=False):
+                 anomaly_score="reconstruction", random_state=None, verbose=False):
         self.variant = variant
         self.hidden_units = hidden_units
         self.code_size = code_size
@@ -197,6 +200,7 @@ class AutoencoderTransformer(ParamsBase):
         self.conv_decoder = conv_decoder
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
+        self.anomaly_score = anomaly_score
         self.random_state = random_state
         self.verbose = verbose
 
@@ -241,6 +245,8 @@ class AutoencoderTransformer(ParamsBase):
             spec["training"]["clip_norm"] = float(self.clip_norm)
         if self.input_dropout:
             spec["input_dropout"] = float(self.input_dropout)
+        if self.anomaly_score != "reconstruction":
+            spec["score"] = self.anomaly_score
         if self.learning_rate_schedule is not None:
             schedule = self.learning_rate_schedule
             spec["training"]["learning_rate_schedule"] = {"type": schedule} if isinstance(schedule, str) else dict(schedule)
@@ -348,7 +354,7 @@ class AutoencoderTransformer(ParamsBase):
             validation_split=training["validation_split"], clip_norm=training.get("clip_norm"),
             early_stopping_patience=training.get("early_stopping", {}).get("patience"),
             contractive_weight=spec.get("contractive_weight"), input_dropout=spec.get("input_dropout", 0.0),
-            learning_rate_schedule=training.get("learning_rate_schedule"))
+            learning_rate_schedule=training.get("learning_rate_schedule"), anomaly_score=spec.get("score", "reconstruction"))
         if "variational" in spec:
             params.update(beta=spec["variational"]["beta"], kl_warmup_epochs=spec["variational"]["warmup_epochs"])
         if "noise" in spec:
@@ -397,6 +403,10 @@ class AutoencoderDetector(ParamsBase):
         normal data and a target false-positive rate instead.
     batch_size : int
         Rows scored per call into the library, so scoring never converts all rows at once.
+    anomaly_score : None, "reconstruction" or "standardized"
+        When not None, overrides the autoencoder's `anomaly_score`: the mean per-value reconstruction
+        error, or each value's error divided by its mean on the training rows. The library
+        computes it, so the C API, the saved model and the ONNX scorer give the same numbers.
     random_state : None, int, RandomState or Generator
         When not None, overrides the autoencoder's random_state.
 
@@ -406,8 +416,9 @@ class AutoencoderDetector(ParamsBase):
     """
 
     def __init__(self, autoencoder=None, contamination=0.1, threshold="contamination", mad_k=3.0,
-                 batch_size=65536, random_state=None):
+                 batch_size=65536, anomaly_score=None, random_state=None):
         self.autoencoder = autoencoder
+        self.anomaly_score = anomaly_score
         self.random_state = random_state
         self.contamination = contamination
         self.threshold = threshold
@@ -424,6 +435,8 @@ class AutoencoderDetector(ParamsBase):
         params = {**base.get_params(deep=False), "contamination": self.contamination}
         if self.random_state is not None:
             params["random_state"] = self.random_state
+        if self.anomaly_score is not None:
+            params["anomaly_score"] = self.anomaly_score
         self.autoencoder_ = type(base)(**params)
         self.autoencoder_.fit(X)
         self.n_features_in_ = self.autoencoder_.n_features_in_
@@ -445,7 +458,8 @@ class AutoencoderDetector(ParamsBase):
             _raise_not_fitted(self)
 
     def decision_function(self, X):
-        """Anomaly score per row (the mean reconstruction error in scaled units); higher is more
+        """Anomaly score per row (the mean reconstruction error in scaled units, each value's error
+        divided by its training mean first with anomaly_score="standardized"); higher is more
         anomalous. Converts and scores `batch_size` rows at a time."""
         self._check_fitted()
         return self._scores(X)

@@ -97,7 +97,7 @@ VARIANTS = {
     "seq2seq_bidirectional": {"variant": "seq2seq", "input_shape": [28, 28], "hidden_units": [10], "code_size": 6,
                                "bidirectional": True},
     "variational": {"variant": "variational", "input_shape": [784], "hidden_units": [32], "code_size": 4,
-                     "variational": {"beta": 0.5}},
+                     "variational": {"beta": 0.5}, "score": "standardized"},
     "variational_conv": {"variant": "conv2d", "input_shape": [28, 28, 1], "code_size": 6, "loss": "bce",
                           "variational": {}, "conv_blocks": [{"filters": 4, "kernel": 3, "pool": 4}]},
     "adversarial": {"variant": "adversarial", "input_shape": [784], "hidden_units": [32], "code_size": 3},

@@ -317,6 +317,29 @@ def test_detector_calibration_goes_through_the_library(small_params):
         AutoencoderDetector().calibrate_threshold(held_out)
 
 
+def test_detector_standardized_score(small_params, tmp_path):
+    rows = structured(1500, seed=31)
+    x, held_out = rows[:1000], rows[1000:]
+    det = AutoencoderDetector(AutoencoderTransformer(**small_params), anomaly_score="standardized").fit(x)
+    model = det.autoencoder_.model_
+    assert model.spec["score"] == "standardized" and det.autoencoder_.anomaly_score == "standardized"
+    # Each value's error over its mean on the training rows (no validation split here), then
+    # the row mean: the library's scores, which the threshold and the ONNX scorer use too.
+    weights = 1 / det.feature_errors(x).mean(axis=0)
+    expected = (det.feature_errors(held_out) * weights).mean(axis=1)
+    np.testing.assert_allclose(det.decision_function(held_out), expected, rtol=2e-3)
+    assert abs(det.decision_scores_.mean() - 1) < 0.01
+    plain = AutoencoderDetector(AutoencoderTransformer(**small_params)).fit(x)
+    assert "score" not in plain.autoencoder_.model_.spec
+    np.testing.assert_allclose(plain.decision_function(held_out), plain.feature_errors(held_out).mean(axis=1), rtol=1e-5)
+    det.autoencoder_.save(tmp_path / "standardized.aef")
+    restored = AutoencoderTransformer.load(tmp_path / "standardized.aef")
+    assert restored.anomaly_score == "standardized"
+    np.testing.assert_array_equal(restored.model_.score(held_out), model.score(held_out))
+    with pytest.raises(ValueError, match="'score' is 'zscore'"):
+        AutoencoderDetector(AutoencoderTransformer(**small_params), anomaly_score="zscore").fit(x)
+
+
 def test_detector_pickle_and_nested_params(small_params):
     from sklearn.base import clone
 

@@ -49,7 +49,10 @@ extension Autoencoder {
             let top = spec.loss == .bce ? layers.count - 1 : layers.count
             let outputs = exportLayers(&graph, scaled, 0..<top)
             let output = graph.flat(outputs.last!)
-            let errors = graph.elementErrors(spec.loss, output: output, target: scaled.name)
+            var errors = graph.elementErrors(spec.loss, output: output, target: scaled.name)
+            if let errorWeights {
+                errors = graph.node("Mul", [errors, graph.constant("error_weights", dims: [errorWeights.count], errorWeights)])
+            }
             let axes = [("axes", ONNXGraph.Attribute.ints([1])), ("keepdims", .int(0))]
             var score = graph.node("ReduceMean", [errors], axes)
             if let kl = objective.kl {
