@@ -68,9 +68,9 @@ def ours(images, epochs, seed):
                 scaling="none", random_state=seed)
     variants = {
         "dense": {},
-        "dense, standardized score": dict(anomaly_score="standardized"),
+        "dense (standardized score)": dict(anomaly_score="standardized"),
         "denoising": dict(variant="denoising"),
-        "denoising, standardized score": dict(variant="denoising", anomaly_score="standardized"),
+        "denoising (standardized score)": dict(variant="denoising", anomaly_score="standardized"),
         "sparse (KL)": dict(variant="sparse"),
         "contractive": dict(variant="contractive"),
         "variational": dict(variant="variational", code_size=16),
