@@ -80,7 +80,9 @@ def ours(images, epochs, seed):
         variants["conv2d"] = dict(variant="conv2d", input_shape=(28, 28, 1), hidden_units=(),
                                   conv_blocks=[{"filters": 16, "kernel": 3, "pool": 2}, {"filters": 32, "kernel": 3, "pool": 2}])
         variants["seq2seq (LSTM)"] = dict(variant="seq2seq", input_shape=(28, 28), hidden_units=(64,))
-    return {name: (lambda extra=extra: AutoencoderDetector(AutoencoderTransformer(**{**body, **extra}), contamination=0.01))
+    # anomaly_score=None: each variant scores as its transformer says (reconstruction unless set).
+    return {name: (lambda extra=extra: AutoencoderDetector(AutoencoderTransformer(**{**body, **extra}), contamination=0.01,
+                                                           anomaly_score=None))
             for name, extra in variants.items()}
 
 

@@ -4,8 +4,8 @@ touches the test images.
 For each Fashion-MNIST class: a 784-256-32 autoencoder (ReLU, sigmoid code, pixels / 255, 10
 epochs) is fitted on 5,000 of the class's training images; the validation rows are the class's
 other 1,000 training images (normal) and 4,000 training images of other classes (anomalous).
-Scores computed from the model's reconstructions and codes (in numpy here: candidates for the
-library's detector, not yet in it):
+Scores computed from the model's reconstructions and codes, in numpy here ("standardized" is
+the library's `score: "standardized"`, the Python detector's default; the others are not in it):
   reconstruction     mean squared error (what the library scores today)
   standardized       mean of squared errors divided by their mean on the fitting images, per pixel
   pooled 2x2 / 4x4   squared error after averaging the residual image over 2x2 / 4x4 blocks
