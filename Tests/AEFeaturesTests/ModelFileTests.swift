@@ -58,6 +58,28 @@ final class ModelFileTests: XCTestCase {
         XCTAssertThrowsError(try Autoencoder.deserialize(flipped))
     }
 
+    /// A file whose error weights do not fit its spec (a checksum-valid file written by a buggy
+    /// or foreign writer) is refused, not scored with the wrong weights.
+    func testMismatchedErrorWeightsAreRefused() throws {
+        let x = structuredData(rows: 200, width: 12, seed: 32)
+        let standardized = try Autoencoder(json: #"{"input_shape":[12],"code_size":3,"score":"standardized","training":{"epochs":2}}"#)
+        let plain = try Autoencoder(json: #"{"input_shape":[12],"code_size":3,"training":{"epochs":2}}"#)
+        try standardized.fit(x); try plain.fit(x)
+        let weights = try XCTUnwrap(standardized.errorWeights)
+        for (model, bad) in [(standardized, nil), (standardized, Array(weights.dropLast())), (standardized, [0] + weights.dropFirst()),
+                             (standardized, [-1] + weights.dropFirst()), (plain, weights)] as [(Autoencoder, [Float]?)] {
+            let kept = model.errorWeights
+            model.errorWeights = bad
+            let bytes = try model.serialized()
+            model.errorWeights = kept
+            XCTAssertThrowsError(try Autoencoder.deserialize(bytes)) { error in
+                guard case AEError.corruptModel(let message) = error else { return XCTFail("\(error)") }
+                XCTAssertTrue(message.contains("error weights"), message)
+            }
+        }
+        XCTAssertEqual(try Autoencoder.deserialize(try standardized.serialized()).errorWeights, weights)
+    }
+
     func testAtomicSaveReplacesOrKeepsTheOldFile() throws {
         let (model, x) = try fittedModel()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aef-\(UUID().uuidString)").path

@@ -128,9 +128,7 @@ public final class Autoencoder {
         errorWeights = spec.score == .standardized
             ? Scoring.standardizingWeights(network, spec.loss, data: training, scaler: scaler) : nil
         var scores = [Float](repeating: 0, count: training.count)
-        scores.withUnsafeMutableBufferPointer {
-            Scoring.rowScores(network, objective, data: training, scaler: scaler, errorWeights: errorWeights, into: $0)
-        }
+        scores.withUnsafeMutableBufferPointer { rowScores(training, into: $0) }
         threshold = Scoring.threshold(scores: scores, contamination: spec.contamination)
     }
 
@@ -182,8 +180,7 @@ public final class Autoencoder {
     public func anomalyScores(_ x: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try usage.shared {
             try checkInference(x, rows: rows, output: output, width: 1)
-            Scoring.rowScores(network, objective, data: Rows(x.baseAddress!, count: rows, width: inputSize), scaler: scaler,
-                              errorWeights: errorWeights, into: output)
+            rowScores(Rows(x.baseAddress!, count: rows, width: inputSize), into: output)
         }
     }
 
@@ -326,10 +323,7 @@ public final class Autoencoder {
             }
             try checkData(x, rows: rows, name: "normal rows")
             var scores = [Float](repeating: 0, count: rows)
-            scores.withUnsafeMutableBufferPointer {
-                Scoring.rowScores(network, objective, data: Rows(x.baseAddress!, count: rows, width: inputSize), scaler: scaler,
-                              errorWeights: errorWeights, into: $0)
-            }
+            scores.withUnsafeMutableBufferPointer { rowScores(Rows(x.baseAddress!, count: rows, width: inputSize), into: $0) }
             let calibrated = Scoring.threshold(scores: scores, contamination: falsePositiveRate)
             threshold = calibrated
             return calibrated
@@ -349,6 +343,11 @@ public final class Autoencoder {
     }
 
     // MARK: Helpers
+
+    /// The model's anomaly score of each row (its loss, scaler and score kind), into `output`.
+    private func rowScores(_ rows: Rows, into output: UnsafeMutableBufferPointer<Float>) {
+        Scoring.rowScores(network, objective, data: rows, scaler: scaler, errorWeights: errorWeights, into: output)
+    }
 
     private typealias Kernel = (UnsafeBufferPointer<Float>, Int, UnsafeMutableBufferPointer<Float>) throws -> Void
 

@@ -300,7 +300,9 @@ def test_detector_calibration_goes_through_the_library(small_params):
     det.calibrate_threshold(held_out, false_positive_rate=0.02)
     # The library's threshold: numpy's quantile of the same scores, and the model's own.
     assert det.threshold_ == det.autoencoder_.model_.threshold
-    assert det.threshold_ == pytest.approx(np.quantile(det.decision_function(held_out), 0.98), rel=1e-6)
+    quantile = np.quantile(det.decision_function(held_out), 0.98)
+    # decision_function may split the rows differently from the calibration's one call.
+    assert abs(det.threshold_ - quantile) <= batch_rounding_bound(np.array([quantile]), "scores")[0]
     assert abs(det.predict(fresh).mean() - 0.02) < 0.01
     restored = pickle.loads(pickle.dumps(det))
     assert restored.threshold_ == det.threshold_ == restored.autoencoder_.model_.threshold
