@@ -7,11 +7,13 @@ over seeds. Insurance: the reference study's simulated policies (bench/insurance
 simulator, 1,000 per seed, 70/30 split), fitted on the low-risk training policies, high-risk test
 policies as anomalies. Fit times are per detector, mean over classes and seeds.
 
-Thresholds: each of our detectors is fitted on 90% of the normal training rows and calibrated on
-the other 10% to a 1% false-positive rate (`calibrate_threshold`); the table reports the realised
-rate on the normal test rows.
+Thresholds: each of our detectors is fitted on 90% of the normal training rows (insurance: 70%)
+and calibrated on the others to a 1% false-positive rate (`calibrate_threshold`, which needs at
+least 99 rows for 1%: 600 images, about 110 policies); the table reports the realised rate on the
+normal test rows.
 
-    python3 bench/anomaly.py [--seeds 3] [--classes 0,1,...,9] [--detectors "dense,IsolationForest"]
+    python3 bench/anomaly.py [--seeds 3] [--classes 0,1,...,9] [--epochs 3] [--insurance-epochs 100]
+                             [--detectors "dense,IsolationForest"]
 """
 import argparse
 import time
@@ -69,8 +71,10 @@ def ours(images, epochs, seed):
     variants = {
         "dense": {},
         "dense (standardized score)": dict(anomaly_score="standardized"),
+        "dense (combined score)": dict(anomaly_score="combined"),
         "denoising": dict(variant="denoising"),
         "denoising (standardized score)": dict(variant="denoising", anomaly_score="standardized"),
+        "denoising (combined score)": dict(variant="denoising", anomaly_score="combined"),
         "sparse (KL)": dict(variant="sparse"),
         "contractive": dict(variant="contractive"),
         "variational": dict(variant="variational", code_size=16),
@@ -86,12 +90,15 @@ def ours(images, epochs, seed):
             for name, extra in variants.items()}
 
 
-def evaluate(make, x_normal, x_test, anomalous, seed, calibrate):
-    """(AUROC %, fit seconds, realised false-positive rate % or None) of one detector."""
+def evaluate(make, x_normal, x_test, anomalous, seed, held_out_fraction):
+    """(AUROC %, fit seconds, realised false-positive rate % or None) of one detector; our
+    detectors (held_out_fraction not None) are calibrated on that fraction of the normal rows."""
     rows = x_normal
+    calibrate = held_out_fraction is not None
     if calibrate:
         order = np.random.default_rng(seed).permutation(len(x_normal))
-        held_out, rows = x_normal[order[: len(order) // 10]], x_normal[order[len(order) // 10:]]
+        count = int(len(order) * held_out_fraction)
+        held_out, rows = x_normal[order[:count]], x_normal[order[count:]]
     started = time.perf_counter()
     detector = make().fit(rows)
     seconds = time.perf_counter() - started
@@ -111,7 +118,8 @@ def run(task, data, seeds, chosen, epochs):
             for name, make in {**classic(seed), **mine}.items():
                 if chosen and name not in chosen:
                     continue
-                auroc, seconds, realised = evaluate(make, x_normal, x_test, anomalous, seed, calibrate=name in mine)
+                fraction = (0.1 if task == "fashion" else 0.3) if name in mine else None
+                auroc, seconds, realised = evaluate(make, x_normal, x_test, anomalous, seed, fraction)
                 results.setdefault(name, {}).setdefault(seed, []).append((auroc, seconds, realised))
                 print(f"  {task} seed {seed} part {part}: {name} {auroc:.2f} ({seconds:.1f} s)", flush=True)
     return results
@@ -152,14 +160,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--classes", default="0,1,2,3,4,5,6,7,8,9")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=3,
+                        help="Fashion-MNIST epochs (3: bench/anomaly_scores.py's validation AUROC of the combined score "
+                             "is 94.13 / 94.02 / 93.85 at 3 / 5 / 10 epochs)")
+    parser.add_argument("--insurance-epochs", type=int, default=100)
     parser.add_argument("--detectors", default="", help="comma-separated names (default: all)")
     args = parser.parse_args()
     seeds = range(1, args.seeds + 1)
     chosen = {d.strip() for d in args.detectors.split(",") if d.strip()}
     classes = [int(c) for c in args.classes.split(",")]
     fashion_results = run("fashion", fashion(classes), seeds, chosen, args.epochs)
-    insurance_results = run("insurance", insurance, seeds, chosen, args.epochs * 10)
+    insurance_results = run("insurance", insurance, seeds, chosen, args.insurance_epochs)
     print()
     print(table(f"One-class Fashion-MNIST, mean over classes {args.classes} (test AUROC %)", fashion_results))
     print()

@@ -11,6 +11,9 @@ the library's `score: "standardized"`, the Python detector's default; the others
   pooled 2x2 / 4x4   squared error after averaging the residual image over 2x2 / 4x4 blocks
   latent             Mahalanobis distance of the code (mean and covariance of the fitting codes)
   A + latent         both z-scored by their fitting-image scores, then added
+  combined           the library's `score: "combined"` (a model of its own, same network and
+                     seed): standardized + latent + the mean squared distance to the 2nd-6th
+                     nearest fitting codes, each divided by 3 x its mean on the fitting images
 IsolationForest (scikit-learn defaults) on the same rows for reference.
 
     python3 bench/anomaly_scores.py [--classes 0,...,9] [--epochs 10]
@@ -74,6 +77,9 @@ def main():
         model.fit(fit)
         for name, s in scores(model, fit, rows).items():
             results.setdefault(name, []).append(100 * roc_auc_score(anomalous, s))
+        combined = NativeModel.create(json.dumps({**NETWORK, "score": "combined", "training": {"epochs": args.epochs, "batch_size": 100}}))
+        combined.fit(fit)
+        results.setdefault("combined (the library's)", []).append(100 * roc_auc_score(anomalous, combined.score(rows)))
         print(f"class {c} done", flush=True)
     print(f"\nvalidation AUROC %, mean over classes {args.classes}, then per class")
     for name, values in results.items():

@@ -132,7 +132,7 @@ struct FuzzTool {
         #"{"variant":"conv2d","input_shape":[6,6,1],"code_size":3,"conv_blocks":[{"filters":3,"kernel":3,"pool":2}],"conv_decoder":"transpose"}"#,
         #"{"variant":"seq2seq","input_shape":[5,2],"hidden_units":[4],"code_size":3,"bidirectional":true}"#,
         #"{"variant":"variational","input_shape":[12],"hidden_units":[8],"code_size":2}"#,
-        #"{"variant":"adversarial","input_shape":[12],"hidden_units":[8],"code_size":2}"#,
+        #"{"variant":"adversarial","input_shape":[12],"hidden_units":[8],"code_size":2,"score":"combined"}"#,
         // The remaining fields of docs/spec.md, so mutations start from each of them.
         #"{"input_shape":[12],"hidden_units":[6,4],"decoder_units":[5],"code_size":2,"code_activation":"tanh","output_activation":"identity","activation":"leaky_relu","scaling":"none","contamination":0.2,"score":"standardized"}"#,
         #"{"variant":"denoising","input_shape":[12],"hidden_units":[8],"code_size":3,"noise":{"type":"salt_and_pepper","level":0.3},"training":{"optimizer":"sgd","momentum":0.5,"learning_rate":0.01,"shuffle":false}}"#,

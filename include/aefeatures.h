@@ -212,7 +212,10 @@ aef_status aef_model_latent_distribution(const aef_model *model, const float *x,
  * in scaled units (squared error for loss "mse", cross-entropy for "bce"; with the spec's
  * "score": "standardized" each value's error is first divided by its mean on the training rows),
  * plus for a variational model beta * KL / sample_size (the negative ELBO per value); higher is
- * more anomalous. */
+ * more anomalous. With "score": "combined", that standardized score, the Mahalanobis distance of
+ * the sample's code from the training codes and its mean squared distance to the 2nd-6th nearest
+ * training codes, each divided by three times its mean on the training rows, summed (unitless;
+ * the training rows average 1). */
 aef_status aef_model_score(const aef_model *model, const float *x, size_t n_samples, size_t sample_size,
                            float *out, size_t capacity);
 
@@ -238,9 +241,11 @@ aef_status aef_model_is_fitted(const aef_model *model, int *out_fitted);
 aef_status aef_model_threshold(const aef_model *model, float *out_threshold);
 
 /* Sets the anomaly threshold from held-out rows known to be normal, x (n_samples x sample_size,
- * not the training rows: the fit made their scores small), so that about false_positive_rate of
- * normal rows like them score above it: the (1 - rate) quantile of their scores (numpy's
- * linear interpolation). The rate is a fraction in (0, 1), e.g. 0.01 for 1%. The new threshold
+ * not the training rows: the fit made their scores small), so that normal rows like them score
+ * above it with probability at most false_positive_rate and at least that less 1/(n_samples + 1):
+ * the k-th smallest of their scores, k = ceil((n_samples + 1) * (1 - rate)) (split conformal
+ * calibration). The rate is a fraction in (0, 1), e.g. 0.01 for 1%, which needs at least
+ * 1/rate - 1 rows (99 for 1%; fewer give AEF_ERR_INVALID_ARGUMENT). The new threshold
  * replaces the fit's contamination quantile, is what aef_model_predict and aef_model_threshold
  * use from then on and is saved with the model; it is also written to *out_threshold unless that
  * is NULL. Needs a fitted model, and the model alone, as aef_model_fit does (AEF_ERR_BUSY

@@ -168,7 +168,7 @@ struct Score: ParsableCommand {
 struct Calibrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Set a model's anomaly threshold from held-out normal rows and a target false-positive rate, and save it.",
-        discussion: "The threshold becomes the (1 - rate) quantile of the rows' scores. Use rows the model was not fitted on. The model file is rewritten atomically (--output writes a copy instead); on any error it is left as it was.")
+        discussion: "The threshold becomes the k-th smallest of the rows' n scores, k = ceil((n + 1)(1 - rate)), so normal rows like them score above it with probability at most the rate (at least 1/rate - 1 rows are needed: 99 for 1%). Use rows the model was not fitted on. The model file is rewritten atomically (--output writes a copy instead); on any error it is left as it was.")
     @Argument(help: "Model file written by 'aef fit'.") var model: String
     @Argument(help: "Held-out normal rows: .npy or CSV, one sample per row.") var data: String
     @Option(help: "Target fraction of normal rows flagged, in (0, 1): 0.01 for 1%.") var falsePositiveRate: Double

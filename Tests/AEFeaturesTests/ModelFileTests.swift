@@ -80,6 +80,30 @@ final class ModelFileTests: XCTestCase {
         XCTAssertEqual(try Autoencoder.deserialize(try standardized.serialized()).errorWeights, weights)
     }
 
+    /// Likewise the combined score's code terms: missing, present on another score, or sized for
+    /// another code, the file is refused.
+    func testMismatchedCodeDistancesAreRefused() throws {
+        let x = structuredData(rows: 200, width: 12, seed: 33)
+        let combined = try Autoencoder(json: #"{"input_shape":[12],"code_size":3,"score":"combined","training":{"epochs":2}}"#)
+        let standardized = try Autoencoder(json: #"{"input_shape":[12],"code_size":3,"score":"standardized","training":{"epochs":2}}"#)
+        try combined.fit(x); try standardized.fit(x)
+        let terms = try XCTUnwrap(combined.codeDistances)
+        var json = String(decoding: try JSONEncoder().encode(terms), as: UTF8.self)
+        json = json.replacingOccurrences(of: #""size":3"#, with: #""size":2"#)
+        let resized = try JSONDecoder().decode(CodeDistances.self, from: Data(json.utf8))
+        for (model, bad) in [(combined, nil), (combined, resized), (standardized, terms)] as [(Autoencoder, CodeDistances?)] {
+            let kept = model.codeDistances
+            model.codeDistances = bad
+            let bytes = try model.serialized()
+            model.codeDistances = kept
+            XCTAssertThrowsError(try Autoencoder.deserialize(bytes)) { error in
+                guard case AEError.corruptModel(let message) = error else { return XCTFail("\(error)") }
+                XCTAssertTrue(message.contains("code distances"), message)
+            }
+        }
+        XCTAssertEqual(try Autoencoder.deserialize(try combined.serialized()).codeDistances, terms)
+    }
+
     func testAtomicSaveReplacesOrKeepsTheOldFile() throws {
         let (model, x) = try fittedModel()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aef-\(UUID().uuidString)").path

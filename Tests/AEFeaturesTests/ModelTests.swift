@@ -384,7 +384,8 @@ final class ModelTests: XCTestCase {
         try model.fit(training)
         let fitted = try XCTUnwrap(model.threshold)
         let threshold = try model.calibrateThreshold(normal: heldOut, falsePositiveRate: 0.01)
-        XCTAssertEqual(threshold, Scoring.threshold(scores: try model.anomalyScores(heldOut), contamination: 0.01))
+        // The k-th smallest of the 2,000 scores, k = ceil(2001 x 0.99) = 1981: 19 rows score above it.
+        XCTAssertEqual(threshold, try model.anomalyScores(heldOut).sorted()[1980])
         XCTAssertEqual(model.threshold, threshold)
         XCTAssertNotEqual(threshold, fitted)
         // New rows from the same distribution: the realised rate is near the target.
@@ -393,6 +394,12 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(try Autoencoder.deserialize(try model.serialized()).threshold, threshold)
         var poisoned = heldOut
         poisoned.scalars[5] = .nan
+        let few = try rows(1000..<1098)  // 98 rows: one short of what a 1% bound needs
+        XCTAssertThrowsError(try model.calibrateThreshold(normal: few, falsePositiveRate: 0.01)) {
+            XCTAssertEqual($0 as? AEError, .invalidInput("98 normal rows cannot calibrate a false-positive rate of 0.01: at least 99 are needed"))
+        }
+        XCTAssertNoThrow(try model.calibrateThreshold(normal: try rows(1000..<1099), falsePositiveRate: 0.01))
+        try model.calibrateThreshold(normal: heldOut, falsePositiveRate: 0.01)
         for (data, rate) in [(heldOut, Float(0)), (heldOut, 1), (heldOut, .nan), (heldOut, -0.1), (poisoned, 0.01)] {
             XCTAssertThrowsError(try model.calibrateThreshold(normal: data, falsePositiveRate: rate)) {
                 guard case AEError.invalidInput = $0 else { return XCTFail("\($0)") }
@@ -429,6 +436,70 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(loaded.errorWeights, weights)
         XCTAssertEqual(try loaded.anomalyScores(x), scores)
         XCTAssertFalse(String(decoding: try plain.serialized(), as: UTF8.self).contains("error_weights"))
+    }
+
+    /// The combined score against a reference written out here in double precision: the
+    /// standardized score, the code's Mahalanobis distance (covariance + 1e-2 x its mean variance)
+    /// and the mean squared distance to its 2nd-6th nearest training codes, each divided by three
+    /// times its training mean, summed. Training and new rows, the threshold, and the file.
+    func testCombinedScore() throws {
+        let x = structuredData(rows: 600, seed: 14), fresh = structuredData(rows: 50, seed: 15)
+        let body = #""input_shape":[24],"hidden_units":[16],"code_size":4,"training":{"epochs":8}"#
+        let model = try Autoencoder(json: #"{"score":"combined",\#(body)}"#)
+        let standardized = try Autoencoder(json: #"{"score":"standardized",\#(body)}"#)
+        try model.fit(x); try standardized.fit(x)
+        XCTAssertEqual(model.errorWeights, standardized.errorWeights, "same seed, same network, same weights")
+        let (n, k) = (600, 4)
+        let codes = try model.encode(x).scalars.map(Double.init)
+        let base = try standardized.anomalyScores(x).map(Double.init)
+        var mean = [Double](repeating: 0, count: k)
+        for r in 0..<n { for j in 0..<k { mean[j] += codes[r * k + j] / Double(n) } }
+        var covariance = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
+        for r in 0..<n { for i in 0..<k { for j in 0..<k { covariance[i][j] += (codes[r * k + i] - mean[i]) * (codes[r * k + j] - mean[j]) / Double(n) } } }
+        let ridge = 1e-2 * (0..<k).reduce(0) { $0 + covariance[$1][$1] } / Double(k)
+        for j in 0..<k { covariance[j][j] += ridge }
+        let inverse = invert(covariance)
+        func terms(_ code: [Double], _ score: Double) -> [Double] {
+            let d = (0..<k).map { code[$0] - mean[$0] }
+            let mahalanobis = (0..<k).reduce(0.0) { sum, i in sum + (0..<k).reduce(0.0) { $0 + d[i] * inverse[i][$1] * d[$1] } }
+            let distances = (0..<n).map { r in (0..<k).reduce(0.0) { $0 + (code[$1] - codes[r * k + $1]) * (code[$1] - codes[r * k + $1]) } }.sorted()
+            return [score, mahalanobis, distances[1...5].reduce(0, +) / 5]
+        }
+        let training = (0..<n).map { terms(Array(codes[($0 * k)..<(($0 + 1) * k)]), base[$0]) }
+        let means = (0..<3).map { t in training.reduce(0) { $0 + $1[t] } / Double(n) }
+        func combined(_ values: [Double]) -> Double { (0..<3).reduce(0) { $0 + values[$1] / (3 * means[$1]) } }
+        let scores = try model.anomalyScores(x)
+        for r in 0..<n { XCTAssertEqual(Double(scores[r]), combined(training[r]), accuracy: 1e-4 * (1 + combined(training[r])), "training row \(r)") }
+        XCTAssertEqual(scores.reduce(0, +) / Float(n), 1, accuracy: 1e-4, "the training rows average 1")
+        let freshCodes = try model.encode(fresh).scalars.map(Double.init), freshBase = try standardized.anomalyScores(fresh)
+        let freshScores = try model.anomalyScores(fresh)
+        for r in 0..<50 {
+            let expected = combined(terms(Array(freshCodes[(r * k)..<((r + 1) * k)]), Double(freshBase[r])))
+            XCTAssertEqual(Double(freshScores[r]), expected, accuracy: 1e-4 * (1 + expected), "new row \(r)")
+        }
+        XCTAssertEqual(model.threshold, Scoring.threshold(scores: scores, contamination: 0.1))
+        let loaded = try Autoencoder.deserialize(try model.serialized())
+        XCTAssertEqual(try loaded.anomalyScores(fresh), freshScores)
+        // The whitening matrix has code size² values: a bound, checked when the model is made.
+        XCTAssertThrowsError(try Autoencoder(json: #"{"input_shape":[8],"code_size":1025,"score":"combined"}"#)) { error in
+            guard case AEError.invalidSpec(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("code size 1025 exceeds 1024"), message)
+        }
+    }
+
+    /// Gauss-Jordan inverse of a small symmetric positive-definite matrix (a test reference).
+    private func invert(_ m: [[Double]]) -> [[Double]] {
+        let n = m.count
+        var a = m.enumerated().map { i, row in row + (0..<n).map { $0 == i ? 1.0 : 0.0 } }
+        for c in 0..<n {
+            let pivot = a[c][c]
+            a[c] = a[c].map { $0 / pivot }
+            for r in 0..<n where r != c {
+                let factor = a[r][c]
+                a[r] = zip(a[r], a[c]).map { $0 - factor * $1 }
+            }
+        }
+        return a.map { Array($0[n...]) }
     }
 
     func testConcurrentInferenceMatchesSerial() throws {

@@ -232,6 +232,7 @@ static void spec_matrix(void) {
         "{\"input_shape\":[12],\"code_size\":2,\"noise\":{\"type\":\"uniform\",\"level\":-1}}",
         "{\"variant\":\"adversarial\",\"input_shape\":[12],\"code_size\":2,\"adversarial\":{\"generator_learning_rate\":-1}}",
         "{\"input_shape\":[12],\"code_size\":2,\"score\":\"zscore\"}",
+        "{\"input_shape\":[12],\"code_size\":1025,\"score\":\"combined\"}",
         "{\"input_shape\":[12],\"code_size\":2,\"training\":{\"learning_rate_schedule\":{\"type\":\"step\",\"factor\":0}}}",
         "{\"input_shape\":[12],\"code_size\":2,\"training\":{\"learning_rate_schedule\":{\"type\":\"plateau\",\"patience\":-1}}}",
         "{\"input_shape\":[12],\"code_size\":2,\"training\":{\"epochs\":0}}", "{\"input_shape\":[12],\"code_size\":2,\"training\":{\"epochs\":-3}}",

@@ -36,10 +36,10 @@ grep -q "wrote m.aef" fit.out && ok || bad "fit summary: $(cat fit.out)"
 "$aef" score m.aef x.csv -o labels.csv --labels > /dev/null && ok || bad "labels"
 "$aef" export-onnx m.aef -o scorer.onnx --graph scorer > /dev/null && ok || bad "export-onnx"
 "$aef" calibrate m.aef x.csv --false-positive-rate 0.2 -o calibrated.aef | grep -q "wrote calibrated.aef" && ok || bad "calibrate"
-"$aef" score calibrated.aef x.csv -o s2.npy | grep -q "60 of 300 rows score above" && ok || bad "calibrated threshold: 20% of the rows"
+"$aef" score calibrated.aef x.csv -o s2.npy | grep -q "59 of 300 rows score above" && ok || bad "calibrated threshold: the 241st smallest of 300 scores (ceil(301 x 0.8))"
 cp m.aef before.aef
 "$aef" calibrate m.aef x.npy --false-positive-rate 0.05 > /dev/null && ! cmp -s m.aef before.aef && ok || bad "calibrate in place"
-"$aef" score m.aef x.csv -o s3.npy | grep -q "15 of 300 rows score above" && ok || bad "calibrated in place: 5% of the rows"
+"$aef" score m.aef x.csv -o s3.npy | grep -q "14 of 300 rows score above" && ok || bad "calibrated in place: the 286th smallest (ceil(301 x 0.95))"
 cp before.aef m.aef
 "$aef" fit x.npy -o v.aef --spec spec.json --quiet > /dev/null && ok || bad "fit from a spec file"
 "$aef" sample v.aef -o samples.npy -c 5 > /dev/null && ok || bad "sample"
@@ -87,6 +87,7 @@ expect_error "cannot create"                            export-onnx m.aef -o /no
 cp m.aef kept.aef
 expect_error "false positive rate must be in (0, 1), got 0.0" calibrate m.aef x.csv --false-positive-rate 0
 expect_error "row 2, column 1 is nan"                   calibrate m.aef nan.csv --false-positive-rate 0.01
+expect_error "300 normal rows cannot calibrate a false-positive rate of 0.001: at least 999 are needed" calibrate m.aef x.csv --false-positive-rate 0.001
 expect_error "expects rows of 8 values"                 calibrate m.aef wide.npy --false-positive-rate 0.01
 cmp -s m.aef kept.aef && ok || bad "a failed calibration changed the model file"
 [ ! -e m2.aef ] && [ ! -e m3.aef ] && [ ! -e o.csv ] && ok || bad "a failed command wrote a file"

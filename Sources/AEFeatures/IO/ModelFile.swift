@@ -31,16 +31,21 @@ enum ModelFile {
         var fitted: Bool
         var threshold: Float?
         var history: TrainingHistory?
-        /// The standardized score's weights; absent for other scores (and in older files).
+        /// The standardized and combined scores' weights; absent for the reconstruction score (and in older files).
         var errorWeights: [Float]?
+        /// The combined score's code terms; absent for other scores.
+        var codeDistances: CodeDistances?
 
-        enum CodingKeys: String, CodingKey { case fitted, threshold, history, errorWeights = "error_weights" }
+        enum CodingKeys: String, CodingKey {
+            case fitted, threshold, history, errorWeights = "error_weights", codeDistances = "code_distances"
+        }
     }
 
     static func encode(_ model: Autoencoder) -> [UInt8] {
         let spec = Array(model.spec.json.utf8)
         let state = Array(SpecJSON.encode(FittedState(fitted: model.isFitted, threshold: model.threshold,
-                                                      history: model.history, errorWeights: model.errorWeights)).utf8)
+                                                      history: model.history, errorWeights: model.errorWeights,
+                                                      codeDistances: model.codeDistances)).utf8)
         let parameters = model.network.parameters
         let scaler = model.scaler.map { $0.offset + $0.factor } ?? []
         var out = magic
@@ -137,12 +142,18 @@ enum ModelFile {
         guard state.fitted == (state.history != nil), !state.fitted || state.threshold != nil else {
             throw AEError.corruptModel("fitted state is inconsistent")
         }
-        // A fitted standardized model carries one positive weight per input value; others none.
-        let standardized = state.fitted && model.spec.score == .standardized
-        if standardized || state.errorWeights != nil {
-            guard standardized, let weights = state.errorWeights, weights.count == model.inputSize,
+        // A fitted standardized or combined model carries one positive weight per input value,
+        // a combined one its code terms too; others neither.
+        let score = state.fitted ? model.spec.score ?? .reconstruction : .reconstruction
+        if score != .reconstruction || state.errorWeights != nil {
+            guard score != .reconstruction, let weights = state.errorWeights, weights.count == model.inputSize,
                   weights.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-                throw AEError.corruptModel("the standardized score's error weights do not match the spec")
+                throw AEError.corruptModel("the \(score.rawValue) score's error weights do not match the spec")
+            }
+        }
+        if score == .combined || state.codeDistances != nil {
+            guard score == .combined, let terms = state.codeDistances, terms.isValid(codeSize: model.codeSize) else {
+                throw AEError.corruptModel("the combined score's code distances do not match the spec")
             }
         }
         let half = lengths[4] / 2
@@ -150,6 +161,7 @@ enum ModelFile {
         model.history = state.history
         model.threshold = state.threshold
         model.errorWeights = state.errorWeights
+        model.codeDistances = state.codeDistances
         return model
     }
 

@@ -22,6 +22,8 @@ public final class Autoencoder {
     /// The standardized score's per-value weights (1 / mean training error), fitted with the
     /// model when `spec.score` is `.standardized`; nil otherwise.
     public internal(set) var errorWeights: [Float]?
+    /// The combined score's code terms, fitted with the model when `spec.score` is `.combined`.
+    var codeDistances: CodeDistances?
 
     public var isFitted: Bool { history != nil }
     public var inputSize: Int { spec.inputSize }
@@ -48,6 +50,10 @@ public final class Autoencoder {
         objective = Objective(loss: spec.loss, sparsity: spec.sparsity?.perInputValue(spec.inputSize),
                               contractive: spec.contractiveWeight.map { ContractivePenalty(weight: $0) },
                               kl: spec.variationalSettings.map { KLDivergence(weight: $0.beta, size: spec.codeSize ?? 0, inputSize: spec.inputSize) })
+        if spec.score == .combined && network.codeSize > CodeDistances.codeSizeLimit {
+            throw AEError.invalidSpec("score \"combined\" keeps a code-size x code-size whitening matrix; " +
+                                      "code size \(network.codeSize) exceeds \(CodeDistances.codeSizeLimit)")
+        }
         if initializeWeights { network.initialize(seed: spec.seed) }
     }
 
@@ -96,7 +102,7 @@ public final class Autoencoder {
             heldOut = Rows(x.baseAddress!, width: width, indices: Array(order[(rows - heldOutRows)...]))
         }
 
-        let previous = (network.parameters.snapshot(), scaler, history, threshold, errorWeights)
+        let previous = (network.parameters.snapshot(), scaler, history, threshold, errorWeights, codeDistances)
         let newScaler = Scaler(kind: spec.scaling, data: training)
         network.initialize(seed: seed)
         var trainer = Trainer(settings: spec.training, objective: objective, noise: spec.noise,
@@ -106,7 +112,7 @@ public final class Autoencoder {
         do {
             let fitted = try trainer.fit(network, data: training, validation: heldOut,
                                          scaler: newScaler, seed: seed, progress: progress)
-            finishFit(scaler: newScaler, history: fitted, training: training)
+            finishFit(scaler: newScaler, history: fitted, training: training, seed: seed)
             return fitted
         } catch let divergence as Divergence {
             let what = "objective became \(divergence.value) in epoch \(divergence.epoch) at batch row \(divergence.row)"
@@ -114,21 +120,31 @@ public final class Autoencoder {
             guard divergence.epoch > 1 else {
                 // Nothing of this fit is worth keeping: back to the state before the call.
                 network.parameters.restore(previous.0)
-                (scaler, history, threshold, errorWeights) = (previous.1, previous.2, previous.3, previous.4)
+                (scaler, history, threshold, errorWeights, codeDistances) = (previous.1, previous.2, previous.3, previous.4, previous.5)
                 throw AEError.diverged("\(what); the model keeps its state from before this fit; \(advice)")
             }
-            finishFit(scaler: newScaler, history: divergence.history, training: training)
+            finishFit(scaler: newScaler, history: divergence.history, training: training, seed: seed)
             throw AEError.diverged("\(what); the model keeps the weights of epoch \(divergence.epoch - 1); \(advice)")
         }
     }
 
-    private func finishFit(scaler newScaler: Scaler?, history fitted: TrainingHistory, training: Rows) {
+    private func finishFit(scaler newScaler: Scaler?, history fitted: TrainingHistory, training: Rows, seed: UInt64) {
         scaler = newScaler
         history = fitted
-        errorWeights = spec.score == .standardized
-            ? Scoring.standardizingWeights(network, spec.loss, data: training, scaler: scaler) : nil
+        let score = spec.score ?? .reconstruction
+        errorWeights = score == .reconstruction
+            ? nil : Scoring.standardizingWeights(network, spec.loss, data: training, scaler: scaler)
+        codeDistances = nil
         var scores = [Float](repeating: 0, count: training.count)
-        scores.withUnsafeMutableBufferPointer { rowScores(training, into: $0) }
+        if score == .combined {
+            var codes = [Float](repeating: 0, count: training.count * codeSize)
+            scores.withUnsafeMutableBufferPointer { out in
+                codes.withUnsafeMutableBufferPointer { rowScores(training, codes: $0.baseAddress, into: out) }
+                codeDistances = CodeDistances(codes: codes, rows: training.count, size: codeSize, scores: out, seed: seed)
+            }
+        } else {
+            scores.withUnsafeMutableBufferPointer { rowScores(training, into: $0) }
+        }
         threshold = Scoring.threshold(scores: scores, contamination: spec.contamination)
     }
 
@@ -308,12 +324,14 @@ public final class Autoencoder {
     }
 
     /// Sets the anomaly threshold from held-out rows known to be normal (not the training rows,
-    /// whose scores the fit made small): the (1 − falsePositiveRate) quantile of their scores, so
-    /// about that fraction of normal rows like them score above it. The new threshold replaces
-    /// the contamination quantile of the fit and is saved with the model. Returns it.
-    /// - Throws: `AEError.notFitted`; `AEError.invalidInput` for a rate outside (0, 1) or empty,
-    ///   misshapen or non-finite rows (the threshold is then unchanged); `AEError.busy` while
-    ///   any other call uses the model.
+    /// whose scores the fit made small) so that normal rows like them score above it with
+    /// probability at most `falsePositiveRate` (and at least that less 1/(rows + 1)): the k-th
+    /// smallest of their scores, k = ⌈(rows + 1)(1 − rate)⌉ (split conformal calibration). The
+    /// new threshold replaces the contamination quantile of the fit and is saved with the model.
+    /// Returns it.
+    /// - Throws: `AEError.notFitted`; `AEError.invalidInput` for a rate outside (0, 1), fewer
+    ///   than 1/rate − 1 rows (99 for 1%), or empty, misshapen or non-finite rows (the threshold
+    ///   is then unchanged); `AEError.busy` while any other call uses the model.
     @discardableResult
     public func calibrateThreshold(normal x: UnsafeBufferPointer<Float>, rows: Int, falsePositiveRate: Float) throws -> Float {
         try usage.exclusive {
@@ -324,7 +342,7 @@ public final class Autoencoder {
             try checkData(x, rows: rows, name: "normal rows")
             var scores = [Float](repeating: 0, count: rows)
             scores.withUnsafeMutableBufferPointer { rowScores(Rows(x.baseAddress!, count: rows, width: inputSize), into: $0) }
-            let calibrated = Scoring.threshold(scores: scores, contamination: falsePositiveRate)
+            let calibrated = try Scoring.calibratedThreshold(scores: scores, falsePositiveRate: falsePositiveRate)
             threshold = calibrated
             return calibrated
         }
@@ -345,8 +363,9 @@ public final class Autoencoder {
     // MARK: Helpers
 
     /// The model's anomaly score of each row (its loss, scaler and score kind), into `output`.
-    private func rowScores(_ rows: Rows, into output: UnsafeMutableBufferPointer<Float>) {
-        Scoring.rowScores(network, objective, data: rows, scaler: scaler, errorWeights: errorWeights, into: output)
+    private func rowScores(_ rows: Rows, codes: UnsafeMutablePointer<Float>? = nil, into output: UnsafeMutableBufferPointer<Float>) {
+        Scoring.rowScores(network, objective, data: rows, scaler: scaler, errorWeights: errorWeights,
+                          codeDistances: codeDistances, codes: codes, into: output)
     }
 
     private typealias Kernel = (UnsafeBufferPointer<Float>, Int, UnsafeMutableBufferPointer<Float>) throws -> Void

@@ -20,11 +20,12 @@ enum Scoring {
     /// The anomaly score of each row, into `scores`: the mean of its per-value errors (each
     /// multiplied by `errorWeights`, when given: the standardized score), plus for a variational
     /// code its weighted KL per value (so the score is the negative ELBO per value, the quantity
-    /// training minimises).
+    /// training minimises); with `codeDistances`, that combined with the code's distances from
+    /// the training codes. `codes`, when given, receives each row's code (`codeSize` values).
     static func rowScores(_ network: Network, _ objective: Objective, data x: Rows,
-                          scaler: Scaler?, errorWeights: [Float]? = nil,
-                          into scores: UnsafeMutableBufferPointer<Float>) {
-        let width = network.inputSize, head = network.codeLayerIndex
+                          scaler: Scaler?, errorWeights: [Float]? = nil, codeDistances: CodeDistances? = nil,
+                          codes: UnsafeMutablePointer<Float>? = nil, into scores: UnsafeMutableBufferPointer<Float>) {
+        let width = network.inputSize, head = network.codeLayerIndex, codeSize = network.codeSize
         elementErrors(network, objective.loss, data: x, scaler: scaler) { start, n, errors, workspace in
             for r in 0..<n {
                 var sum: Float = 0
@@ -38,6 +39,9 @@ enum Scoring {
                     scores[start + r] += kl.scoreTerm(workspace.activations[head].base + r * 2 * kl.size)
                 }
             }
+            let chunkCodes = workspace.activations[head + 1].base
+            codes?.advanced(by: start * codeSize).update(from: chunkCodes, count: n * codeSize)
+            codeDistances?.apply(codes: chunkCodes, rows: n, scores: scores.baseAddress! + start)
         }
     }
 
@@ -64,6 +68,22 @@ enum Scoring {
             for i in 0..<(n * count) { total += Double(errors[i]) }
         }
         return total / Double(data.count * count)
+    }
+
+    /// A threshold from the scores of n held-out normal rows that new normal rows like them exceed
+    /// with probability at most `falsePositiveRate` and at least `falsePositiveRate − 1/(n + 1)`
+    /// (split conformal): the k-th smallest score, k = ⌈(n + 1)(1 − rate)⌉. An interpolated
+    /// quantile of few rows sits below the true one (37 rows at 1% flagged 2-5% of new normal rows).
+    /// - Throws: `AEError.invalidInput` when k > n: fewer than 1/rate − 1 rows cannot bound the rate.
+    static func calibratedThreshold(scores: [Float], falsePositiveRate rate: Float) throws -> Float {
+        // Less a millionth, so that a rate like Float(0.01) = 0.0099999998 does not round k up.
+        let n = scores.count, coverage = Double(n + 1) * (1 - Double(rate)) * (1 - 1e-6)
+        let k = Int(coverage.rounded(.up))
+        guard k <= n else {
+            let needed = Int(((1 / Double(rate) - 1) * (1 - 1e-6)).rounded(.up))
+            throw AEError.invalidInput("\(n) normal rows cannot calibrate a false-positive rate of \(rate): at least \(needed) are needed")
+        }
+        return scores.sorted()[Swift.max(k, 1) - 1]
     }
 
     /// The value below which `1 − contamination` of the scores lie (linear interpolation between

@@ -24,7 +24,7 @@ public struct RandomSource: RandomNumberGenerator {
         self.init(seed: seed ^ (stream.rawValue &* 0xD1B5_4A32_D192_ED03))
     }
 
-    public enum Stream: UInt64 { case initialisation = 1, shuffle, dropout, noise, split, sampling }
+    public enum Stream: UInt64 { case initialisation = 1, shuffle, dropout, noise, split, sampling, scoring }
 
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9

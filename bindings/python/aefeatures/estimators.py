@@ -154,8 +154,9 @@ class AutoencoderTransformer(ParamsBase):
     `learning_rate_schedule` is "plateau", "step", "cosine" or a dict of the spec's
     `training.learning_rate_schedule` (e.g. {"type": "plateau", "factor": 0.1, "patience": 20}).
     `anomaly_score` is the score the model computes (the spec's `score`): "reconstruction" (mean
-    per-value error) or "standardized" (each value's error divided by its mean on the training
-    rows). Not named `score`: scikit-learn reserves that name for a method.
+    per-value error), "standardized" (each value's error divided by its mean on the training
+    rows) or "combined" (the standardized score plus the code's distances from the training
+    codes; see AutoencoderDetector). Not named `score`: scikit-learn reserves that name for a method.
     Data is used in float32; float32 input gives float32 output, anything else float64.
 
     Fitted attributes: `n_features_in_`, `history_` (per-epoch losses), `model_` (NativeModel).
@@ -403,13 +404,19 @@ class AutoencoderDetector(ParamsBase):
         normal data and a target false-positive rate instead.
     batch_size : int
         Rows scored per call into the library, so scoring never converts all rows at once.
-    anomaly_score : "standardized", "reconstruction" or None
-        The score, as the spec's `score`: each value's reconstruction error divided by its mean
-        on the training rows, then averaged ("standardized"), or the plain mean error
-        ("reconstruction"); None keeps the autoencoder's `anomaly_score`. The default won on a
-        validation split of Fashion-MNIST's training images and beats IsolationForest on its
-        test images (bench/anomaly_scores.py, bench/anomaly.py; README). The library computes
-        it, so the C API, the saved model and the ONNX scorer give the same numbers.
+    anomaly_score : "combined", "standardized", "reconstruction" or None
+        The score, as the spec's `score`. "reconstruction": the row's mean reconstruction error.
+        "standardized": each value's error divided by its mean on the training rows, then
+        averaged. "combined": three terms, each divided by three times its mean on the training
+        rows and summed (the training rows average 1): the standardized score, the Mahalanobis
+        distance of the row's code from the training codes, and its mean squared distance to
+        the 2nd-6th nearest training codes (the nearest is skipped, so training rows, each its
+        own nearest, score like new ones). The model keeps up to 10,000 training codes for the last term.
+        None keeps the autoencoder's `anomaly_score`. The default won on a validation split of
+        Fashion-MNIST's training images (bench/anomaly_scores.py) and is measured against
+        IsolationForest, PCA and LocalOutlierFactor on the test images by bench/anomaly.py
+        (README). The library computes it, so the C API, the saved model and the ONNX scorer
+        give the same numbers.
     random_state : None, int, RandomState or Generator
         When not None, overrides the autoencoder's random_state.
 
@@ -419,7 +426,7 @@ class AutoencoderDetector(ParamsBase):
     """
 
     def __init__(self, autoencoder=None, contamination=0.1, threshold="contamination", mad_k=3.0,
-                 batch_size=65536, anomaly_score="standardized", random_state=None):
+                 batch_size=65536, anomaly_score="combined", random_state=None):
         self.autoencoder = autoencoder
         self.anomaly_score = anomaly_score
         self.random_state = random_state
@@ -461,8 +468,9 @@ class AutoencoderDetector(ParamsBase):
             _raise_not_fitted(self)
 
     def decision_function(self, X):
-        """Anomaly score per row (the mean reconstruction error in scaled units, each value's error
-        divided by its training mean first with anomaly_score="standardized"); higher is more
+        """Anomaly score per row, as `anomaly_score` defines it (the mean reconstruction error in
+        scaled units; each value's error divided by its training mean first with "standardized";
+        weighted terms summed with "combined", averaging 1 on the training rows); higher is more
         anomalous. Converts and scores `batch_size` rows at a time."""
         self._check_fitted()
         return self._scores(X)
@@ -494,7 +502,7 @@ class AutoencoderDetector(ParamsBase):
     def feature_errors(self, X):
         """Per-feature reconstruction errors, to explain a score: the score is their row mean with
         anomaly_score="reconstruction", the row mean of each divided by its mean on the training
-        rows with "standardized"."""
+        rows with "standardized" (the first term of "combined")."""
         self._check_fitted()
         rows = self.autoencoder_._rows(X)
         return self.autoencoder_.model_.feature_errors(rows).astype(np.float64)
@@ -507,11 +515,13 @@ class AutoencoderDetector(ParamsBase):
         return self.autoencoder_.export_onnx(path, graph="scorer")
 
     def calibrate_threshold(self, X_normal, false_positive_rate=0.01):
-        """Sets threshold_ so that about `false_positive_rate` of normal rows like X_normal
-        score above it: the (1 - rate) quantile of their scores, computed by the library (as
-        `aef_model_calibrate_threshold` and `aef calibrate`), so the model's own threshold, its
-        saved file and the C API agree. X_normal must be held-out normal rows, not the training
-        rows. Updates labels_. Returns self."""
+        """Sets threshold_ so that normal rows like X_normal score above it with probability at
+        most `false_positive_rate` (and at least that less 1 / (len(X_normal) + 1)): the k-th
+        smallest of their scores, k = ceil((n + 1) * (1 - rate)) (split conformal calibration),
+        computed by the library (as `aef_model_calibrate_threshold` and `aef calibrate`), so the
+        model's own threshold, its saved file and the C API agree. X_normal must be held-out
+        normal rows, not the training rows, at least 1 / rate - 1 of them (99 for 1%). Updates
+        labels_. Returns self."""
         self._check_fitted()
         rows = _as_float32_rows(X_normal, self.n_features_in_, name="X_normal", estimator=self)
         self.threshold_ = self.autoencoder_.model_.calibrate_threshold(rows, false_positive_rate)

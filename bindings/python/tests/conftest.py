@@ -99,8 +99,9 @@ VARIANTS = {
     "variational": {"variant": "variational", "input_shape": [784], "hidden_units": [32], "code_size": 4,
                      "variational": {"beta": 0.5}, "score": "standardized"},
     "variational_conv": {"variant": "conv2d", "input_shape": [28, 28, 1], "code_size": 6, "loss": "bce",
-                          "variational": {}, "conv_blocks": [{"filters": 4, "kernel": 3, "pool": 4}]},
-    "adversarial": {"variant": "adversarial", "input_shape": [784], "hidden_units": [32], "code_size": 3},
+                          "variational": {}, "score": "combined", "conv_blocks": [{"filters": 4, "kernel": 3, "pool": 4}]},
+    "adversarial": {"variant": "adversarial", "input_shape": [784], "hidden_units": [32], "code_size": 3,
+                     "score": "combined"},
     # The reference study's layout: BatchNorm before every Dense/convolution, its uniform noise,
     # and input dropout and a learning-rate schedule beside them.
     "denoising_study": {"variant": "denoising", "input_shape": [784], "hidden_units": [24, 24], "code_size": 8,

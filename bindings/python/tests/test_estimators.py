@@ -259,9 +259,9 @@ def test_detector_follows_pyod_conventions(small_params):
     proba = det.predict_proba(x)
     assert proba.shape == (1000, 2) and np.allclose(proba.sum(axis=1), 1) and proba.min() >= 0
     assert np.corrcoef(proba[:, 1], scores)[0, 1] > 0.99
-    # The default score divides each value's error by its mean over the training rows (here x).
-    errors = det.feature_errors(x)
-    np.testing.assert_allclose((errors / errors.mean(axis=0)).mean(axis=1), scores, rtol=1e-3)
+    # The default (combined) score weighs its terms by their means over the training rows (here
+    # x), so those rows' scores average 1 (test_detector_combined_score checks the terms).
+    assert abs(scores.mean() - 1) < 1e-4
     # Batched scoring gives the same numbers, up to the header's batch bound; labels agree
     # wherever a score is further than that bound from the threshold.
     det.set_params(batch_size=7)
@@ -298,9 +298,10 @@ def test_detector_calibration_goes_through_the_library(small_params):
     x, held_out, fresh = rows[:600], rows[600:2600], rows[2600:]
     det = AutoencoderDetector(AutoencoderTransformer(**small_params)).fit(x)
     det.calibrate_threshold(held_out, false_positive_rate=0.02)
-    # The library's threshold: numpy's quantile of the same scores, and the model's own.
+    # The library's threshold, the model's own: the k-th smallest of the 2,000 scores,
+    # k = ceil(2001 * 0.98) = 1961 (split conformal).
     assert det.threshold_ == det.autoencoder_.model_.threshold
-    quantile = np.quantile(det.decision_function(held_out), 0.98)
+    quantile = np.sort(det.decision_function(held_out))[1960]
     # decision_function may split the rows differently from the calibration's one call.
     assert abs(det.threshold_ - quantile) <= batch_rounding_bound(np.array([quantile]), "scores")[0]
     assert abs(det.predict(fresh).mean() - 0.02) < 0.01
@@ -310,6 +311,8 @@ def test_detector_calibration_goes_through_the_library(small_params):
     for rate in (0, 1, float("nan"), -0.5):
         with pytest.raises(ValueError, match="false positive rate must be in"):
             det.calibrate_threshold(held_out, false_positive_rate=rate)
+    with pytest.raises(ValueError, match="98 normal rows cannot calibrate a false-positive rate of 0.01: at least 99"):
+        det.calibrate_threshold(held_out[:98], false_positive_rate=0.01)
     poisoned = held_out.copy()
     poisoned[3, 2] = np.inf
     with pytest.raises(ValueError):
@@ -333,7 +336,6 @@ def test_detector_standardized_score(small_params, tmp_path):
     expected = (det.feature_errors(held_out) * weights).mean(axis=1)
     np.testing.assert_allclose(det.decision_function(held_out), expected, rtol=2e-3)
     assert abs(det.decision_scores_.mean() - 1) < 0.01
-    assert AutoencoderDetector().anomaly_score == "standardized"  # the detector's default
     plain = AutoencoderDetector(AutoencoderTransformer(**small_params), anomaly_score=None).fit(x)
     assert "score" not in plain.autoencoder_.model_.spec
     np.testing.assert_allclose(plain.decision_function(held_out), plain.feature_errors(held_out).mean(axis=1), rtol=1e-5)
@@ -343,6 +345,38 @@ def test_detector_standardized_score(small_params, tmp_path):
     np.testing.assert_array_equal(restored.model_.score(held_out), model.score(held_out))
     with pytest.raises(ValueError, match="'score' is 'zscore'"):
         AutoencoderDetector(AutoencoderTransformer(**small_params), anomaly_score="zscore").fit(x)
+
+
+def test_detector_combined_score(small_params, tmp_path):
+    """The detector's default score: the standardized score plus the code's Mahalanobis distance
+    and its mean squared distance to the 2nd-6th nearest training codes, each divided by three
+    times its mean on the training rows (recomputed here in numpy from the codes and the
+    standardized scores)."""
+    rows = structured(1300, seed=32)
+    x, held_out = rows[:1000], rows[1000:]
+    assert AutoencoderDetector().anomaly_score == "combined"
+    det = AutoencoderDetector(AutoencoderTransformer(**small_params)).fit(x)
+    plain = AutoencoderDetector(AutoencoderTransformer(**small_params), anomaly_score="standardized").fit(x)
+    assert det.autoencoder_.model_.spec["score"] == "combined"
+    codes, fresh = (det.autoencoder_.transform(rows).astype(np.float64) for rows in (x, held_out))
+    mean = codes.mean(axis=0)
+    covariance = np.cov(codes - mean, rowvar=False, bias=True)
+    inverse = np.linalg.inv(covariance + 1e-2 * np.trace(covariance) / len(covariance) * np.eye(len(covariance)))
+
+    def terms(c, base):
+        distances = ((c[:, None, :] - codes[None, :, :]) ** 2).sum(axis=2)
+        neighbours = np.sort(distances, axis=1)[:, 1:6].mean(axis=1)
+        return np.column_stack([base, np.einsum("ij,jk,ik->i", c - mean, inverse, c - mean), neighbours])
+
+    training = terms(codes, plain.decision_scores_)
+    weights = 1 / (3 * training.mean(axis=0))
+    np.testing.assert_allclose(det.decision_function(held_out), terms(fresh, plain.decision_function(held_out)) @ weights, rtol=1e-4)
+    np.testing.assert_allclose(det.decision_scores_, training @ weights, rtol=1e-4)
+    assert abs(det.decision_scores_.mean() - 1) < 1e-4
+    det.autoencoder_.save(tmp_path / "combined.aef")
+    restored = AutoencoderTransformer.load(tmp_path / "combined.aef")
+    assert restored.anomaly_score == "combined"
+    np.testing.assert_array_equal(restored.model_.score(held_out), det.autoencoder_.model_.score(held_out))
 
 
 def test_detector_pickle_and_nested_params(small_params):

@@ -8,7 +8,7 @@ public enum ONNXGraphKind: String, CaseIterable, Sendable {
     /// "input" → "reconstruction" [N, inputSize], in the input's units: `reconstruct`.
     case autoencoder
     /// "input" → "score" [N]: `anomalyScores` (mean reconstruction error, plus the weighted KL
-    /// per value for a variational model).
+    /// per value for a variational model; with the combined score, the code's distances too).
     case scorer
 }
 
@@ -60,6 +60,9 @@ extension Autoencoder {
                 let head = graph.flat(outputs[network.codeLayerIndex - 1])
                 let term = graph.klScoreTerm(head: head, kl)
                 score = graph.node("Add", [score, term])
+            }
+            if let codeDistances {
+                score = graph.combinedScore(score, codes: graph.flat(outputs[network.codeLayerIndex]), codeDistances)
             }
             graph.scalarOutput(score, as: "score")
         }
@@ -113,6 +116,38 @@ extension ONNXGraph {
             let linear = node("Sub", [positive, product])
             return node("Add", [linear, softplus])
         }
+    }
+
+    /// CodeDistances.apply: the reconstruction score and the code's Mahalanobis and neighbour
+    /// distances, each times its weight, summed.
+    mutating func combinedScore(_ reconstruction: String, codes: String, _ terms: CodeDistances) -> String {
+        let size = terms.size, stored = terms.bankRows, k = terms.neighbours
+        let rowAxis = [("axes", Attribute.ints([1])), ("keepdims", .int(0))]
+        let centred = node("Sub", [codes, constant("code_mean", dims: [size], terms.mean)])
+        let white = node("MatMul", [centred, constant("whitening", dims: [size, size], terms.whitening)])
+        var values = [reconstruction, node("ReduceSumSquare", [white], rowAxis)]
+        if k > 0 {
+            // The k + 1 nearest stored codes by |c|² − 2 c·b + |b|², their distances again as
+            // Σ (c − b)², then the mean of all but the smallest.
+            let transposed = (0..<(size * stored)).map { terms.bank[($0 % stored) * size + $0 / stored] }
+            let cross = node("MatMul", [codes, constant("bank_transposed", dims: [size, stored], transposed)])
+            let scaled = node("Mul", [cross, constant("minus_two", dims: [], [-2])])
+            let norms = node("ReduceSumSquare", [codes], [("axes", .ints([1])), ("keepdims", .int(1))])
+            let distances = node("Add", [node("Add", [norms, scaled]), constant("bank_norms", dims: [stored], terms.bankNorms)])
+            let unused = fresh("nearest_distances"), indices = fresh("nearest")
+            node("TopK", [distances, constant("count", int64: [k + 1])], outputs: [unused, indices],
+                 [("axis", .int(1)), ("largest", .int(0)), ("sorted", .int(1))])
+            let neighbours = node("Gather", [constant("bank", dims: [stored, size], terms.bank), indices], [("axis", .int(0))])
+            let expanded = node("Unsqueeze", [codes, constant("axes", int64: [1])])
+            let exact = node("ReduceSumSquare", [node("Sub", [expanded, neighbours])], [("axes", .ints([2])), ("keepdims", .int(0))])
+            let others = node("Sub", [node("ReduceSum", [exact, constant("axes", int64: [1])], [("keepdims", .int(0))]),
+                                      node("ReduceMin", [exact], rowAxis)])
+            values.append(node("Mul", [others, constant("one_over_k", dims: [], [1 / Float(k)])]))
+        }
+        let weighted = values.enumerated().map { t, value in
+            node("Mul", [value, constant("term_weight", dims: [], [terms.termWeights[t]])])
+        }
+        return weighted.dropFirst().reduce(weighted[0]) { node("Add", [$0, $1]) }
     }
 
     /// weight / inputSize · KL(N(mu, e^logvar) ‖ N(0, I)) per sample, as KLDivergence.scoreTerm:
