@@ -99,13 +99,16 @@ typedef enum aef_output {
     AEF_OUTPUT_LABELS = 4          /* aef_model_predict: n_samples */
 } aef_output;
 
-/* Which ONNX graph aef_model_export_onnx writes. Each takes one input "input" [N, sample_size] of
- * raw float32 rows (N symbolic; the fitted scaling is part of the graph) and computes exactly what
- * the matching inference call computes (no dropout or noise; a variational code is its mean). */
+/* Which ONNX graph aef_model_export_onnx writes. The first three take one input "input"
+ * [N, sample_size] of raw float32 rows (N symbolic; the fitted scaling is part of the graph), the
+ * decoder one input "codes" [N, code_size]; each computes exactly what the matching inference
+ * call computes (no dropout or noise; a variational code is its mean). */
 typedef enum aef_onnx_graph {
     AEF_ONNX_ENCODER = 0,     /* output "features" [N, code_size], as aef_model_transform */
     AEF_ONNX_AUTOENCODER = 1, /* output "reconstruction" [N, sample_size], as aef_model_reconstruct */
-    AEF_ONNX_SCORER = 2       /* output "score" [N], as aef_model_score */
+    AEF_ONNX_SCORER = 2,      /* output "score" [N], as aef_model_score */
+    AEF_ONNX_DECODER = 3      /* "codes" -> "reconstruction" [N, sample_size] in input units, as
+                                 aef_model_decode: a variational or adversarial model's generator */
 } aef_onnx_graph;
 
 /* An autoencoder: spec, weights, fitted scaler, anomaly threshold and training history. Opaque. */

@@ -477,7 +477,8 @@ private func onnxGraph(_ kind: Int32) throws -> ONNXGraphKind {
     case 0: return .encoder
     case 1: return .autoencoder
     case 2: return .scorer
-    default: throw BoundaryError(status: .invalidArgument, message: "unknown ONNX graph \(kind); expected AEF_ONNX_ENCODER, AEF_ONNX_AUTOENCODER or AEF_ONNX_SCORER")
+    case 3: return .decoder
+    default: throw BoundaryError(status: .invalidArgument, message: "unknown ONNX graph \(kind); expected AEF_ONNX_ENCODER, AEF_ONNX_AUTOENCODER, AEF_ONNX_SCORER or AEF_ONNX_DECODER")
     }
 }
 

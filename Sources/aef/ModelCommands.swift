@@ -191,19 +191,20 @@ struct Calibrate: ParsableCommand {
 struct ExportONNX: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-onnx",
-        abstract: "Export a fitted model as ONNX (IR 8, opset 17): encoder, autoencoder or scorer graph, raw rows in.")
+        abstract: "Export a fitted model as ONNX (IR 8, opset 17): encoder, autoencoder or scorer graph (raw rows in), or decoder (codes in).")
     @Argument(help: "Model file written by 'aef fit'.") var model: String
     @Option(name: .shortAndLong, help: "The .onnx file to write.") var output: String
-    @Option(help: "encoder (→ features), autoencoder (→ reconstruction) or scorer (→ anomaly score).") var graph = "encoder"
+    @Option(help: "encoder (→ features), autoencoder (→ reconstruction), scorer (→ anomaly score) or decoder (codes → reconstruction).") var graph = "encoder"
 
     func run() throws {
         try runReportingErrors {
             guard let kind = ONNXGraphKind(rawValue: graph) else {
-                throw CommandError("--graph must be encoder, autoencoder or scorer; got '\(graph)'")
+                throw CommandError("--graph must be encoder, autoencoder, scorer or decoder; got '\(graph)'")
             }
             let autoencoder = try Autoencoder.load(from: model)
             try autoencoder.exportONNX(kind, to: output)
-            print("wrote the \(graph) graph of \(model) to \(output): input \"input\" [N, \(autoencoder.inputSize)]")
+            let input = kind == .decoder ? "\"codes\" [N, \(autoencoder.codeSize)]" : "\"input\" [N, \(autoencoder.inputSize)]"
+            print("wrote the \(graph) graph of \(model) to \(output): input \(input)")
         }
     }
 }

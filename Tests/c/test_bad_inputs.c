@@ -332,7 +332,7 @@ static void file_matrix(const float *x) {
     const char *onnx = "/tmp/aef-bad-inputs.onnx";
     EXPECT(aef_model_export_onnx(NULL, AEF_ONNX_ENCODER, onnx), AEF_ERR_NULL_ARGUMENT);
     EXPECT(aef_model_export_onnx(fitted, AEF_ONNX_ENCODER, NULL), AEF_ERR_NULL_ARGUMENT);
-    EXPECT(aef_model_export_onnx(fitted, (aef_onnx_graph)3, onnx), AEF_ERR_INVALID_ARGUMENT);
+    EXPECT(aef_model_export_onnx(fitted, (aef_onnx_graph)4, onnx), AEF_ERR_INVALID_ARGUMENT);
     EXPECT(aef_model_export_onnx(fitted, (aef_onnx_graph)-1, onnx), AEF_ERR_INVALID_ARGUMENT);
     EXPECT(aef_model_export_onnx(unfitted, AEF_ONNX_ENCODER, onnx), AEF_ERR_NOT_FITTED);
     EXPECT(aef_model_export_onnx(fitted, AEF_ONNX_ENCODER, "/nonexistent-dir/m.onnx"), AEF_ERR_IO);

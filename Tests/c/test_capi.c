@@ -549,9 +549,9 @@ static void test_persistence(aef_model *m, const float *x) {
 
 static void test_onnx(aef_model *m) {
     const char *path = "/tmp/aef_test_capi.onnx";
-    aef_onnx_graph graphs[] = {AEF_ONNX_ENCODER, AEF_ONNX_AUTOENCODER, AEF_ONNX_SCORER};
-    size_t sizes[3] = {0};
-    for (int g = 0; g < 3; g++) {
+    aef_onnx_graph graphs[] = {AEF_ONNX_ENCODER, AEF_ONNX_AUTOENCODER, AEF_ONNX_SCORER, AEF_ONNX_DECODER};
+    size_t sizes[4] = {0};
+    for (int g = 0; g < 4; g++) {
         size_t size = 0;
         CHECK_STATUS(aef_model_export_onnx_buffer(m, graphs[g], NULL, 0, &size), AEF_OK);
         CHECK(size > 1000, "graph %d: %zu bytes", g, size);
@@ -570,6 +570,7 @@ static void test_onnx(aef_model *m) {
         free(file);
     }
     CHECK(sizes[1] > sizes[0], "the autoencoder graph holds more weights than the encoder");
+    CHECK(sizes[1] > sizes[3], "the autoencoder graph holds more weights than the decoder");
 
     size_t size = 0;
     CHECK_STATUS(aef_model_export_onnx(NULL, AEF_ONNX_ENCODER, path), AEF_ERR_NULL_ARGUMENT);

@@ -35,6 +35,7 @@ grep -q "wrote m.aef" fit.out && ok || bad "fit summary: $(cat fit.out)"
 "$aef" score m.aef x.csv -o s.npy | grep -q "30 of 300 rows score above" && ok || bad "score summary"
 "$aef" score m.aef x.csv -o labels.csv --labels > /dev/null && ok || bad "labels"
 "$aef" export-onnx m.aef -o scorer.onnx --graph scorer > /dev/null && ok || bad "export-onnx"
+"$aef" export-onnx m.aef -o decoder.onnx --graph decoder | grep -q 'input "codes" \[N, ' && ok || bad "export-onnx decoder"
 "$aef" calibrate m.aef x.csv --false-positive-rate 0.2 -o calibrated.aef | grep -q "wrote calibrated.aef" && ok || bad "calibrate"
 "$aef" score calibrated.aef x.csv -o s2.npy | grep -q "59 of 300 rows score above" && ok || bad "calibrated threshold: the 241st smallest of 300 scores (ceil(301 x 0.8))"
 cp m.aef before.aef
@@ -79,7 +80,7 @@ expect_error "row 2, column 1 is nan"                   score m.aef nan.csv -o o
 expect_error "not an aefeatures model"                  transform x.npy x.npy -o o.csv
 expect_error "No such file or directory"                info missing.aef
 expect_error "needs a variational or adversarial"       sample m.aef -o o.csv
-expect_error "must be encoder, autoencoder or scorer"   export-onnx m.aef -o e.onnx --graph decoder
+expect_error "must be encoder, autoencoder, scorer or decoder" export-onnx m.aef -o e.onnx --graph generator
 expect_error "comma-separated integers"                 fit x.csv -o m3.aef --hidden 4,a
 expect_error "field 'variant' is 'bogus'"               fit x.csv -o m3.aef --variant bogus
 expect_error "input_shape [3] holds 3 values"           fit x.csv -o m3.aef --input-shape 3 --code 2

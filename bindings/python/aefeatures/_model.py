@@ -182,7 +182,8 @@ class NativeModel:
         check(lib.aef_model_save(self._handle, str(path).encode()))
 
     def export_onnx(self, graph="encoder", path=None):
-        """One ONNX graph ("encoder", "autoencoder" or "scorer"; see aef_onnx_graph): written
+        """One ONNX graph ("encoder", "autoencoder", "scorer" or "decoder", whose input is
+        "codes" [N, code_size]; see aef_onnx_graph): written
         atomically to `path`, or returned as bytes when path is None."""
         kind = _onnx_graph(graph)
         if path is not None:
@@ -195,7 +196,7 @@ class NativeModel:
         return buffer.raw[:needed.value]
 
 
-ONNX_GRAPHS = ("encoder", "autoencoder", "scorer")
+ONNX_GRAPHS = ("encoder", "autoencoder", "scorer", "decoder")
 
 
 def _onnx_graph(name):

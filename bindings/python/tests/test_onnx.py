@@ -65,6 +65,29 @@ def test_every_graph_matches_the_library(name, fashion):
             assert error <= tolerance, f"{name} {graph} {label}: relative error {error:.2e} > {tolerance}"
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_decoder_graph_matches_decode(name, fashion):
+    """The decoder graph ("codes" in) computes aef_model_decode: on real codes and on random
+    codes spread over the codes' range, at batch 1000 and 1."""
+    model = fitted(name, fashion)
+    tolerance = 1e-4 if name.startswith("seq2seq") else 1e-5
+    data = model.export_onnx("decoder")
+    proto = onnx.load_from_string(data)
+    onnx.checker.check_model(proto, full_check=True)
+    assert [i.name for i in proto.graph.input] == ["codes"] and [o.name for o in proto.graph.output] == ["reconstruction"]
+    assert proto.graph.input[0].type.tensor_type.shape.dim[1].dim_value == model.code_size
+    codes = model.transform(fashion[2000:3000])
+    rng = np.random.default_rng(2)
+    spread = (codes.min(axis=0) + rng.uniform(size=codes.shape) * (codes.max(axis=0) - codes.min(axis=0))).astype(np.float32)
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    for label, z in {"real": codes, "real, batch 1": codes[:1], "random": spread, "random, batch 1": spread[:1]}.items():
+        z = np.ascontiguousarray(z)
+        expected, actual = model.decode(z), session.run(None, {"codes": z})[0]
+        assert actual.shape == expected.shape == (len(z), 784), label
+        error = relative_error(actual, expected)
+        assert error <= tolerance, f"{name} decoder {label}: relative error {error:.2e} > {tolerance}"
+
+
 def test_operators_the_variants_use(fashion):
     """The layers map to the operators the issue names (no hidden substitutes)."""
     expected = {"dense": {"Gemm", "BatchNormalization", "Elu", "Sigmoid"},
@@ -96,7 +119,7 @@ def test_path_and_buffer_agree_and_errors_are_clear(fashion, tmp_path):
     with pytest.raises(AEFIOError, match="cannot create"):
         model.export_onnx("encoder", tmp_path / "missing-directory" / "encoder.onnx")
     with pytest.raises(ValueError, match="graph must be one of"):
-        model.export_onnx("decoder")
+        model.export_onnx("generator")
 
 
 def test_estimators_export(fashion, tmp_path):

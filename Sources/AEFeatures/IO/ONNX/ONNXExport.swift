@@ -1,7 +1,7 @@
-/// The three ONNX graphs of a fitted model. Each takes raw rows "input" [N, inputSize] (the
-/// fitted scaling is inside the graph) and computes what the library computes for inference:
-/// dropout and noise are absent, batch normalisation uses its running statistics, a
-/// variational code is its mean.
+/// The four ONNX graphs of a fitted model. Each computes what the library computes for
+/// inference (dropout and noise are absent, batch normalisation uses its running statistics, a
+/// variational code is its mean); all but the decoder take raw rows "input" [N, inputSize], the
+/// fitted scaling inside the graph.
 public enum ONNXGraphKind: String, CaseIterable, Sendable {
     /// "input" → "features" [N, codeSize]: `encode`.
     case encoder
@@ -10,6 +10,9 @@ public enum ONNXGraphKind: String, CaseIterable, Sendable {
     /// "input" → "score" [N]: `anomalyScores` (mean reconstruction error, plus the weighted KL
     /// per value for a variational model; with the combined score, the code's distances too).
     case scorer
+    /// "codes" [N, codeSize] → "reconstruction" [N, inputSize], in the input's units: `decode`
+    /// (a variational or adversarial model's generator; edited codes back to data).
+    case decoder
 }
 
 extension Autoencoder {
@@ -19,7 +22,8 @@ extension Autoencoder {
         try usage.shared {
             guard isFitted else { throw AEError.notFitted }
             let graph = onnxGraph(kind)
-            let description = "aefeatures \(spec.variant.rawValue) autoencoder, \(kind.rawValue) graph: input [N, \(inputSize)] raw rows"
+            let input = kind == .decoder ? "codes [N, \(codeSize)]" : "input [N, \(inputSize)] raw rows"
+            let description = "aefeatures \(spec.variant.rawValue) autoencoder, \(kind.rawValue) graph: \(input)"
             return ONNXEncoding.encode(graph, producerVersion: AEFeaturesVersion.string, docString: description)
         }
     }
@@ -33,20 +37,26 @@ extension Autoencoder {
 
     func onnxGraph(_ kind: ONNXGraphKind) -> ONNXGraph {
         var graph = ONNXGraph(name: "aefeatures_\(kind.rawValue)")
-        let raw = graph.input("input", size: inputSize)
-        let scaled = scaler.map { graph.scale(raw, $0) } ?? raw
         let layers = network.layers
+        // Raw rows in, scaled inside the graph as the library scales them.
+        func scaledInput() -> ONNXGraph.Value {
+            let raw = graph.input("input", size: inputSize)
+            return scaler.map { graph.scale(raw, $0) } ?? raw
+        }
         switch kind {
         case .encoder:
+            let scaled = scaledInput()
             let outputs = exportLayers(&graph, scaled, 0...network.codeLayerIndex)
             graph.output(outputs.last!, as: "features")
         case .autoencoder:
+            let scaled = scaledInput()
             let output = exportLayers(&graph, scaled, 0..<layers.count).last!
             let reconstruction = scaler.map { graph.unscale(output, $0) } ?? output
             graph.output(reconstruction, as: "reconstruction")
         case .scorer:
             // As Scoring.rowScores: BCE is computed from the logits, before the final sigmoid.
             let top = spec.loss == .bce ? layers.count - 1 : layers.count
+            let scaled = scaledInput()
             let outputs = exportLayers(&graph, scaled, 0..<top)
             let output = graph.flat(outputs.last!)
             var errors = graph.elementErrors(spec.loss, output: output, target: scaled.name)
@@ -65,6 +75,11 @@ extension Autoencoder {
                 score = graph.combinedScore(score, codes: graph.flat(outputs[network.codeLayerIndex]), codeDistances)
             }
             graph.scalarOutput(score, as: "score")
+        case .decoder:
+            let codes = graph.input("codes", size: codeSize)
+            let output = exportLayers(&graph, codes, (network.codeLayerIndex + 1)..<layers.count).last!
+            let reconstruction = scaler.map { graph.unscale(output, $0) } ?? output
+            graph.output(reconstruction, as: "reconstruction")
         }
         return graph
     }
