@@ -29,8 +29,10 @@ final class ONNXExportTests: XCTestCase {
                 func names(_ count: Int, _ values: UnsafeMutablePointer<UnsafeMutablePointer<Onnx__ValueInfoProto>?>?) -> [String] {
                     (0..<count).map { String(cString: values![$0]!.pointee.name) }
                 }
-                XCTAssertEqual(names(graph.n_input, graph.input), ["input"])
-                let expectedOutput = ["encoder": "features", "autoencoder": "reconstruction", "scorer": "score"][kind.rawValue]!
+                let input = kind == .decoder ? "codes" : "input"
+                XCTAssertEqual(names(graph.n_input, graph.input), [input])
+                let expectedOutput = ["encoder": "features", "autoencoder": "reconstruction", "scorer": "score",
+                                      "decoder": "reconstruction"][kind.rawValue]!
                 XCTAssertEqual(names(graph.n_output, graph.output), [expectedOutput])
                 let batch = graph.input[0]!.pointee.type.pointee.tensor_type.pointee.shape.pointee.dim[0]!.pointee
                 XCTAssertEqual(String(cString: batch.dim_param), "N")
@@ -38,8 +40,8 @@ final class ONNXExportTests: XCTestCase {
                 // Topological order: every node input is the graph input, an initializer or an
                 // earlier node's output ("" marks an omitted optional input).
                 let initializers = Set((0..<graph.n_initializer).map { String(cString: graph.initializer[$0]!.pointee.name) })
-                XCTAssertFalse(initializers.contains("input"), "an initializer is listed as the graph input")
-                var defined = initializers.union(["input", ""])
+                XCTAssertFalse(initializers.contains(input), "an initializer is listed as the graph input")
+                var defined = initializers.union([input, ""])
                 for n in 0..<graph.n_node {
                     let node = graph.node[n]!.pointee
                     let op = String(cString: node.op_type)
