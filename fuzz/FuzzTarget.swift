@@ -6,7 +6,7 @@ import Foundation
 /// One fuzz input through the C ABI. Its first byte picks what the rest is fed to:
 ///   0  model bytes to aef_model_load_buffer as they are (the checksum guards the parser);
 ///   1  the same with the trailing CRC-32 recomputed, so mutations reach the parser behind it;
-///   2  spec JSON to aef_model_create.
+///   2  spec JSON to aef_spec_defaults and aef_model_create.
 /// Whatever loads is then used: queries, inference on a few rows, a save/load round trip and the
 /// ONNX export. Failures must be statuses; a trap, an overflow or a memory error is the bug found.
 func fuzzOne(_ input: UnsafeRawBufferPointer) {
@@ -23,7 +23,12 @@ func fuzzOne(_ input: UnsafeRawBufferPointer) {
         expect(status == 0 || model == nil, "a failed load left a model behind")
     default:
         rest.append(0)
-        let status = rest.withUnsafeBufferPointer { aef_model_create(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), &model) }
+        var needed = 0
+        let (filled, status) = rest.withUnsafeBufferPointer { text in
+            let spec = UnsafeRawPointer(text.baseAddress!).assumingMemoryBound(to: CChar.self)
+            return (aef_spec_defaults(spec, nil, 0, &needed), aef_model_create(spec, &model))
+        }
+        expect(status != 0 || filled == 0, "aef_model_create took a spec aef_spec_defaults refused")
         expect(status == 0 || model == nil, "a failed create left a model behind")
     }
     guard let model else { return }
@@ -32,7 +37,7 @@ func fuzzOne(_ input: UnsafeRawBufferPointer) {
 }
 
 /// Uses a model that loaded: every query, inference on three rows when it is fitted and small,
-/// the byte-exact save/load round trip and the three ONNX graphs.
+/// the byte-exact save/load round trip and the four ONNX graphs.
 private func exercise(_ model: OpaquePointer) {
     var width = 0, code = 0, fitted: Int32 = 0
     expect(aef_model_sample_size(model, &width) == 0 && aef_model_code_size(model, &code) == 0
@@ -63,7 +68,7 @@ private func exercise(_ model: OpaquePointer) {
         aef_model_free(again)
     }
     if fitted != 0, size < 1 << 22 {
-        for graph: Int32 in 0...2 { _ = aef_model_export_onnx_buffer(model, graph, nil, 0, &needed) }
+        for graph: Int32 in 0...3 { _ = aef_model_export_onnx_buffer(model, graph, nil, 0, &needed) }
     }
 }
 

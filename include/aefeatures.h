@@ -152,6 +152,18 @@ aef_status aef_get_num_threads(int *out_threads);
  * to free with aef_model_free; on failure it is set to NULL. */
 aef_status aef_model_create(const char *spec_json, aef_model **out_model);
 
+/* The spec `spec_json` with every default filled in, as NUL-terminated JSON (what
+ * aef_model_spec_json would give for a model created from it), without creating a model: so a
+ * host can show its users the defaults and check a spec cheaply. Give the required fields
+ * (input_shape; code_size unless conv_blocks make the code) and any others; e.g.
+ * {"variant":"sparse","input_shape":[784],"code_size":32} shows every sparse default. Fields are
+ * checked as aef_model_create checks them (AEF_ERR_INVALID_SPEC, naming the field), except what
+ * needs the layers built (layer geometry, parameter count, the combined score's code-size
+ * bound), which only aef_model_create checks. *out_needed (required) gets the bytes needed
+ * including the NUL; with buffer NULL this is a size query returning AEF_OK, otherwise capacity
+ * (bytes) must be at least *out_needed. Thread-safe; spec_json is read, never kept. */
+aef_status aef_spec_defaults(const char *spec_json, char *buffer, size_t capacity, size_t *out_needed);
+
 /* Releases a model. NULL is a no-op. The handle must not be used afterwards, and no other call
  * on it may be running. */
 void aef_model_free(aef_model *model);

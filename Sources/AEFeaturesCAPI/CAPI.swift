@@ -223,6 +223,15 @@ public func aef_model_create(_ spec: UnsafePointer<CChar>?, _ out: UnsafeMutable
     }
 }
 
+@_cdecl("aef_spec_defaults")
+public func aef_spec_defaults(_ spec: UnsafePointer<CChar>?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+                              _ needed: UnsafeMutablePointer<Int>?) -> Int32 {
+    guarded("aef_spec_defaults") {
+        let filled = try ModelSpec(json: try string(spec, "spec_json")).json
+        return try fill(Array(filled.utf8) + [0], into: buffer.map(UnsafeMutableRawPointer.init), capacity: capacity, needed: needed)
+    }
+}
+
 @_cdecl("aef_model_free")
 public func aef_model_free(_ handle: OpaquePointer?) {
     guard let handle else { return }

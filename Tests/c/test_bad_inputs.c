@@ -253,7 +253,20 @@ static void spec_matrix(void) {
         cases++;
         if (m != NULL) failed++, printf("FAIL: out_model not NULL after a refused spec %s\n", invalid[i]);
         if (s == AEF_OK) aef_model_free(m);
+        /* aef_spec_defaults refuses it too, unless only the built layers show the fault (sizes,
+         * geometry), which it documents it leaves to aef_model_create: then it reports JSON. */
+        char filled[4096];
+        size_t needed = 0;
+        aef_status d = aef_spec_defaults(invalid[i], filled, sizeof filled, &needed);
+        cases++;
+        if (d != AEF_ERR_INVALID_SPEC && !(d == AEF_OK && filled[0] == '{'))
+            failed++, printf("FAIL: aef_spec_defaults gave %d for %s\n", (int)d, invalid[i]);
     }
+    char filled[64];
+    size_t needed = 0;
+    EXPECT(aef_spec_defaults(NULL, filled, sizeof filled, &needed), AEF_ERR_NULL_ARGUMENT);
+    EXPECT(aef_spec_defaults(SPEC, filled, sizeof filled, NULL), AEF_ERR_NULL_ARGUMENT);
+    EXPECT(aef_spec_defaults(SPEC, filled, 1, &needed), AEF_ERR_BUFFER_TOO_SMALL);
     /* The two documented lenient cases: a trailing comma, and a repeated key's first value. */
     size_t width = 0;
     EXPECT(aef_model_create("{\"input_shape\":[12],\"code_size\":2,}", &m), AEF_OK);

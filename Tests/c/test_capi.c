@@ -374,6 +374,29 @@ static void test_inference(aef_model *m, const float *x) {
     free(json);
 }
 
+/* The defaults of a spec without a model: the same text a created model reports. */
+static void test_spec_defaults(void) {
+    const char *sparse = "{\"variant\":\"sparse\",\"input_shape\":[12],\"code_size\":3}";
+    size_t needed = 0, from_model = 0;
+    CHECK_STATUS(aef_spec_defaults(sparse, NULL, 0, &needed), AEF_OK);
+    char *json = malloc(needed), *expected = malloc(needed + 1);
+    CHECK_STATUS(aef_spec_defaults(sparse, json, needed - 1, &needed), AEF_ERR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(aef_spec_defaults(sparse, json, needed, &needed), AEF_OK);
+    CHECK(strstr(json, "\"sparsity\"") != NULL && strstr(json, "\"learning_rate\"") != NULL,
+          "the sparse defaults are filled in: %.120s", json);
+    aef_model *m = NULL;
+    CHECK_STATUS(aef_model_create(sparse, &m), AEF_OK);
+    CHECK_STATUS(aef_model_spec_json(m, expected, needed + 1, &from_model), AEF_OK);
+    CHECK(from_model == needed && strcmp(json, expected) == 0, "aef_spec_defaults gives what the model reports");
+    aef_model_free(m);
+    CHECK_STATUS(aef_spec_defaults("{\"input_shape\":[12]}", json, needed, &needed), AEF_ERR_INVALID_SPEC);
+    CHECK(strstr(aef_last_error(), "code_size") != NULL, "the error names the field: %s", aef_last_error());
+    CHECK_STATUS(aef_spec_defaults(NULL, json, needed, &needed), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_spec_defaults(sparse, json, needed, NULL), AEF_ERR_NULL_ARGUMENT);
+    free(json);
+    free(expected);
+}
+
 /* A convolutional model over the 4 x 3 view of each row, through the same calls. */
 static void test_conv(const float *x) {
     aef_model *m = NULL, *copy = NULL;
@@ -645,6 +668,7 @@ int main(void) {
     make_data(x, ROWS, WIDTH, 1);
     test_library();
     test_create();
+    test_spec_defaults();
     test_unfitted();
     test_fit(x);
     test_fit_needs_the_model_alone(x);

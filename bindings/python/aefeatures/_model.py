@@ -205,6 +205,18 @@ def _onnx_graph(name):
     return ONNX_GRAPHS.index(name)
 
 
+def spec_defaults(spec):
+    """`spec` (dict or JSON text) with every default filled in, as a dict, without creating a
+    model (aef_spec_defaults): e.g. spec_defaults({"variant": "sparse", "input_shape": [784],
+    "code_size": 32}) shows every sparse default. Raises ValueError naming a bad field."""
+    text = (spec if isinstance(spec, str) else json.dumps(spec)).encode()
+    needed = ctypes.c_size_t()
+    check(lib.aef_spec_defaults(text, None, 0, ctypes.byref(needed)))
+    buffer = ctypes.create_string_buffer(needed.value)
+    check(lib.aef_spec_defaults(text, buffer, needed.value, ctypes.byref(needed)))
+    return json.loads(buffer.value.decode())
+
+
 def set_num_threads(n_threads):
     """Threads the library's math uses, process-wide; 0 means all cores."""
     check(lib.aef_set_num_threads(int(n_threads)))

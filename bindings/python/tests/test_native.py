@@ -1,4 +1,5 @@
 import ctypes
+import json
 import pickle
 import sys
 
@@ -71,6 +72,18 @@ def test_library_errors_become_python_exceptions(data, tmp_path):
     good = NativeModel.create({"input_shape": [12], "code_size": 2}).to_bytes()
     with pytest.raises(AEFCorruptModelError, match="checksum"):
         NativeModel.from_bytes(good[:-9] + bytes([good[-9] ^ 1]) + good[-8:])
+
+
+def test_spec_defaults():
+    """Every default of a spec without a model, as the model itself reports them; bad fields are
+    named."""
+    spec = {"variant": "sparse", "input_shape": [12], "code_size": 3}
+    filled = aefeatures.spec_defaults(spec)
+    assert filled == NativeModel.create(spec).spec
+    assert filled["sparsity"]["type"] == "kl" and "learning_rate" in filled["training"]
+    assert aefeatures.spec_defaults(json.dumps(spec)) == filled
+    with pytest.raises(ValueError, match="code_size"):
+        aefeatures.spec_defaults({"input_shape": [12]})
 
 
 def test_thread_count():
