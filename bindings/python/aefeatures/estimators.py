@@ -285,12 +285,31 @@ class AutoencoderTransformer(ParamsBase):
         return _as_float32_rows(X, self.n_features_in_, estimator=self)
 
     def transform(self, X):
-        """The code of each row: n_samples x code_size."""
+        """The code of each row: n_samples x code_size (a DataFrame after set_output(transform="pandas"))."""
         rows = self._rows(X)
-        return self.model_.transform(rows).astype(_output_dtype(X), copy=False)
+        return self._wrap(self.model_.transform(rows).astype(_output_dtype(X), copy=False), X)
 
     def fit_transform(self, X, y=None, **fit_params):
         return self.fit(X, y, **fit_params).transform(X)
+
+    def set_output(self, *, transform=None):
+        """What transform and fit_transform return, as scikit-learn's set_output: "pandas" (a
+        DataFrame with get_feature_names_out() as columns, keeping the input DataFrame's index),
+        "default" (a numpy array) or None (unchanged). pandas is imported only when used. The
+        setting survives clone, pickling and Pipeline.set_output. Returns self."""
+        if transform is None:
+            return self
+        if transform not in ("default", "pandas"):
+            raise ValueError(f"transform must be 'default', 'pandas' or None, got {transform!r}")
+        self._sklearn_output_config = {"transform": transform}
+        return self
+
+    def _wrap(self, features, X):
+        if getattr(self, "_sklearn_output_config", {}).get("transform", "default") != "pandas":
+            return features
+        import pandas
+        index = X.index if isinstance(X, pandas.DataFrame) else None
+        return pandas.DataFrame(features, columns=self.get_feature_names_out(), index=index)
 
     def inverse_transform(self, X):
         """Decodes codes (n_samples x code_size) to the input space, in raw units."""
@@ -317,7 +336,19 @@ class AutoencoderTransformer(ParamsBase):
         return mean.astype(dtype, copy=False), log_variance.astype(dtype, copy=False)
 
     def get_feature_names_out(self, input_features=None):
+        """Names of the code's features: "autoencodertransformer0", ... (scikit-learn's
+        convention for features that are not input columns). `input_features`, when given, is
+        checked as scikit-learn checks it: one name per input feature, the fitted column names
+        when fit saw a DataFrame."""
         self._check_fitted()
+        if input_features is not None:
+            names = np.asarray(input_features, dtype=object)
+            if names.ndim != 1 or len(names) != self.n_features_in_:
+                raise ValueError(f"input_features should have length equal to number of features "
+                                 f"({self.n_features_in_}), got {names.size}")
+            known = getattr(self, "feature_names_in_", None)
+            if known is not None and not np.array_equal(names, known):
+                raise ValueError("input_features is not equal to feature_names_in_")
         prefix = type(self).__name__.lower()
         return np.asarray([f"{prefix}{i}" for i in range(self.model_.code_size)], dtype=object)
 

@@ -25,6 +25,42 @@ def test_transformer_basics(data, small_params):
     assert np.mean((recon - data) ** 2) < 0.2 * np.mean((data - data.mean(axis=0)) ** 2)
 
 
+def test_pandas_output_and_feature_names(data, small_params):
+    """set_output(transform="pandas") as scikit-learn users expect: DataFrames with the code's
+    feature names and the input's index, through a Pipeline, clone and pickle; input_features
+    is checked against the fitted columns."""
+    pandas = pytest.importorskip("pandas")
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    columns = [f"sensor_{i}" for i in range(12)]
+    frame = pandas.DataFrame(data, columns=columns, index=pandas.RangeIndex(100, 700))
+    t = AutoencoderTransformer(**small_params).set_output(transform="pandas").fit(frame)
+    out = t.transform(frame)
+    names = ["autoencodertransformer0", "autoencodertransformer1", "autoencodertransformer2"]
+    assert isinstance(out, pandas.DataFrame) and list(out.columns) == names
+    assert out.index.equals(frame.index)
+    np.testing.assert_array_equal(out.to_numpy(), t.set_output(transform="default").transform(frame))
+    assert isinstance(t.transform(frame), np.ndarray)
+    assert t.set_output() is t and isinstance(t.transform(frame), np.ndarray)  # None: unchanged
+    t.set_output(transform="pandas")
+    assert isinstance(pickle.loads(pickle.dumps(t)).transform(data), pandas.DataFrame)
+    assert clone(t)._sklearn_output_config == {"transform": "pandas"}
+    assert list(t.feature_names_in_) == columns
+    assert list(t.get_feature_names_out(columns)) == names
+    with pytest.raises(ValueError, match="not equal to feature_names_in_"):
+        t.get_feature_names_out([f"other_{i}" for i in range(12)])
+    with pytest.raises(ValueError, match="length equal to number of features"):
+        t.get_feature_names_out(columns[:5])
+    with pytest.raises(ValueError, match="'default', 'pandas' or None"):
+        t.set_output(transform="polars")
+    pipeline = make_pipeline(StandardScaler(), AutoencoderTransformer(**small_params)).set_output(transform="pandas")
+    piped = pipeline.fit_transform(frame)
+    assert isinstance(piped, pandas.DataFrame) and list(piped.columns) == names
+    assert list(pipeline.get_feature_names_out()) == names
+
+
 def test_transform_is_row_independent(data, small_params):
     """A row's features, reconstruction and score in any batch (a subset, one row at a time,
     chunks of 7, reversed) stay within the header's batch bound of the full batch's."""
