@@ -7,13 +7,15 @@ AutoencoderDetector: PyOD's conventions for anomaly detection with an Autoencode
 inside: `decision_function` (higher = more anomalous), `predict` (0 normal / 1 anomaly),
 `predict_proba`, `threshold_`, `decision_scores_`, `labels_`, per-feature errors.
 """
+import json
 import numbers
+import re
 import sys
 
 import numpy as np
 
 from ._base import ParamsBase
-from ._model import NativeModel
+from ._model import NativeModel, spec_defaults
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -136,6 +138,48 @@ class _Progress:
 
 # -- the transformer ----------------------------------------------------------------------------
 
+# The spec fields the transformer's parameters build, by path, and the parameter that builds each
+# (a path covers everything under it). `spec=` holds the others.
+_PARAMETER_OF_FIELD = {
+    ("variant",): "variant", ("input_shape",): "input_shape", ("hidden_units",): "hidden_units",
+    ("code_size",): "code_size", ("activation",): "activation", ("code_activation",): "code_activation",
+    ("output_activation",): "output_activation", ("batch_norm",): "batch_norm", ("dropout",): "dropout",
+    ("input_dropout",): "input_dropout", ("loss",): "loss", ("scaling",): "scaling",
+    ("contamination",): "contamination", ("seed",): "random_state", ("score",): "anomaly_score",
+    ("conv_blocks",): "conv_blocks", ("conv_decoder",): "conv_decoder",
+    ("contractive_weight",): "contractive_weight",
+    ("noise", "type"): "noise", ("noise", "level"): "noise_level",
+    ("sparsity", "type"): "sparsity", ("sparsity", "target"): "sparsity_target",
+    ("sparsity", "weight"): "sparsity_weight",
+    ("variational", "beta"): "beta", ("variational", "warmup_epochs"): "kl_warmup_epochs",
+    ("training", "optimizer"): "optimizer", ("training", "learning_rate"): "learning_rate",
+    ("training", "learning_rate_schedule"): "learning_rate_schedule", ("training", "epochs"): "epochs",
+    ("training", "batch_size"): "batch_size", ("training", "validation_split"): "validation_split",
+    ("training", "early_stopping", "patience"): "early_stopping_patience", ("training", "clip_norm"): "clip_norm",
+}
+
+
+def _parameter_of(path):
+    """The transformer parameter that builds spec field `path` (a tuple of keys), or None."""
+    for length in range(len(path), 0, -1):
+        if path[:length] in _PARAMETER_OF_FIELD:
+            return _PARAMETER_OF_FIELD[path[:length]]
+    return None
+
+
+def _leaves(tree, path=()):
+    """(path, value) of every leaf of a nested dict (lists are leaves)."""
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, path + (key,))
+        else:
+            yield path + (key,), value
+
+
+def _spec_path(path):
+    return "spec" + "".join(f"[{key!r}]" for key in path)
+
+
 class AutoencoderTransformer(ParamsBase):
     """Learned features from an autoencoder, as a scikit-learn transformer.
 
@@ -157,6 +201,11 @@ class AutoencoderTransformer(ParamsBase):
     per-value error), "standardized" (each value's error divided by its mean on the training
     rows) or "combined" (the standardized score plus the code's distances from the training
     codes; see AutoencoderDetector). Not named `score`: scikit-learn reserves that name for a method.
+    `spec` is a dict of the spec's other fields (docs/spec.md), those no parameter builds, e.g.
+    {"decoder_units": [64], "training": {"momentum": 0.5}, "adversarial": {"prior": "uniform"}};
+    a field that a parameter builds is an error naming that parameter. `from_spec` turns a whole
+    spec into parameters plus `spec`; `load` and `get_params` of a loaded model give the same.
+    Errors in a spec name the parameter (or the `spec` entry) that set the bad value.
     Data is used in float32; float32 input gives float32 output, anything else float64.
 
     Fitted attributes: `n_features_in_`, `history_` (per-epoch losses), `model_` (NativeModel).
@@ -169,7 +218,7 @@ class AutoencoderTransformer(ParamsBase):
                  learning_rate=1e-3, learning_rate_schedule=None, epochs=10, batch_size=256, validation_split=0.0,
                  early_stopping_patience=None, clip_norm=None, contamination=0.1, input_shape=None,
                  conv_blocks=None, conv_decoder="upsample", beta=None, kl_warmup_epochs=None,
-                 anomaly_score="reconstruction", random_state=None, verbose=False):
+                 anomaly_score="reconstruction", spec=None, random_state=None, verbose=False):
         self.variant = variant
         self.hidden_units = hidden_units
         self.code_size = code_size
@@ -202,6 +251,7 @@ class AutoencoderTransformer(ParamsBase):
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
         self.anomaly_score = anomaly_score
+        self.spec = spec
         self.random_state = random_state
         self.verbose = verbose
 
@@ -251,14 +301,54 @@ class AutoencoderTransformer(ParamsBase):
         if self.learning_rate_schedule is not None:
             schedule = self.learning_rate_schedule
             spec["training"]["learning_rate_schedule"] = {"type": schedule} if isinstance(schedule, str) else dict(schedule)
+        if self.spec is not None:
+            if not isinstance(self.spec, dict):
+                raise ValueError(f"spec must be a dict of spec fields, got {type(self.spec).__name__}")
+            for path, value in _leaves(self.spec):
+                parameter = _parameter_of(path)
+                if parameter is not None:
+                    raise ValueError(f"{_spec_path(path)} is built by the parameter {parameter!r}; set {parameter}= instead")
+                section = spec
+                for key in path[:-1]:
+                    section = section.setdefault(key, {})
+                if isinstance(value, dict):  # an empty section, e.g. "variational": {} turns it on
+                    section.setdefault(path[-1], {})
+                else:
+                    section[path[-1]] = value
         return spec
+
+    def _create(self, spec):
+        """The native model of `spec`; a spec error names the parameter or spec entry that set the field."""
+        try:
+            return NativeModel.create(spec)
+        except ValueError as error:
+            field = re.search(r"field '([^']+)'", str(error))
+            if field is None:
+                raise
+            path = tuple(field.group(1).split("."))
+            parameter = _parameter_of(path)
+            if parameter is not None:
+                where = f"{parameter}={getattr(self, parameter)!r}"
+            elif self.spec is not None and _parameter_of(path[:1]) is None:
+                where = _spec_path(path)
+            else:
+                raise
+            raise ValueError(f"{where}: {error}") from None
+
+    @classmethod
+    def from_spec(cls, spec, **params):
+        """An estimator for a whole spec (dict or JSON text, as docs/spec.md describes it):
+        completed with the library's defaults (`spec_defaults`), the fields parameters build
+        become those parameters, the rest go to `spec`. `params` override (e.g. verbose=True).
+        A bad spec raises ValueError naming the field."""
+        return cls(**{**cls._parameters_of(spec_defaults(spec)), **params})
 
     def fit(self, X, y=None, validation_data=None):
         """Fits on X (n_samples x n_features; raw units). `validation_data`, if given, is used
         for the validation loss and early stopping instead of `validation_split`. Returns self."""
         rows = _as_float32_rows(X)
         held = None if validation_data is None else _as_float32_rows(validation_data, rows.shape[1], "validation_data", self)
-        model = NativeModel.create(self._spec(rows.shape[1], _resolve_seed(self.random_state)))
+        model = self._create(self._spec(rows.shape[1], _resolve_seed(self.random_state)))
         progress = _Progress(self.verbose)
         try:
             model.fit(rows, held, progress=progress)
@@ -359,8 +449,9 @@ class AutoencoderTransformer(ParamsBase):
 
     def export_onnx(self, path=None, graph="encoder"):
         """The fitted model as ONNX: graph "encoder" (input → features, what transform returns),
-        "autoencoder" (input → reconstruction) or "scorer" (input → anomaly score). Each takes
-        raw float32 rows named "input" [N, n_features_in_]. Written to `path`, or returned as
+        "autoencoder" (input → reconstruction), "scorer" (input → anomaly score), each taking
+        raw float32 rows named "input" [N, n_features_in_], or "decoder" (codes [N, code_size]
+        → reconstruction, what inverse_transform returns). Written to `path`, or returned as
         bytes when path is None."""
         self._check_fitted()
         return self.model_.export_onnx(graph, path)
@@ -372,34 +463,44 @@ class AutoencoderTransformer(ParamsBase):
 
     @classmethod
     def _from_model(cls, model):
-        spec = model.spec
-        training = spec["training"]
-        params = dict(
-            variant=spec["variant"], hidden_units=tuple(spec["hidden_units"]), code_size=spec.get("code_size"),
-            input_shape=tuple(spec["input_shape"]), conv_blocks=spec["conv_blocks"] or None,
-            conv_decoder=spec["conv_decoder"],
-            activation=spec["activation"], code_activation=spec["code_activation"],
-            output_activation=spec["output_activation"], batch_norm=spec["batch_norm"], dropout=spec["dropout"],
-            loss=spec["loss"], scaling=spec["scaling"], contamination=spec["contamination"],
-            random_state=spec["seed"], optimizer=training["optimizer"], learning_rate=training["learning_rate"],
-            epochs=training["epochs"], batch_size=training["batch_size"],
-            validation_split=training["validation_split"], clip_norm=training.get("clip_norm"),
-            early_stopping_patience=training.get("early_stopping", {}).get("patience"),
-            contractive_weight=spec.get("contractive_weight"), input_dropout=spec.get("input_dropout", 0.0),
-            learning_rate_schedule=training.get("learning_rate_schedule"), anomaly_score=spec.get("score", "reconstruction"))
-        if "variational" in spec:
-            params.update(beta=spec["variational"]["beta"], kl_warmup_epochs=spec["variational"]["warmup_epochs"])
-        if "noise" in spec:
-            params.update(noise=spec["noise"]["type"], noise_level=spec["noise"]["level"])
-        if "sparsity" in spec:
-            params.update(sparsity=spec["sparsity"]["type"], sparsity_target=spec["sparsity"]["target"],
-                          sparsity_weight=spec["sparsity"]["weight"])
-        estimator = cls(**params)
+        estimator = cls(**cls._parameters_of(model.spec))
         if model.is_fitted:
             estimator.model_ = model
             estimator.n_features_in_ = model.sample_size
             estimator.history_ = model.history
         return estimator
+
+    @staticmethod
+    def _parameters_of(spec):
+        """The parameters (and `spec` of the remaining fields) that build `spec`."""
+        training = spec.get("training", {})
+        params = dict(
+            variant=spec.get("variant", "dense"), hidden_units=tuple(spec.get("hidden_units", ())),
+            code_size=spec.get("code_size"), input_shape=tuple(spec["input_shape"]),
+            conv_blocks=spec.get("conv_blocks") or None, conv_decoder=spec.get("conv_decoder", "upsample"),
+            activation=spec.get("activation", "elu"), code_activation=spec.get("code_activation"),
+            output_activation=spec.get("output_activation"), batch_norm=spec.get("batch_norm", False),
+            dropout=spec.get("dropout", 0.0), loss=spec.get("loss", "mse"), scaling=spec.get("scaling", "minmax"),
+            contamination=spec.get("contamination", 0.1), random_state=spec.get("seed"),
+            optimizer=training.get("optimizer", "adam"), learning_rate=training.get("learning_rate", 1e-3),
+            epochs=training.get("epochs", 10), batch_size=training.get("batch_size", 256),
+            validation_split=training.get("validation_split", 0.0), clip_norm=training.get("clip_norm"),
+            early_stopping_patience=training.get("early_stopping", {}).get("patience"),
+            contractive_weight=spec.get("contractive_weight"), input_dropout=spec.get("input_dropout", 0.0),
+            learning_rate_schedule=training.get("learning_rate_schedule"), anomaly_score=spec.get("score", "reconstruction"))
+        variational, noise, sparsity = spec.get("variational", {}), spec.get("noise", {}), spec.get("sparsity", {})
+        params.update(beta=variational.get("beta"), kl_warmup_epochs=variational.get("warmup_epochs"),
+                      noise=noise.get("type"), noise_level=noise.get("level"), sparsity=sparsity.get("type"),
+                      sparsity_target=sparsity.get("target"), sparsity_weight=sparsity.get("weight"))
+        rest = {}
+        for path, value in _leaves(spec):
+            if _parameter_of(path) is None:
+                section = rest
+                for key in path[:-1]:
+                    section = section.setdefault(key, {})
+                section[path[-1]] = value
+        params["spec"] = rest or None
+        return params
 
     def __getstate__(self):
         state = dict(self.__dict__)

@@ -61,6 +61,74 @@ def test_pandas_output_and_feature_names(data, small_params):
     assert list(pipeline.get_feature_names_out()) == names
 
 
+# One spec per variant with fields no parameter covers (decoder_units, bidirectional, the
+# adversarial section, variational.samples, optimizer settings, early stopping's other fields).
+ROUND_TRIP_SPECS = {
+    "dense": {"input_shape": [12], "hidden_units": [8, 6], "decoder_units": [7], "code_size": 3, "batch_norm": "before",
+              "code_activation": "tanh", "training": {"optimizer": "sgd", "momentum": 0.5, "learning_rate": 0.01, "shuffle": False}},
+    "denoising": {"variant": "denoising", "input_shape": [12], "hidden_units": [8], "code_size": 3,
+                  "noise": {"type": "salt_and_pepper", "level": 0.2}, "training": {"optimizer": "rmsprop", "rho": 0.8, "epsilon": 1e-6}},
+    "sparse": {"variant": "sparse", "input_shape": [12], "hidden_units": [8], "code_size": 4, "sparsity": {"type": "l1", "weight": 0.01},
+               "training": {"validation_split": 0.25, "early_stopping": {"patience": 2, "min_delta": 0.001, "restore_best_weights": False}}},
+    "contractive": {"variant": "contractive", "input_shape": [12], "hidden_units": [6], "code_size": 2, "contractive_weight": 0.01,
+                    "training": {"beta1": 0.8, "beta2": 0.99}},
+    "conv1d": {"variant": "conv1d", "input_shape": [6, 2], "code_size": 3, "conv_blocks": [{"filters": 4, "kernel": 3, "pool": 2}],
+               "conv_decoder": "transpose"},
+    "conv2d": {"variant": "conv2d", "input_shape": [4, 3, 1], "batch_norm": True,
+               "conv_blocks": [{"filters": 4, "kernel": [2, 3], "pool": [2, 1]}]},
+    "seq2seq": {"variant": "seq2seq", "input_shape": [4, 3], "hidden_units": [5], "code_size": 3, "bidirectional": True,
+                "training": {"clip_norm": 1.0}},
+    "variational": {"variant": "variational", "input_shape": [12], "hidden_units": [8], "code_size": 2, "score": "combined",
+                    "variational": {"beta": 0.5, "warmup_epochs": 1, "samples": 3}},
+    "adversarial": {"variant": "adversarial", "input_shape": [12], "hidden_units": [8], "code_size": 2,
+                    "adversarial": {"prior": "uniform", "prior_scale": 2, "discriminator_units": [4], "generator_learning_rate": 0.002}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_TRIP_SPECS))
+def test_every_spec_field_round_trips(name, tmp_path):
+    """spec -> fit -> save -> load -> get_params -> clone -> fit gives the same spec, every
+    field included, for every variant."""
+    import json
+
+    from sklearn.base import clone
+
+    from aefeatures import spec_defaults
+
+    spec = ROUND_TRIP_SPECS[name]
+    spec = {**spec, "training": {**spec.get("training", {}), "epochs": 2}}
+    x = structured(200, width=12, seed=5)
+    first = AutoencoderTransformer.from_spec(spec).fit(x)
+    assert first.model_.spec == spec_defaults(spec)  # the model is the spec asked for, every field
+    first.save(tmp_path / "model.aef")
+    loaded = AutoencoderTransformer.load(tmp_path / "model.aef")
+    params = loaded.get_params()
+    assert params["spec"] is not None and params["input_shape"] == tuple(spec["input_shape"])
+    second = clone(loaded).fit(x)
+    assert json.dumps(second.model_.spec, sort_keys=True) == json.dumps(first.model_.spec, sort_keys=True)
+
+
+def test_spec_errors_name_the_parameter(small_params):
+    x = structured(100, seed=6)
+    with pytest.raises(ValueError, match=r"spec\['activation'\] is built by the parameter 'activation'; set activation="):
+        AutoencoderTransformer(spec={"activation": "relu"}).fit(x)
+    with pytest.raises(ValueError, match=r"spec\['training'\]\['epochs'\] is built by the parameter 'epochs'"):
+        AutoencoderTransformer(spec={"training": {"epochs": 3}}).fit(x)
+    with pytest.raises(ValueError, match=r"^epochs=-1: .*field 'training.epochs' must be in"):
+        AutoencoderTransformer(**{**small_params, "epochs": -1}).fit(x)
+    with pytest.raises(ValueError, match=r"^noise_level=-1.0: .*field 'noise.level'"):
+        AutoencoderTransformer(**{**small_params, "noise": "gaussian", "noise_level": -1.0}).fit(x)
+    with pytest.raises(ValueError, match=r"^spec\['training'\]\['beta1'\]: .*field 'training.beta1' must be in"):
+        AutoencoderTransformer(**small_params, spec={"training": {"beta1": 2}}).fit(x)
+    with pytest.raises(ValueError, match="spec must be a dict"):
+        AutoencoderTransformer(**small_params, spec="decoder_units").fit(x)
+    with pytest.raises(ValueError, match="unknown field 'bogus'"):
+        AutoencoderTransformer(**small_params, spec={"bogus": 1}).fit(x)
+    # What spec holds reaches the model.
+    model = AutoencoderTransformer(**small_params, spec={"decoder_units": [5], "training": {"beta1": 0.8}}).fit(x).model_
+    assert model.spec["decoder_units"] == [5] and model.spec["training"]["beta1"] == 0.8
+
+
 def test_transform_is_row_independent(data, small_params):
     """A row's features, reconstruction and score in any batch (a subset, one row at a time,
     chunks of 7, reversed) stay within the header's batch bound of the full batch's."""
