@@ -6,7 +6,9 @@
 #   make examples     build and run examples/c
 #   make install      library, header and pkg-config file under PREFIX (default /usr/local)
 #   make check-install  install into a scratch DESTDIR, build the C example with pkg-config against it, run it
-#   make python       the Python package with the library bundled, pip-installed
+#   make python       the Python package with the library bundled, pip-installed into build/venv
+#   make wheel        dist/aefeatures-*-manylinux_*.whl, self-contained (scripts/wheel)
+#   make test-wheel   the wheel in a fresh venv, Swift and -dev libraries hidden (scripts/test-wheel)
 #   make py-tests     the Python tests (and scikit-learn's estimator checks) against the installed package
 #   make check-reliability  fuzzing, the bad-input matrix, ThreadSanitizer, soak, kill-during-save and
 #                     determinism, briefly; LONG=1 runs each much longer (see "Reliability" below)
@@ -23,7 +25,7 @@ LDLIBS   := -L$(LIBDIR) -laefeatures -lpthread -lm
 RUN      := env LD_LIBRARY_PATH=$(CURDIR)/$(LIBDIR)
 VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
 
-.PHONY: lib openblas-positions check-lib c-tests valgrind examples install check-install python py-tests py-examples clean \
+.PHONY: lib openblas-positions check-lib c-tests valgrind examples install check-install python py-tests py-examples wheel test-wheel clean \
         check-reliability fuzz fuzz-replay bad-inputs tsan soak kill-save save-failures determinism
 .DELETE_ON_ERROR:
 
@@ -94,18 +96,29 @@ check-install: $(LIB)
 	cd $(OUT) && LD_LIBRARY_PATH=$(STAGE)/usr/local/lib ./example-installed > /dev/null
 	@echo "check-install: header, library and aefeatures.pc installed; the example builds and runs against them"
 
+# The package goes into a virtual environment under build/, never into the system's Python.
+VENV   := $(OUT)/venv
+PYTHON := $(CURDIR)/$(VENV)/bin/python
 python: $(LIB)
 	cp $(LIB) bindings/python/aefeatures/$(SONAME)
-	python3 -m pip install --quiet --disable-pip-version-check "./bindings/python[test]"
+	[ -x $(PYTHON) ] || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check "./bindings/python[test]"
 
 # Run from outside the source tree, so the installed package (with its bundled library) is tested.
 # AEF_CLI: test_downstream.py runs `aef demo` to check its logistic regression against scikit-learn's.
 py-tests: python
 	swift build -c release --product aef
-	cd /tmp && AEF_CLI=$$(cd $(CURDIR) && swift build -c release --show-bin-path)/aef python3 -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
+	cd /tmp && AEF_CLI=$$(cd $(CURDIR) && swift build -c release --show-bin-path)/aef $(PYTHON) -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
 
 py-examples: python
-	python3 examples/python/pipeline_and_anomalies.py --train 3000 --test 1000
+	$(PYTHON) examples/python/pipeline_and_anomalies.py --train 3000 --test 1000
+
+# The self-contained manylinux wheel in dist/, then its tests where Swift and the system's
+# OpenBLAS and protobuf-c are hidden.
+wheel:
+	scripts/wheel
+test-wheel: wheel
+	scripts/test-wheel
 
 # ---- Reliability (issue 10). LONG=1: fuzz 10,000,000 runs, 16 threads, 20,000 cycles, 2,000 kills. ----
 ifdef LONG
@@ -191,4 +204,4 @@ determinism: $(OUT)/reliability
 	    echo "determinism: $$t thread(s), two runs, four variants: model bytes identical (FNV-1a $$a)"; done
 
 clean:
-	rm -rf $(OUT) $(SCRATCH)
+	rm -rf $(OUT) $(SCRATCH) dist
