@@ -105,7 +105,7 @@ public final class Autoencoder {
         let previous = (network.parameters.snapshot(), scaler, history, threshold, errorWeights, codeDistances)
         let newScaler = Scaler(kind: spec.scaling, data: training)
         network.initialize(seed: seed)
-        var trainer = Trainer(settings: spec.training, objective: objective, noise: spec.noise,
+        let trainer = Trainer(settings: spec.training, objective: objective, noise: spec.noise,
                               warmupEpochs: spec.variationalSettings?.warmupEpochs ?? 0,
                               monteCarloDraws: spec.variationalSettings?.samples ?? 1,
                               adversarial: spec.adversarialSettings)

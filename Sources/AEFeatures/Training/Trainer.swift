@@ -53,75 +53,31 @@ struct Trainer {
     /// The adversarial phases, for an adversarial autoencoder.
     let adversarial: AdversarialSettings?
 
+    /// The state of a run of passes over data (optimizer moments, random streams, schedule),
+    /// with room for batches of up to `batchRows` rows.
+    func session(_ network: Network, batchRows: Int, seed: UInt64) -> TrainingSession {
+        TrainingSession(trainer: self, network: network, batchRows: batchRows, seed: seed)
+    }
+
     /// Fits on the rows of `x`, each batch copied into the workspace and scaled there by
     /// `scaler`; the validation rows are scaled the same way.
-    mutating func fit(_ network: Network, data x: Rows, validation: Rows?,
-                      scaler: Scaler?, seed: UInt64,
-                      progress: ((EpochReport) -> Bool)?) throws -> TrainingHistory {
-        let width = network.inputSize, rows = x.count
+    func fit(_ network: Network, data x: Rows, validation: Rows?,
+             scaler: Scaler?, seed: UInt64,
+             progress: ((EpochReport) -> Bool)?) throws -> TrainingHistory {
+        let session = session(network, batchRows: Swift.min(settings.batchSize, x.count), seed: seed)
         let parameters = network.parameters
-        let optimizer = Optimizer(settings: settings, parameterCount: parameters.values.count)
-        // Each input appears `draws` times in a row of the batch: a variational model's Monte Carlo
-        // draws (the mean loss over the copies averages the reconstruction over draws).
-        let draws = monteCarloDraws
-        let batchRows = Swift.min(settings.batchSize, rows)
-        let workspace = Workspace(network: network, capacity: batchRows * draws, training: true)
-        var shuffleRNG = RandomSource(seed: seed, stream: .shuffle)
-        var dropoutRNG = RandomSource(seed: seed, stream: .dropout)
-        var noiseRNG = RandomSource(seed: seed, stream: .noise)
-        let adversary = adversarial.map {
-            Adversary(settings: $0, network: network, training: settings, batch: workspace.capacity, seed: seed)
-        }
-        let priorScratch = FloatBuffer(count: adversary == nil ? 0 : workspace.capacity * network.codeSize)
-
         var history = TrainingHistory()
         var best = Double.infinity
         var bestWeights: [Float]?
         var epochsWithoutImprovement = 0
-        var scheduler = LearningRateScheduler(schedule: settings.learningRateSchedule, learningRate: settings.learningRate,
-                                              epochs: settings.epochs)
 
         for epoch in 1...settings.epochs {
-            optimizer.learningRate = scheduler.rate(forEpoch: epoch)
-            objective.klFactor = warmupEpochs > 0 ? Swift.min(1, Float(epoch) / Float(warmupEpochs)) : 1
-            let lastGood = parameters.snapshot()
-            let order = settings.shuffle ? shuffleRNG.permutation(rows) : Array(0..<rows)
-            var epochTotal: Double = 0
-            var start = 0
-            while start < rows {
-                let inputs = Swift.min(batchRows, rows - start), n = inputs * draws
-                let input = workspace.activations[0].base
-                for (k, row) in order[start..<(start + inputs)].enumerated() {
-                    for copy in 0..<draws { (input + (k * draws + copy) * width).update(from: x.row(row), count: width) }
-                }
-                scaler?.apply(input, rows: n)
-                // Only corrupted inputs need a separate clean copy as the target.
-                if let noise {
-                    workspace.target.base.update(from: input, count: n * width)
-                    noise.apply(input, count: n * width, rng: &noiseRNG)
-                }
-
-                parameters.gradients.zero()
-                let batchObjective = objective.evaluate(network, workspace, target: noise == nil ? input : workspace.target.base,
-                                                        batch: n, rng: &dropoutRNG)
-                guard batchObjective.isFinite else {
-                    parameters.restore(lastGood)
-                    throw Divergence(epoch: epoch, row: start, value: batchObjective, history: history)
-                }
-                clipGradients(parameters)
-                optimizer.update(parameters.values.base, gradients: parameters.gradients.base,
-                                 count: parameters.values.count)
-                if let adversary {
-                    // Fresh codes from the updated encoder, for both adversarial phases.
-                    network.forward(workspace, batch: n, layers: 0..<(network.codeLayerIndex + 1), phase: .training, rng: &dropoutRNG)
-                    adversary.trainDiscriminator(codes: workspace.activations[network.codeLayerIndex + 1].base, batch: n,
-                                                 priorScratch: priorScratch.base)
-                    adversary.trainGenerator(network, workspace, batch: n)
-                }
-                epochTotal += batchObjective * Double(inputs)
-                start += inputs
+            let epochLoss: Double
+            do {
+                epochLoss = try session.pass(x, scaler: scaler)
+            } catch let divergence as Divergence {
+                throw Divergence(epoch: epoch, row: divergence.row, value: divergence.value, history: history)
             }
-            let epochLoss = epochTotal / Double(rows)
             history.loss.append(epochLoss)
             var validationLoss: Double?
             if let validation {
@@ -131,7 +87,7 @@ struct Trainer {
             }
 
             let monitored = validationLoss ?? epochLoss
-            scheduler.record(monitoredLoss: monitored)
+            session.scheduler.record(monitoredLoss: monitored)
             if monitored < best - (settings.earlyStopping?.minDelta ?? 0) {
                 best = monitored
                 history.bestEpoch = epoch
@@ -154,10 +110,98 @@ struct Trainer {
         }
         return history
     }
+}
+
+/// What carries over from one pass over data to the next: the optimizer's moments, the random
+/// streams, the schedule and the pass count. `Trainer.fit` makes one per fit;
+/// `Autoencoder.partialFit` keeps one across calls, so chunk after chunk trains as one run.
+final class TrainingSession {
+    private let trainer: Trainer
+    private let network: Network
+    private var objective: Objective
+    private let optimizer: Optimizer
+    private let workspace: Workspace
+    private let adversary: Adversary?
+    private let priorScratch: FloatBuffer
+    private var shuffleRNG, dropoutRNG, noiseRNG: RandomSource
+    var scheduler: LearningRateScheduler
+    /// Passes completed (the epoch number of the last).
+    private(set) var passes = 0
+
+    init(trainer: Trainer, network: Network, batchRows: Int, seed: UInt64) {
+        let settings = trainer.settings
+        (self.trainer, self.network, objective) = (trainer, network, trainer.objective)
+        optimizer = Optimizer(settings: settings, parameterCount: network.parameters.values.count)
+        // Each input appears `draws` times in a row of the batch: a variational model's Monte Carlo
+        // draws (the mean loss over the copies averages the reconstruction over draws).
+        let workspace = Workspace(network: network, capacity: batchRows * trainer.monteCarloDraws, training: true)
+        self.workspace = workspace
+        shuffleRNG = RandomSource(seed: seed, stream: .shuffle)
+        dropoutRNG = RandomSource(seed: seed, stream: .dropout)
+        noiseRNG = RandomSource(seed: seed, stream: .noise)
+        let adversary = trainer.adversarial.map {
+            Adversary(settings: $0, network: network, training: settings, batch: workspace.capacity, seed: seed)
+        }
+        self.adversary = adversary
+        priorScratch = FloatBuffer(count: adversary == nil ? 0 : workspace.capacity * network.codeSize)
+        scheduler = LearningRateScheduler(schedule: settings.learningRateSchedule, learningRate: settings.learningRate,
+                                          epochs: settings.epochs)
+    }
+
+    /// One pass over the rows of `x` in shuffled mini-batches; returns the mean objective per
+    /// row. A non-finite batch objective restores the weights from before the pass and throws
+    /// `Divergence` (its history empty: the caller knows the epochs).
+    func pass(_ x: Rows, scaler: Scaler?) throws -> Double {
+        let settings = trainer.settings, width = network.inputSize, rows = x.count
+        let parameters = network.parameters, draws = trainer.monteCarloDraws
+        let batchRows = workspace.capacity / draws
+        passes += 1
+        optimizer.learningRate = scheduler.rate(forEpoch: passes)
+        let warmup = trainer.warmupEpochs
+        objective.klFactor = warmup > 0 ? Swift.min(1, Float(passes) / Float(warmup)) : 1
+        let lastGood = parameters.snapshot()
+        let order = settings.shuffle ? shuffleRNG.permutation(rows) : Array(0..<rows)
+        var total: Double = 0
+        var start = 0
+        while start < rows {
+            let inputs = Swift.min(batchRows, rows - start), n = inputs * draws
+            let input = workspace.activations[0].base
+            for (k, row) in order[start..<(start + inputs)].enumerated() {
+                for copy in 0..<draws { (input + (k * draws + copy) * width).update(from: x.row(row), count: width) }
+            }
+            scaler?.apply(input, rows: n)
+            // Only corrupted inputs need a separate clean copy as the target.
+            if let noise = trainer.noise {
+                workspace.target.base.update(from: input, count: n * width)
+                noise.apply(input, count: n * width, rng: &noiseRNG)
+            }
+
+            parameters.gradients.zero()
+            let batchObjective = objective.evaluate(network, workspace, target: trainer.noise == nil ? input : workspace.target.base,
+                                                    batch: n, rng: &dropoutRNG)
+            guard batchObjective.isFinite else {
+                parameters.restore(lastGood)
+                throw Divergence(epoch: passes, row: start, value: batchObjective, history: TrainingHistory())
+            }
+            clipGradients(parameters)
+            optimizer.update(parameters.values.base, gradients: parameters.gradients.base,
+                             count: parameters.values.count)
+            if let adversary {
+                // Fresh codes from the updated encoder, for both adversarial phases.
+                network.forward(workspace, batch: n, layers: 0..<(network.codeLayerIndex + 1), phase: .training, rng: &dropoutRNG)
+                adversary.trainDiscriminator(codes: workspace.activations[network.codeLayerIndex + 1].base, batch: n,
+                                             priorScratch: priorScratch.base)
+                adversary.trainGenerator(network, workspace, batch: n)
+            }
+            total += batchObjective * Double(inputs)
+            start += inputs
+        }
+        return total / Double(rows)
+    }
 
     /// Rescales the whole gradient when its global norm exceeds clip_norm.
     private func clipGradients(_ parameters: ParameterBlock) {
-        guard let limit = settings.clipNorm else { return }
+        guard let limit = trainer.settings.clipNorm else { return }
         let norm = BLAS.norm(parameters.gradients.base, count: parameters.parameterCount)
         if norm > limit { BLAS.scale(parameters.gradients.base, count: parameters.parameterCount, by: limit / norm) }
     }
