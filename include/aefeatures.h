@@ -22,7 +22,8 @@
  *            NULL say so.
  * Threads.   Functions taking `const aef_model *` (inference, queries, save, export) may run on
  *            one model from any number of threads at once; each call uses its own workspace.
- *            aef_model_fit and aef_model_calibrate_threshold mutate the model and need it alone:
+ *            aef_model_fit, aef_model_partial_fit and aef_model_calibrate_threshold mutate the
+ *            model and need it alone:
  *            a fit started while inference, save or export runs on the model, and inference, save
  *            or export started while a fit runs (including from its progress callback), return
  *            AEF_ERR_BUSY at once without
@@ -190,6 +191,21 @@ typedef int (*aef_progress_fn)(void *user_data, int epoch, int epochs, double lo
 aef_status aef_model_fit(aef_model *model, const float *x, size_t n_samples, size_t sample_size,
                          const float *validation, size_t n_validation, const uint64_t *seed,
                          aef_progress_fn progress, void *user_data);
+
+/* One pass over x (n_samples x sample_size) in mini-batches, continuing the model's training:
+ * for data larger than memory or arriving over time, call it once per chunk and repeat the
+ * chunks for more epochs (each call counts as one epoch of the schedule and KL warm-up). On an
+ * unfitted model the first call initialises the weights (seed: NULL for the spec's, as
+ * aef_model_fit) and fits the scaling on its rows, which later calls keep: the first chunk
+ * should span the data's range. Later calls continue the optimizer state (Adam's moments),
+ * random streams and schedule of the earlier ones (seed is then ignored); after aef_model_fit or
+ * loading a file the weights continue but the optimizer state starts anew (it is not saved).
+ * Each call adds one epoch to the history and refits the score's statistics and the
+ * contamination threshold on its own rows. validation_split and early stopping do not apply.
+ * x is read, never kept. Errors as aef_model_fit, and bad input leaves the model as it was; on
+ * AEF_ERR_DIVERGED the model keeps its state from before the call. Needs the model alone. */
+aef_status aef_model_partial_fit(aef_model *model, const float *x, size_t n_samples, size_t sample_size,
+                                 const uint64_t *seed);
 
 /* Number of elements an output of `kind` needs for n_samples samples, into *out_count. */
 aef_status aef_model_output_size(const aef_model *model, aef_output kind, size_t n_samples, size_t *out_count);

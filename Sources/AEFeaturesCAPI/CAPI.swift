@@ -261,6 +261,16 @@ public func aef_model_fit(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, 
     }
 }
 
+@_cdecl("aef_model_partial_fit")
+public func aef_model_partial_fit(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
+                                  _ seed: UnsafePointer<UInt64>?) -> Int32 {
+    guarded("aef_model_partial_fit") {
+        let model = try model(handle)
+        try model.partialFit(try samples(x, count, sampleSize, of: model), rows: count, seed: seed?.pointee)
+        return .ok
+    }
+}
+
 @_cdecl("aef_model_output_size")
 public func aef_model_output_size(_ handle: OpaquePointer?, _ kind: Int32, _ count: Int, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
     guarded("aef_model_output_size") {

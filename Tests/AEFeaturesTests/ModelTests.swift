@@ -502,6 +502,45 @@ final class ModelTests: XCTestCase {
         return a.map { Array($0[n...]) }
     }
 
+    /// partialFit continues one training run across calls: two calls over all rows are the
+    /// two epochs of `fit`, bit for bit; ten chunks per epoch come close to it; bad input is
+    /// refused before anything changes.
+    func testPartialFitContinuesOneRun() throws {
+        let x = structuredData(rows: 2000, seed: 16), test = structuredData(rows: 500, seed: 17)
+        let json = #"{"variant":"denoising","input_shape":[24],"hidden_units":[16],"code_size":4,"dropout":0.1,"training":{"epochs":2,"batch_size":50}}"#
+        let whole = try Autoencoder(json: json), passes = try Autoencoder(json: json)
+        try whole.fit(x)
+        try passes.partialFit(x)
+        XCTAssertEqual(try passes.fittedState().history?.loss.count, 1)
+        try passes.partialFit(x)
+        XCTAssertEqual(try passes.serialized(), try whole.serialized(), "two passes are fit's two epochs")
+
+        // Ten chunks per epoch, eight epochs, against one fit of eight epochs.
+        let eight = json.replacingOccurrences(of: #""epochs":2"#, with: #""epochs":8"#)
+        let reference = try Autoencoder(json: eight), chunked = try Autoencoder(json: eight)
+        try reference.fit(x)
+        for _ in 0..<8 {
+            for c in 0..<10 {
+                let rows = Array(x.scalars[(c * 200 * 24)..<((c + 1) * 200 * 24)])
+                try chunked.partialFit(try Tensor(shape: [200, 24], scalars: rows))
+            }
+        }
+        let error = { (m: Autoencoder) in try m.anomalyScores(test).reduce(0, +) / 500 }
+        XCTAssertEqual(try chunked.fittedState().history?.loss.count, 80)
+        XCTAssertLessThan(try error(chunked), 1.05 * (try error(reference)), "chunks reach the reconstruction error of one fit")
+
+        // Bad input changes nothing.
+        let before = try chunked.serialized()
+        var poisoned = test
+        poisoned.scalars[7] = .nan
+        for bad in [poisoned, try Tensor(shape: [10, 12], scalars: [Float](repeating: 0, count: 120))] {
+            XCTAssertThrowsError(try chunked.partialFit(bad)) { error in
+                guard case AEError.invalidInput = error else { return XCTFail("\(error)") }
+            }
+        }
+        XCTAssertEqual(try chunked.serialized(), before)
+    }
+
     func testConcurrentInferenceMatchesSerial() throws {
         let x = structuredData(rows: 3000, seed: 10)
         let model = try Autoencoder(spec: spec(#"{"input_shape":[24],"hidden_units":[16],"code_size":4,"batch_norm":true,"training":{"epochs":2}}"#))

@@ -143,6 +143,13 @@ static void data_matrix(const float *x) {
     EXPECT(aef_model_threshold(NULL, &threshold), AEF_ERR_NULL_ARGUMENT);
     EXPECT(aef_model_threshold(fitted, NULL), AEF_ERR_NULL_ARGUMENT);
     EXPECT(aef_model_threshold(unfitted, &threshold), AEF_ERR_NOT_FITTED);
+    printf("  aef_model_partial_fit\n");
+    EXPECT(aef_model_partial_fit(NULL, x, ROWS, WIDTH, NULL), AEF_ERR_NULL_ARGUMENT);
+    EXPECT(aef_model_partial_fit(fitted, NULL, ROWS, WIDTH, NULL), AEF_ERR_NULL_ARGUMENT);
+    EXPECT(aef_model_partial_fit(fitted, x, 0, WIDTH, NULL), AEF_ERR_INVALID_ARGUMENT);
+    EXPECT(aef_model_partial_fit(fitted, x, ROWS, WIDTH + 1, NULL), AEF_ERR_INVALID_ARGUMENT);
+    EXPECT(aef_model_partial_fit(fitted, x, OVERFLOW_ROWS, WIDTH, NULL), AEF_ERR_INVALID_ARGUMENT);
+    EXPECT(aef_model_partial_fit(fitted, bad, ROWS, WIDTH, NULL), AEF_ERR_INVALID_ARGUMENT);
     printf("  aef_model_calibrate_threshold\n");
     float before = 0, after = 0;
     EXPECT(aef_model_threshold(fitted, &before), AEF_OK);

@@ -187,6 +187,52 @@ static void test_fit_needs_the_model_alone(const float *x) {
     aef_model_free(m);
 }
 
+/* The model's file bytes, malloc'd (the caller frees them), and their count in *size. */
+static unsigned char *model_bytes(const aef_model *m, size_t *size) {
+    aef_model_save_buffer(m, NULL, 0, size);
+    unsigned char *bytes = malloc(*size);
+    aef_model_save_buffer(m, bytes, *size, size);
+    return bytes;
+}
+
+/* partial_fit: two passes over all rows are aef_model_fit's two epochs, bit for bit; bad input
+ * is refused with fit's statuses and leaves the model as it was. */
+static void test_partial_fit(const float *x) {
+    const char *spec = "{\"input_shape\":[12],\"hidden_units\":[8],\"code_size\":3,\"dropout\":0.1,"
+                       "\"training\":{\"epochs\":2,\"batch_size\":32}}";
+    aef_model *whole = NULL, *passes = NULL;
+    uint64_t seed = 9;
+    CHECK_STATUS(aef_model_create(spec, &whole), AEF_OK);
+    CHECK_STATUS(aef_model_create(spec, &passes), AEF_OK);
+    CHECK_STATUS(aef_model_fit(whole, x, ROWS, WIDTH, NULL, 0, &seed, NULL, NULL), AEF_OK);
+    CHECK_STATUS(aef_model_partial_fit(passes, x, ROWS, WIDTH, &seed), AEF_OK);
+    size_t epochs = 0;
+    CHECK_STATUS(aef_model_history(passes, NULL, NULL, 0, &epochs), AEF_OK);
+    CHECK(epochs == 1, "one pass is one epoch, got %zu", epochs);
+    CHECK_STATUS(aef_model_partial_fit(passes, x, ROWS, WIDTH, NULL), AEF_OK);
+    size_t a = 0, b = 0;
+    unsigned char *fit_bytes = model_bytes(whole, &a), *pass_bytes = model_bytes(passes, &b);
+    CHECK(a == b && memcmp(fit_bytes, pass_bytes, a) == 0, "two passes give fit's model byte for byte");
+    free(fit_bytes);
+
+    float *bad = malloc(sizeof(float) * ROWS * WIDTH);
+    memcpy(bad, x, sizeof(float) * ROWS * WIDTH);
+    bad[29] = NAN;
+    CHECK_STATUS(aef_model_partial_fit(NULL, x, ROWS, WIDTH, NULL), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_partial_fit(passes, NULL, ROWS, WIDTH, NULL), AEF_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(aef_model_partial_fit(passes, x, ROWS, WIDTH + 1, NULL), AEF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(aef_model_partial_fit(passes, x, 0, WIDTH, NULL), AEF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(aef_model_partial_fit(passes, bad, ROWS, WIDTH, NULL), AEF_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(aef_last_error(), "row 2, column 5") != NULL, "%s", aef_last_error());
+    unsigned char *after = model_bytes(passes, &a);
+    CHECK(a == b && memcmp(after, pass_bytes, a) == 0, "refused partial fits leave the model as it was");
+    free(after);
+    free(pass_bytes);
+    free(bad);
+    aef_model_free(whole);
+    aef_model_free(passes);
+}
+
 static void test_fit(const float *x) {
     aef_model *m = NULL;
     float *bad = malloc(sizeof(float) * ROWS * WIDTH);
@@ -669,6 +715,7 @@ int main(void) {
     test_library();
     test_create();
     test_spec_defaults();
+    test_partial_fit(x);
     test_unfitted();
     test_fit(x);
     test_fit_needs_the_model_alone(x);

@@ -24,6 +24,9 @@ public final class Autoencoder {
     public internal(set) var errorWeights: [Float]?
     /// The combined score's code terms, fitted with the model when `spec.score` is `.combined`.
     var codeDistances: CodeDistances?
+    /// The training run `partialFit` continues (optimizer moments, random streams, schedule);
+    /// nil until its first call, and again after `fit` or a divergence.
+    private var session: TrainingSession?
 
     public var isFitted: Bool { history != nil }
     public var inputSize: Int { spec.inputSize }
@@ -102,13 +105,10 @@ public final class Autoencoder {
             heldOut = Rows(x.baseAddress!, width: width, indices: Array(order[(rows - heldOutRows)...]))
         }
 
+        session = nil
         let previous = (network.parameters.snapshot(), scaler, history, threshold, errorWeights, codeDistances)
         let newScaler = Scaler(kind: spec.scaling, data: training)
         network.initialize(seed: seed)
-        let trainer = Trainer(settings: spec.training, objective: objective, noise: spec.noise,
-                              warmupEpochs: spec.variationalSettings?.warmupEpochs ?? 0,
-                              monteCarloDraws: spec.variationalSettings?.samples ?? 1,
-                              adversarial: spec.adversarialSettings)
         do {
             let fitted = try trainer.fit(network, data: training, validation: heldOut,
                                          scaler: newScaler, seed: seed, progress: progress)
@@ -126,6 +126,65 @@ public final class Autoencoder {
             finishFit(scaler: newScaler, history: divergence.history, training: training, seed: seed)
             throw AEError.diverged("\(what); the model keeps the weights of epoch \(divergence.epoch - 1); \(advice)")
         }
+    }
+
+    private var trainer: Trainer {
+        Trainer(settings: spec.training, objective: objective, noise: spec.noise,
+                warmupEpochs: spec.variationalSettings?.warmupEpochs ?? 0,
+                monteCarloDraws: spec.variationalSettings?.samples ?? 1,
+                adversarial: spec.adversarialSettings)
+    }
+
+    /// One pass over `x` in mini-batches, continuing from the current weights and, after an
+    /// earlier `partialFit`, its optimizer state, random streams and schedule (each call counts
+    /// as one epoch of them): for data larger than memory, or arriving over time, call it once per
+    /// chunk and repeat the chunks for more epochs. On an unfitted model the first call starts
+    /// from freshly initialised weights (`seed`, else `spec.seed`) and fits the scaler on its
+    /// rows; later calls keep that scaler, so the first chunk should represent the data's range.
+    /// After `fit`, or after loading a file, the weights carry on but the optimizer starts anew.
+    /// Each call appends one epoch to `history` and refits the score's statistics (error
+    /// weights, code distances) and the contamination threshold on its own rows.
+    /// `validation_split` and early stopping do not apply (a caller has the chunks to judge).
+    /// - Throws: as `fit`, before touching the model for bad data; `AEError.diverged` if the
+    ///   objective becomes non-finite (the weights are those from before the call and the next
+    ///   call starts a new optimizer state).
+    @discardableResult
+    public func partialFit(_ x: UnsafeBufferPointer<Float>, rows: Int, seed: UInt64? = nil) throws -> TrainingHistory {
+        try usage.exclusive {
+            try checkData(x, rows: rows, name: "training data")
+            let chunk = Rows(x.baseAddress!, count: rows, width: inputSize)
+            let seed = seed ?? spec.seed
+            let starting = !isFitted
+            let previous = (network.parameters.snapshot(), scaler)
+            if starting {
+                network.initialize(seed: seed)
+                scaler = Scaler(kind: spec.scaling, data: chunk)
+            }
+            let current = session ?? trainer.session(network, batchRows: spec.training.batchSize, seed: seed)
+            let loss: Double
+            do {
+                loss = try current.pass(chunk, scaler: scaler)
+            } catch let divergence as Divergence {
+                network.parameters.restore(previous.0)
+                scaler = previous.1
+                session = nil
+                throw AEError.diverged("objective became \(divergence.value) at batch row \(divergence.row) of this partial fit; " +
+                                       "the model keeps its state from before the call; try a lower learning_rate or set clip_norm")
+            }
+            current.scheduler.record(monitoredLoss: loss)
+            session = current
+            var updated = history ?? TrainingHistory()
+            updated.loss.append(loss)
+            updated.bestEpoch = updated.loss.count
+            finishFit(scaler: scaler, history: updated, training: chunk, seed: seed)
+            return updated
+        }
+    }
+
+    @discardableResult
+    public func partialFit(_ x: Tensor, seed: UInt64? = nil) throws -> TrainingHistory {
+        try checkShape(x, name: "training data")
+        return try x.scalars.withUnsafeBufferPointer { try partialFit($0, rows: x.sampleCount, seed: seed) }
     }
 
     private func finishFit(scaler newScaler: Scaler?, history fitted: TrainingHistory, training: Rows, seed: UInt64) {

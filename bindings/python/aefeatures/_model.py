@@ -124,6 +124,13 @@ class NativeModel:
             seed_arg, callback if progress is not None else _native.PROGRESS(), None)
         return check(status) == _native.AEF_OK
 
+    def partial_fit(self, x, seed=None):
+        """One pass over x continuing the model's training (aef_model_partial_fit): the first call
+        on an unfitted model initialises it (seed, else the spec's) and fits the scaling."""
+        x = _rows(x)
+        seed_arg = ctypes.byref(ctypes.c_uint64(seed)) if seed is not None else None
+        check(lib.aef_model_partial_fit(self._handle, _pointer(x), x.shape[0], x.shape[1], seed_arg))
+
     def _infer(self, function, x, width, dtype=np.float32):
         x = _rows(x)
         out = np.empty((x.shape[0], width), dtype=dtype)

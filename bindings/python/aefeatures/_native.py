@@ -90,6 +90,7 @@ _SIGNATURES = {
     "aef_set_num_threads": (_c.c_int, [_c.c_int]),
     "aef_get_num_threads": (_c.c_int, [_c.POINTER(_c.c_int)]),
     "aef_model_create": (_c.c_int, [_c.c_char_p, _modelp]),
+    "aef_model_partial_fit": (_c.c_int, [_model, _floatp, _size, _size, _c.POINTER(_c.c_uint64)]),
     "aef_spec_defaults": (_c.c_int, [_c.c_char_p, _c.c_char_p, _size, _sizep]),
     "aef_model_free": (None, [_model]),
     "aef_model_fit": (_c.c_int, [_model, _floatp, _size, _size, _floatp, _size, _c.POINTER(_c.c_uint64),

@@ -363,12 +363,37 @@ class AutoencoderTransformer(ParamsBase):
             self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         return self
 
-    def _check_fitted(self):
+    def partial_fit(self, X, y=None):
+        """One pass over the rows of X (y is ignored), continuing the training of earlier
+        partial_fit calls (weights, Adam's moments, shuffling and noise streams, schedule): for
+        data larger than memory, call it once per chunk and repeat the chunks for more epochs
+        (`epochs` is not used here; each call is one). The first call creates the model from the
+        parameters (random_state seeds it) and fits the input scaling on its rows, which later
+        calls keep, so the first chunk should span the data's range. Each call refits the
+        anomaly score's statistics and threshold on its own rows. After `fit` the weights carry
+        on with a fresh optimizer state. Changing a parameter between calls is an error; `fit`
+        starts over. Returns self."""
+        rows = _as_float32_rows(X, getattr(self, "n_features_in_", None), estimator=self)
         if not hasattr(self, "model_"):
+            self.model_ = self._create(self._spec(rows.shape[1], _resolve_seed(self.random_state)))
+            self.n_features_in_ = rows.shape[1]
+            if hasattr(X, "columns"):
+                self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        else:
+            wanted = self._spec(rows.shape[1], self.model_.spec["seed"])
+            if NativeModel.create(wanted).spec != self.model_.spec:
+                raise ValueError("the parameters changed since the model was created; "
+                                 "call fit to start over with them")
+        self.model_.partial_fit(rows)
+        self.history_ = self.model_.history
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_") or not self.model_.is_fitted:
             _raise_not_fitted(self)
 
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "model_")
+        return hasattr(self, "model_") and self.model_.is_fitted
 
     def _rows(self, X):
         self._check_fitted()
@@ -569,6 +594,22 @@ class AutoencoderDetector(ParamsBase):
 
     def fit(self, X, y=None):
         """Fits the autoencoder on X (unsupervised; y is ignored) and sets the threshold."""
+        self.autoencoder_ = self._new_autoencoder()
+        self.autoencoder_.fit(X)
+        return self._set_threshold(X)
+
+    def partial_fit(self, X, y=None):
+        """One pass over the rows of X, continuing earlier partial_fit calls
+        (AutoencoderTransformer.partial_fit: the first call creates the model and fits the
+        scaling on its rows). decision_scores_, threshold_ and labels_ then describe this call's
+        rows: the threshold follows the latest chunk (calibrate_threshold sets one from held-out
+        normal rows instead). Returns self."""
+        if not hasattr(self, "autoencoder_"):
+            self.autoencoder_ = self._new_autoencoder()
+        self.autoencoder_.partial_fit(X)
+        return self._set_threshold(X)
+
+    def _new_autoencoder(self):
         if not 0 < self.contamination < 0.5:
             raise ValueError(f"contamination must be in (0, 0.5), got {self.contamination}")
         if self.threshold not in ("contamination", "mad"):
@@ -579,8 +620,10 @@ class AutoencoderDetector(ParamsBase):
             params["random_state"] = self.random_state
         if self.anomaly_score is not None:
             params["anomaly_score"] = self.anomaly_score
-        self.autoencoder_ = type(base)(**params)
-        self.autoencoder_.fit(X)
+        return type(base)(**params)
+
+    def _set_threshold(self, X):
+        """threshold_ and labels_ from the scores of the rows just fitted."""
         self.n_features_in_ = self.autoencoder_.n_features_in_
         self.decision_scores_ = self._scores(X)
         if self.threshold == "contamination":

@@ -129,6 +129,45 @@ def test_spec_errors_name_the_parameter(small_params):
     assert model.spec["decoder_units"] == [5] and model.spec["training"]["beta1"] == 0.8
 
 
+def test_partial_fit_trains_in_chunks(small_params, tmp_path):
+    """partial_fit: two calls over all rows are fit's two epochs exactly; ten chunks a pass come
+    within 5% of one fit's reconstruction error; bad input and changed parameters are refused
+    and leave the model as it was."""
+    x, test = structured(2000, seed=40), structured(500, seed=41)
+    params = {**small_params, "epochs": 2, "batch_size": 50}
+    whole = AutoencoderTransformer(**params).fit(x)
+    passes = AutoencoderTransformer(**params).partial_fit(x).partial_fit(x)
+    assert passes.model_.to_bytes() == whole.model_.to_bytes()
+    assert len(passes.history_["loss"]) == 2
+
+    reference = AutoencoderTransformer(**{**params, "epochs": 10}).fit(x)
+    chunked = AutoencoderTransformer(**params)
+    for _ in range(10):
+        for chunk in np.array_split(x, 10):
+            chunked.partial_fit(chunk)
+    error = lambda t: float(np.mean((t.reconstruct(test) - test) ** 2))
+    assert error(chunked) < 1.05 * error(reference), (error(chunked), error(reference))
+
+    before = chunked.model_.to_bytes()
+    poisoned = x[:100].copy()
+    poisoned[3, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        chunked.partial_fit(poisoned)
+    with pytest.raises(ValueError, match="features"):
+        chunked.partial_fit(x[:100, :5])
+    with pytest.raises(ValueError, match="parameters changed"):
+        chunked.set_params(code_size=4).partial_fit(x[:100])
+    assert chunked.model_.to_bytes() == before
+    with pytest.raises(NotFittedError):
+        AutoencoderTransformer(**params).transform(x)
+
+    detector = AutoencoderDetector(AutoencoderTransformer(**params), contamination=0.05)
+    for chunk in np.array_split(x, 4):
+        detector.partial_fit(chunk)
+    assert detector.decision_scores_.shape == (500,) and abs(detector.labels_.mean() - 0.05) < 0.01
+    assert len(detector.autoencoder_.history_["loss"]) == 4
+
+
 def test_transform_is_row_independent(data, small_params):
     """A row's features, reconstruction and score in any batch (a subset, one row at a time,
     chunks of 7, reversed) stay within the header's batch bound of the full batch's."""
