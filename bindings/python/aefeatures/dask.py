@@ -13,18 +13,10 @@ OPENBLAS_NUM_THREADS / OMP_NUM_THREADS at load, and Dask's nanny sets both to 1 
 
 Needs dask[dataframe] (and distributed for a cluster); `import aefeatures` never imports them.
 """
-import hashlib
-import threading
-
 import numpy as np
 
+from ._engine import OUTPUTS, output_width, payload, rows_output
 from ._model import NativeModel
-
-OUTPUTS = ("features", "scores", "reconstruction", "labels")
-
-_models = {}
-_lock = threading.Lock()
-loads = 0  # models rebuilt in this process (the tests read it on each worker)
 
 
 def transform(data, model, output="features", input_cols=None, prefix="ae_"):
@@ -48,18 +40,18 @@ def transform(data, model, output="features", input_cols=None, prefix="ae_"):
 
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-    blob, threshold = _payload(model, output)
+    blob, threshold = payload(model, output)
     native = NativeModel.from_bytes(blob)
-    width = {"features": native.code_size, "reconstruction": native.sample_size}.get(output, 0)
+    width = output_width(native, output)
     shared = dask.delayed(blob, pure=True)  # one key: sent once, not embedded in every task
     if isinstance(data, da.Array):
         if data.ndim != 2 or data.shape[1] != native.sample_size:
             raise ValueError(f"expected a 2-D array of {native.sample_size} columns, got shape {data.shape}")
         rows = data.rechunk({1: -1})
         if width:
-            return rows.map_blocks(_block, shared, output, threshold, width, dtype=np.float32,
+            return rows.map_blocks(rows_output, shared, output, threshold, width, dtype=np.float32,
                                    chunks=(rows.chunks[0], (width,)))
-        return rows.map_blocks(_block, shared, output, threshold, width, drop_axis=1,
+        return rows.map_blocks(rows_output, shared, output, threshold, width, drop_axis=1,
                                dtype=np.int32 if output == "labels" else np.float32)
     if isinstance(data, dd.DataFrame):
         columns = list(data.columns) if input_cols is None else list(input_cols)
@@ -77,51 +69,8 @@ def transform(data, model, output="features", input_cols=None, prefix="ae_"):
     raise TypeError(f"data must be a dask Array or DataFrame, got {type(data).__name__}")
 
 
-def _payload(model, output):
-    """(model bytes, threshold) of a fitted estimator or NativeModel."""
-    from .estimators import AutoencoderDetector, AutoencoderTransformer
-
-    if isinstance(model, AutoencoderDetector):
-        model._check_fitted()
-        return model.autoencoder_.model_.to_bytes(), model.threshold_
-    if isinstance(model, AutoencoderTransformer):
-        model._check_fitted()
-        model = model.model_
-    if not isinstance(model, NativeModel):
-        raise TypeError(f"model must be a fitted AutoencoderTransformer, AutoencoderDetector or NativeModel, "
-                        f"got {type(model).__name__}")
-    if not model.is_fitted:
-        raise ValueError("the model is not fitted")
-    return model.to_bytes(), model.threshold if output == "labels" else None
-
-
-def _cached(blob):
-    """The model of these bytes, rebuilt once per process."""
-    global loads
-    key = hashlib.sha256(blob).digest()
-    with _lock:
-        model = _models.get(key)
-        if model is None:
-            model = _models[key] = NativeModel.from_bytes(blob)
-            loads += 1
-        return model
-
-
-def _block(rows, blob, output, threshold, width):
-    """One partition's rows -> its outputs (rows x width, or one value a row)."""
-    if rows.shape[0] == 0:
-        return np.empty((0, width) if width else (0,), dtype=np.int32 if output == "labels" else np.float32)
-    model, x = _cached(blob), np.ascontiguousarray(rows, dtype=np.float32)
-    if output == "features":
-        return model.transform(x)
-    if output == "reconstruction":
-        return model.reconstruct(x)
-    scores = model.score(x)
-    return (scores > threshold).astype(np.int32) if output == "labels" else scores
-
-
 def _frame(frame, blob, output, threshold, width, columns, keep, names):
-    values = _block(frame[columns].to_numpy(dtype=np.float32), blob, output, threshold, width)
+    values = rows_output(frame[columns].to_numpy(dtype=np.float32), blob, output, threshold, width)
     out = frame[keep].copy()
     if width:
         for i, name in enumerate(names):

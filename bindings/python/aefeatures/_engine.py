@@ -1,0 +1,65 @@
+"""What the Dask and Spark integrations share: a fitted model as bytes (and threshold), rebuilt
+once per worker process, and one partition's rows turned into an output."""
+import hashlib
+import threading
+
+import numpy as np
+
+from ._model import NativeModel
+
+OUTPUTS = ("features", "scores", "reconstruction", "labels")
+
+_models = {}
+_lock = threading.Lock()
+loads = {}  # per model (sha256 of its bytes): times rebuilt in this process; the tests read it
+
+
+def output_width(model, output):
+    """Values a row of `output` for a NativeModel (0: one value a row, scores and labels)."""
+    return {"features": model.code_size, "reconstruction": model.sample_size}.get(output, 0)
+
+
+def payload(model, output):
+    """(model bytes, threshold) of a fitted estimator or NativeModel."""
+    from .estimators import AutoencoderDetector, AutoencoderTransformer
+
+    if isinstance(model, AutoencoderDetector):
+        model._check_fitted()
+        return model.autoencoder_.model_.to_bytes(), model.threshold_
+    if isinstance(model, AutoencoderTransformer):
+        model._check_fitted()
+        model = model.model_
+    if not isinstance(model, NativeModel):
+        raise TypeError(f"model must be a fitted AutoencoderTransformer, AutoencoderDetector or NativeModel, "
+                        f"got {type(model).__name__}")
+    if not model.is_fitted:
+        raise ValueError("the model is not fitted")
+    return model.to_bytes(), model.threshold if output == "labels" else None
+
+
+def key(blob):
+    return hashlib.sha256(blob).hexdigest()
+
+
+def cached(blob):
+    """The model of these bytes, rebuilt once per process."""
+    digest = key(blob)
+    with _lock:
+        model = _models.get(digest)
+        if model is None:
+            model = _models[digest] = NativeModel.from_bytes(blob)
+            loads[digest] = loads.get(digest, 0) + 1
+        return model
+
+
+def rows_output(rows, blob, output, threshold, width):
+    """One partition's rows -> its outputs (rows x width, or one value a row)."""
+    if rows.shape[0] == 0:
+        return np.empty((0, width) if width else (0,), dtype=np.int32 if output == "labels" else np.float32)
+    model, x = cached(blob), np.ascontiguousarray(rows, dtype=np.float32)
+    if output == "features":
+        return model.transform(x)
+    if output == "reconstruction":
+        return model.reconstruct(x)
+    scores = model.score(x)
+    return (scores > threshold).astype(np.int32) if output == "labels" else scores
