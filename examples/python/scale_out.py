@@ -1,14 +1,22 @@
 """More data than one fit holds, and more rows than one machine scores: partial_fit over chunks,
-then Dask scoring every row where the partitions are (README, "Scaling out").
+then Dask and Spark scoring every row where the partitions are (README, "Scaling out").
 
     python3 examples/python/scale_out.py
 """
+import os
+import sys
+import warnings
+
 import numpy as np
 import dask.dataframe as dd
 import pandas as pd
 from distributed import Client, LocalCluster
 
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
 import aefeatures.dask
+import aefeatures.spark
 from aefeatures import AutoencoderDetector, AutoencoderTransformer
 
 
@@ -29,6 +37,8 @@ def partition(index):
 
 
 def main():
+    warnings.filterwarnings("ignore", message="The copy keyword is deprecated")  # PySpark 4.3 under pandas 3
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     # Train on 20 chunks of 5,000 rows, 3 passes, never holding more than one chunk.
     detector = AutoencoderDetector(AutoencoderTransformer(hidden_units=(32,), code_size=2, random_state=0),
                                    contamination=0.01)
@@ -46,6 +56,18 @@ def main():
         labels = aefeatures.dask.transform(table[COLUMNS].to_dask_array(lengths=True), detector, output="labels")
         flagged = int(labels.sum().compute())
         print(f"{flagged} of 200,000 normal rows flagged ({flagged / 2000:.2f}%; the target was 1%)")
+
+    # The same in Spark (local[2] here; spark-submit gives a cluster's session).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # executors need aefeatures installed
+    spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    table = spark.createDataFrame(partition(0))  # in practice spark.read.parquet(...)
+    scored = aefeatures.spark.transform(table, detector, output="scores", input_cols=COLUMNS)
+    scored.orderBy(F.desc("ae_score")).show(3)
+    labelled = table.withColumn("anomaly", aefeatures.spark.predict_udf(detector, output="labels")(F.array(*COLUMNS)))
+    print(f"Spark: {labelled.where('anomaly = 1').count()} of 25,000 rows flagged")
+    spark.stop()
 
 
 if __name__ == "__main__":
