@@ -77,21 +77,23 @@ def spark_rates(detector, rows, partitions, cores, outputs):
              .config("spark.sql.execution.arrow.maxRecordsPerBatch", "8192").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
 
-    def rows_of(frames):
-        import pandas as pd
+    def rows_of(batches):
+        import pyarrow as pa
 
-        for frame in frames:
-            if len(frame):
-                values = generate(int(frame["id"].iloc[0]), len(frame))
-                yield pd.DataFrame({"id": frame["id"], "x": list(values)})
+        for batch in batches:
+            if len(batch):
+                ids = batch.column("id")
+                values = pa.array(generate(ids[0].as_py(), len(batch)).ravel())
+                offsets = pa.array(np.arange(0, len(batch) * WIDTH + 1, WIDTH, dtype=np.int32))
+                yield pa.RecordBatch.from_arrays([ids, pa.ListArray.from_arrays(offsets, values)], names=["id", "x"])
 
     results = {}
     started = time.perf_counter()
-    first = spark.range(1000, numPartitions=1).mapInPandas(rows_of, "id long, x array<float>")
+    first = spark.range(1000, numPartitions=1).mapInArrow(rows_of, "id long, x array<float>")
     aefeatures.spark.transform(first, detector, output="scores", input_col="x").write.format("noop").mode("overwrite").save()
     latency = time.perf_counter() - started
     for p in partitions:
-        table = spark.range(rows, numPartitions=p).mapInPandas(rows_of, "id long, x array<float>").cache()
+        table = spark.range(rows, numPartitions=p).mapInArrow(rows_of, "id long, x array<float>").cache()
         table.count()
         for output in outputs:
             started = time.perf_counter()

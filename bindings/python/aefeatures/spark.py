@@ -2,7 +2,7 @@
 anomaly labels for every row of a DataFrame, computed by the executors' Python workers.
 
     import aefeatures.spark
-    scored = aefeatures.spark.transform(df, detector, output="scores", input_cols=columns)
+    scored = aefeatures.spark.transform(df, detector, output="scores", input_cols=columns)  # mapInArrow
     df.withColumn("features", aefeatures.spark.predict_udf(model)(F.array(*columns)))
 
 The model travels as the library's model bytes (Spark broadcasts a large Python function once
@@ -52,7 +52,7 @@ def predict_udf(model, output="features", batch_size=4096):
 
 
 def transform(df, model, output="features", input_cols=None, input_col=None, prefix="ae_"):
-    """`output` of every row of the Spark DataFrame `df`, via mapInPandas, lazily.
+    """`output` of every row of the Spark DataFrame `df`, lazily.
 
     The model's features are the columns `input_cols` (default: every column), in the model's
     order, or one array column `input_col`. model: a fitted AutoencoderTransformer,
@@ -62,6 +62,9 @@ def transform(df, model, output="features", input_cols=None, input_col=None, pre
     The result keeps `df`'s other columns (ids and the like) and adds float columns
     f"{prefix}{i}" (features, reconstruction) or one column f"{prefix}score" (float) /
     f"{prefix}label" (int).
+    Runs through mapInArrow: each Arrow batch's values go to the library as one numpy array (an
+    array column's flat value buffer, no Python object per row), in batches of
+    spark.sql.execution.arrow.maxRecordsPerBatch rows.
     """
     from pyspark.sql.types import FloatType, IntegerType, StructField, StructType
 
@@ -79,18 +82,22 @@ def transform(df, model, output="features", input_cols=None, input_col=None, pre
     kind = IntegerType() if output == "labels" else FloatType()
     schema = StructType([df.schema[c] for c in keep] + [StructField(name, kind) for name in names])
 
-    def apply(frames):
-        for frame in frames:
-            if input_col is not None:
-                rows = np.stack(frame[input_col].to_numpy()) if len(frame) else np.empty((0, features))
-                if rows.shape[1:] != (features,):
-                    raise ValueError(f"{input_col} holds arrays of {rows.shape[1:]} values; the model takes {features}")
-            else:
-                rows = frame[used].to_numpy(dtype=np.float32)
-            values = rows_output(rows, blob, output, threshold, width)
-            out = frame[keep].copy()
-            for i, name in enumerate(names):
-                out[name] = values[:, i] if width else values
-            yield out
+    def apply(batches):
+        import pyarrow as pa
 
-    return df.mapInPandas(apply, schema)
+        for batch in batches:
+            if input_col is not None:
+                column = batch.column(input_col)
+                values = column.flatten().to_numpy(zero_copy_only=False)
+                if column.null_count or len(values) != len(column) * features:
+                    raise ValueError(f"{input_col} must hold {features} values in every row")
+                rows = values.reshape(len(column), features)
+            else:
+                rows = np.column_stack([batch.column(c).to_numpy(zero_copy_only=False) for c in used]) \
+                    if len(batch) else np.empty((0, features))
+            result = rows_output(rows, blob, output, threshold, width)
+            columns = [batch.column(c) for c in keep]
+            columns += [pa.array(result[:, i]) for i in range(width)] if width else [pa.array(result)]
+            yield pa.RecordBatch.from_arrays(columns, names=keep + names)
+
+    return df.mapInArrow(apply, schema)

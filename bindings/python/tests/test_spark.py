@@ -1,7 +1,7 @@
 """aefeatures.spark on a real local Spark (local[2]): every output of every variant equals
-in-process results through mapInPandas and predict_batch_udf, including empty partitions; each
-Python worker rebuilds the model at most once; the library in a task runs spark.task.cpus (1)
-BLAS threads."""
+in-process results through transform (mapInArrow) and predict_udf (predict_batch_udf),
+including empty partitions; each Python worker rebuilds the model at most once; the library in
+a task runs spark.task.cpus (1) BLAS threads."""
 import os
 import shutil
 import sys
