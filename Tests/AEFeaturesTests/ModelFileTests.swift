@@ -68,14 +68,7 @@ final class ModelFileTests: XCTestCase {
         let weights = try XCTUnwrap(standardized.errorWeights)
         for (model, bad) in [(standardized, nil), (standardized, Array(weights.dropLast())), (standardized, [0] + weights.dropFirst()),
                              (standardized, [-1] + weights.dropFirst()), (plain, weights)] as [(Autoencoder, [Float]?)] {
-            let kept = model.errorWeights
-            model.errorWeights = bad
-            let bytes = try model.serialized()
-            model.errorWeights = kept
-            XCTAssertThrowsError(try Autoencoder.deserialize(bytes)) { error in
-                guard case AEError.corruptModel(let message) = error else { return XCTFail("\(error)") }
-                XCTAssertTrue(message.contains("error weights"), message)
-            }
+            try assertRefused(model, \.errorWeights, bad, mentioning: "error weights")
         }
         XCTAssertEqual(try Autoencoder.deserialize(try standardized.serialized()).errorWeights, weights)
     }
@@ -92,16 +85,23 @@ final class ModelFileTests: XCTestCase {
         json = json.replacingOccurrences(of: #""size":3"#, with: #""size":2"#)
         let resized = try JSONDecoder().decode(CodeDistances.self, from: Data(json.utf8))
         for (model, bad) in [(combined, nil), (combined, resized), (standardized, terms)] as [(Autoencoder, CodeDistances?)] {
-            let kept = model.codeDistances
-            model.codeDistances = bad
-            let bytes = try model.serialized()
-            model.codeDistances = kept
-            XCTAssertThrowsError(try Autoencoder.deserialize(bytes)) { error in
-                guard case AEError.corruptModel(let message) = error else { return XCTFail("\(error)") }
-                XCTAssertTrue(message.contains("code distances"), message)
-            }
+            try assertRefused(model, \.codeDistances, bad, mentioning: "code distances")
         }
         XCTAssertEqual(try Autoencoder.deserialize(try combined.serialized()).codeDistances, terms)
+    }
+
+    /// Saves `model` with the fitted state at `keyPath` set to `bad` (then puts it back) and
+    /// checks that loading those bytes is refused as corrupt, with a message naming `what`.
+    private func assertRefused<Value>(_ model: Autoencoder, _ keyPath: ReferenceWritableKeyPath<Autoencoder, Value>, _ bad: Value,
+                                      mentioning what: String, line: UInt = #line) throws {
+        let kept = model[keyPath: keyPath]
+        model[keyPath: keyPath] = bad
+        let bytes = try model.serialized()
+        model[keyPath: keyPath] = kept
+        XCTAssertThrowsError(try Autoencoder.deserialize(bytes), line: line) { error in
+            guard case AEError.corruptModel(let message) = error else { return XCTFail("\(error)", line: line) }
+            XCTAssertTrue(message.contains(what), message, line: line)
+        }
     }
 
     func testAtomicSaveReplacesOrKeepsTheOldFile() throws {

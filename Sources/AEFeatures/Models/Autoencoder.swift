@@ -20,7 +20,7 @@ public final class Autoencoder {
     /// Scores above this are anomalies: the (1 − contamination) quantile of the training scores.
     public internal(set) var threshold: Float?
     /// The standardized score's per-value weights (1 / mean training error), fitted with the
-    /// model when `spec.score` is `.standardized`; nil otherwise.
+    /// model when `spec.score` is `.standardized` or `.combined`; nil otherwise.
     public internal(set) var errorWeights: [Float]?
     /// The combined score's code terms, fitted with the model when `spec.score` is `.combined`.
     var codeDistances: CodeDistances?
@@ -154,9 +154,8 @@ public final class Autoencoder {
             try checkData(x, rows: rows, name: "training data")
             let chunk = Rows(x.baseAddress!, count: rows, width: inputSize)
             let seed = seed ?? spec.seed
-            let starting = !isFitted
-            let previous = (network.parameters.snapshot(), scaler)
-            if starting {
+            let previousScaler = scaler
+            if !isFitted {
                 network.initialize(seed: seed)
                 scaler = Scaler(kind: spec.scaling, data: chunk)
             }
@@ -165,8 +164,8 @@ public final class Autoencoder {
             do {
                 loss = try current.pass(chunk, scaler: scaler)
             } catch let divergence as Divergence {
-                network.parameters.restore(previous.0)
-                scaler = previous.1
+                // The pass has put back the weights from before it.
+                scaler = previousScaler
                 session = nil
                 throw AEError.diverged("objective became \(divergence.value) at batch row \(divergence.row) of this partial fit; " +
                                        "the model keeps its state from before the call; try a lower learning_rate or set clip_norm")

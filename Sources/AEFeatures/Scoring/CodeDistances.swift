@@ -89,6 +89,7 @@ struct CodeDistances: Codable, Equatable {
         var centred = [Float](repeating: 0, count: block * size), white = centred
         var distances = [Float](repeating: 0, count: block * stored)
         let bankNorms = self.bankNorms
+        var nearest = [Float](repeating: 0, count: k + 1), indices = [Int](repeating: 0, count: k + 1)
         var start = 0
         while start < rows {
             let n = Swift.min(block, rows - start), chunk = codes + start * size
@@ -104,7 +105,7 @@ struct CodeDistances: Codable, Equatable {
                 // then their distances again as Σ (c − b)², free of that form's cancellation,
                 // so the term rounds like the codes do whatever the batch.
                 let norm = (0..<size).reduce(Float(0)) { $0 + chunk[r * size + $1] * chunk[r * size + $1] }
-                var nearest = [Float](repeating: .infinity, count: k + 1), indices = [Int](repeating: 0, count: k + 1)
+                for p in 0...k { nearest[p] = .infinity }
                 for j in 0..<stored {
                     let d = norm + distances[r * stored + j] + bankNorms[j]
                     guard d < nearest[k] else { continue }
@@ -112,12 +113,17 @@ struct CodeDistances: Codable, Equatable {
                     while p > 0 && nearest[p - 1] > d { (nearest[p], indices[p]) = (nearest[p - 1], indices[p - 1]); p -= 1 }
                     (nearest[p], indices[p]) = (d, j)
                 }
-                let exact = indices.map { j in (0..<size).reduce(Float(0)) { sum, i in
-                    let difference = chunk[r * size + i] - bank[j * size + i]
-                    return sum + difference * difference
-                } }
                 // All but the nearest: the sum less the smallest.
-                terms[3 * row + 2] = (exact.reduce(0, +) - exact.min()!) * (1 / Float(k))
+                var sum: Float = 0, smallest = Float.infinity
+                for j in indices {
+                    let exact = (0..<size).reduce(Float(0)) { total, i in
+                        let difference = chunk[r * size + i] - bank[j * size + i]
+                        return total + difference * difference
+                    }
+                    sum += exact
+                    smallest = Swift.min(smallest, exact)
+                }
+                terms[3 * row + 2] = (sum - smallest) * (1 / Float(k))
             }
             start += n
         }

@@ -20,12 +20,13 @@ def output_width(model, output):
 
 
 def payload(model, output):
-    """(model bytes, threshold) of a fitted estimator or NativeModel."""
+    """(NativeModel, its bytes, threshold) of a fitted estimator or NativeModel."""
     from .estimators import AutoencoderDetector, AutoencoderTransformer
 
     if isinstance(model, AutoencoderDetector):
         model._check_fitted()
-        return model.autoencoder_.model_.to_bytes(), model.threshold_
+        native = model.autoencoder_.model_
+        return native, native.to_bytes(), model.threshold_
     if isinstance(model, AutoencoderTransformer):
         model._check_fitted()
         model = model.model_
@@ -34,7 +35,7 @@ def payload(model, output):
                         f"got {type(model).__name__}")
     if not model.is_fitted:
         raise ValueError("the model is not fitted")
-    return model.to_bytes(), model.threshold if output == "labels" else None
+    return model, model.to_bytes(), model.threshold if output == "labels" else None
 
 
 def key(blob):

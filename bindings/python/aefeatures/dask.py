@@ -16,7 +16,6 @@ Needs dask[dataframe] (and distributed for a cluster); `import aefeatures` never
 import numpy as np
 
 from ._engine import OUTPUTS, output_width, payload, rows_output
-from ._model import NativeModel
 
 
 def transform(data, model, output="features", input_cols=None, prefix="ae_"):
@@ -40,8 +39,7 @@ def transform(data, model, output="features", input_cols=None, prefix="ae_"):
 
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-    blob, threshold = payload(model, output)
-    native = NativeModel.from_bytes(blob)
+    native, blob, threshold = payload(model, output)
     width = output_width(native, output)
     shared = dask.delayed(blob, pure=True)  # one key: sent once, not embedded in every task
     if isinstance(data, da.Array):

@@ -7,7 +7,6 @@ AutoencoderDetector: PyOD's conventions for anomaly detection with an Autoencode
 inside: `decision_function` (higher = more anomalous), `predict` (0 normal / 1 anomaly),
 `predict_proba`, `threshold_`, `decision_scores_`, `labels_`, per-feature errors.
 """
-import json
 import numbers
 import re
 import sys
@@ -380,8 +379,7 @@ class AutoencoderTransformer(ParamsBase):
             if hasattr(X, "columns"):
                 self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         else:
-            wanted = self._spec(rows.shape[1], self.model_.spec["seed"])
-            if NativeModel.create(wanted).spec != self.model_.spec:
+            if spec_defaults(self._spec(rows.shape[1], self.model_.spec["seed"])) != self.model_.spec:
                 raise ValueError("the parameters changed since the model was created; "
                                  "call fit to start over with them")
         self.model_.partial_fit(rows)

@@ -17,14 +17,12 @@ Needs pyspark (and Java for it); `import aefeatures` never imports it.
 import numpy as np
 
 from ._engine import OUTPUTS, cached, output_width, payload, rows_output
-from ._model import NativeModel
 
 
 def _plan(model, output):
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-    blob, threshold = payload(model, output)
-    native = NativeModel.from_bytes(blob)
+    native, blob, threshold = payload(model, output)
     return blob, threshold, native.sample_size, output_width(native, output)
 
 
