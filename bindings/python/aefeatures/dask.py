@@ -39,9 +39,9 @@ def transform(data, model, output="features", input_cols=None, prefix="ae_"):
 
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-    native, blob, threshold = payload(model, output)
+    native, shipped, threshold = payload(model, output)
     width = output_width(native, output)
-    shared = dask.delayed(blob, pure=True)  # one key: sent once, not embedded in every task
+    shared = dask.delayed(shipped, pure=True)  # one key: sent once, not embedded in every task
     if isinstance(data, da.Array):
         if data.ndim != 2 or data.shape[1] != native.sample_size:
             raise ValueError(f"expected a 2-D array of {native.sample_size} columns, got shape {data.shape}")
@@ -67,8 +67,8 @@ def transform(data, model, output="features", input_cols=None, prefix="ae_"):
     raise TypeError(f"data must be a dask Array or DataFrame, got {type(data).__name__}")
 
 
-def _frame(frame, blob, output, threshold, width, columns, keep, names):
-    values = rows_output(frame[columns].to_numpy(dtype=np.float32), blob, output, threshold, width)
+def _frame(frame, shipped, output, threshold, width, columns, keep, names):
+    values = rows_output(frame[columns].to_numpy(dtype=np.float32), shipped, output, threshold, width)
     out = frame[keep].copy()
     if width:
         for i, name in enumerate(names):

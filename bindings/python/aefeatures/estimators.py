@@ -424,6 +424,15 @@ class AutoencoderTransformer(ParamsBase):
         index = X.index if isinstance(X, pandas.DataFrame) else None
         return pandas.DataFrame(features, columns=self.get_feature_names_out(), index=index)
 
+    def score(self, X, y=None):
+        """Minus the mean anomaly score of the rows of X (by default the mean per-value
+        reconstruction error in scaled units; the negative ELBO per value for variational
+        models): higher is better, as scikit-learn's model selection (GridSearchCV without
+        `scoring`) and dask-ml's Incremental expect. Compare models only with the
+        "reconstruction" score: "standardized" and "combined" are scaled by each model's own
+        training errors. y is ignored."""
+        return -float(np.mean(self.model_.score(self._rows(X)), dtype=np.float64))
+
     def inverse_transform(self, X):
         """Decodes codes (n_samples x code_size) to the input space, in raw units."""
         self._check_fitted()

@@ -22,8 +22,8 @@ from ._engine import OUTPUTS, cached, output_width, payload, rows_output
 def _plan(model, output):
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-    native, blob, threshold = payload(model, output)
-    return blob, threshold, native.sample_size, output_width(native, output)
+    native, shipped, threshold = payload(model, output)
+    return shipped, threshold, native.sample_size, output_width(native, output)
 
 
 def predict_udf(model, output="features", batch_size=4096):
@@ -35,13 +35,13 @@ def predict_udf(model, output="features", batch_size=4096):
     from pyspark.ml.functions import predict_batch_udf
     from pyspark.sql.types import ArrayType, FloatType, IntegerType
 
-    blob, threshold, features, width = _plan(model, output)
+    shipped, threshold, features, width = _plan(model, output)
 
     def make_predict_fn():
-        cached(blob)  # rebuilt here, once per Python worker
+        cached(shipped)  # rebuilt here, once per Python worker
 
         def predict(inputs):
-            return rows_output(inputs.reshape(-1, features), blob, output, threshold, width)
+            return rows_output(inputs.reshape(-1, features), shipped, output, threshold, width)
         return predict
 
     return_type = ArrayType(FloatType()) if width else IntegerType() if output == "labels" else FloatType()
@@ -66,7 +66,7 @@ def transform(df, model, output="features", input_cols=None, input_col=None, pre
     """
     from pyspark.sql.types import FloatType, IntegerType, StructField, StructType
 
-    blob, threshold, features, width = _plan(model, output)
+    shipped, threshold, features, width = _plan(model, output)
     if input_col is not None and input_cols is not None:
         raise ValueError("give input_cols or input_col, not both")
     used = [input_col] if input_col is not None else list(df.columns if input_cols is None else input_cols)
@@ -93,7 +93,7 @@ def transform(df, model, output="features", input_cols=None, input_col=None, pre
             else:
                 rows = np.column_stack([batch.column(c).to_numpy(zero_copy_only=False) for c in used]) \
                     if len(batch) else np.empty((0, features))
-            result = rows_output(rows, blob, output, threshold, width)
+            result = rows_output(rows, shipped, output, threshold, width)
             columns = [batch.column(c) for c in keep]
             columns += [pa.array(result[:, i]) for i in range(width)] if width else [pa.array(result)]
             yield pa.RecordBatch.from_arrays(columns, names=keep + names)

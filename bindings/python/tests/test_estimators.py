@@ -356,6 +356,14 @@ def test_pipeline_and_grid_search(small_params):
     search = GridSearchCV(pipe, {"ae__code_size": [2, 4]}, cv=2).fit(x, y)
     assert search.best_params_["ae__code_size"] in (2, 4)
 
+    # The transformer's own score (minus the mean reconstruction error) lets an unsupervised
+    # search run without `scoring`: a 1-unit code reconstructs these 2-D-manifold rows worse.
+    ae = AutoencoderTransformer(**small_params).fit(x)
+    assert ae.score(x) == pytest.approx(-np.mean(ae.model_.score(x.astype(np.float32)), dtype=np.float64))
+    assert ae.score(x) < 0
+    unsupervised = GridSearchCV(AutoencoderTransformer(**small_params), {"code_size": [1, 3]}, cv=2).fit(x)
+    assert unsupervised.best_params_["code_size"] == 3
+
 
 def test_keyboard_interrupt_cancels_cleanly(data, small_params, monkeypatch):
     from aefeatures import estimators
