@@ -16,7 +16,10 @@
 PREFIX   ?= /usr/local
 OUT      := build
 LIBDIR   := $(OUT)/lib
-SONAME   := libaefeatures.so.1
+# The version and the ABI number come from the header, the single source of both.
+VERSION  := $(shell sed -n 's/^\#define AEF_VERSION_STRING "\(.*\)"/\1/p' include/aefeatures.h)
+ABI      := $(shell sed -n 's/^\#define AEF_ABI_VERSION \([0-9]*\)/\1/p' include/aefeatures.h)
+SONAME   := libaefeatures.so.$(ABI)
 LIB      := $(LIBDIR)/$(SONAME)
 SCRATCH  := .build-lib
 CC       ?= cc
@@ -84,7 +87,7 @@ install: $(LIB)
 	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libaefeatures.so
 	install -m 644 include/aefeatures.h $(DESTDIR)$(PREFIX)/include/aefeatures.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' aefeatures.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/aefeatures.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' aefeatures.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/aefeatures.pc
 	-ldconfig 2>/dev/null
 
 STAGE := $(CURDIR)/$(OUT)/stage

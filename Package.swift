@@ -45,7 +45,7 @@ let package = Package(
                           exclude: ["regressions"]),
         .testTarget(
             name: "AEFeaturesTests",
-            dependencies: ["AEFeatures", "AEFDatasets", "CONNX"]
+            dependencies: ["AEFeatures", "AEFeaturesCAPI", "AEFDatasets", "CONNX"]
         ),
     ],
     swiftLanguageModes: [.v5]

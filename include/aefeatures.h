@@ -74,6 +74,10 @@ extern "C" {
 #define AEF_VERSION_STRING "0.1.0"
 #define AEF_ABI_VERSION 1
 
+/* What every function returning aef_status reports. AEF_OK and AEF_CANCELLED are the two
+ * outcomes that leave a usable result (only aef_model_fit can return AEF_CANCELLED: the caller
+ * asked for it); every AEF_ERR_* value is a failure, with aef_last_error() saying why. Values are
+ * fixed by the ABI: new ones are only ever appended. */
 typedef enum aef_status {
     AEF_OK = 0,
     AEF_ERR_NULL_ARGUMENT = 1,    /* a required pointer was NULL */

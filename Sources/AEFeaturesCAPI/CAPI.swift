@@ -9,29 +9,6 @@ import FoundationEssentials
 import Glibc
 #endif
 
-/// Mirrors `aef_status` in include/aefeatures.h.
-enum Status: Int32, CaseIterable {
-    case ok = 0, nullArgument, invalidArgument, invalidSpec, notFitted, diverged, bufferTooSmall, io,
-         corruptModel, internalError, cancelled, busy
-
-    var name: String {
-        switch self {
-        case .ok: return "AEF_OK"
-        case .nullArgument: return "AEF_ERR_NULL_ARGUMENT"
-        case .invalidArgument: return "AEF_ERR_INVALID_ARGUMENT"
-        case .invalidSpec: return "AEF_ERR_INVALID_SPEC"
-        case .notFitted: return "AEF_ERR_NOT_FITTED"
-        case .diverged: return "AEF_ERR_DIVERGED"
-        case .bufferTooSmall: return "AEF_ERR_BUFFER_TOO_SMALL"
-        case .io: return "AEF_ERR_IO"
-        case .corruptModel: return "AEF_ERR_CORRUPT_MODEL"
-        case .internalError: return "AEF_ERR_INTERNAL"
-        case .cancelled: return "AEF_CANCELLED"
-        case .busy: return "AEF_ERR_BUSY"
-        }
-    }
-}
-
 /// A failure found at the boundary itself.
 struct BoundaryError: Error {
     let status: Status
@@ -121,15 +98,9 @@ private func samples(_ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int
 }
 
 /// Elements an output kind needs for `rows` samples.
-private func outputCount(_ kind: Int32, rows: Int, of model: Autoencoder) throws -> Int {
+private func outputCount(_ kind: OutputKind, rows: Int, of model: Autoencoder) throws -> Int {
     _ = try checkedSize(rows, "n_samples")
-    let width: Int
-    switch kind {
-    case 0: width = model.codeSize
-    case 1, 3: width = model.inputSize
-    case 2, 4: width = 1
-    default: throw BoundaryError(status: .invalidArgument, message: "unknown output kind \(kind)")
-    }
+    let width = kind.width(of: model)
     let (total, overflow) = rows.multipliedReportingOverflow(by: width)
     guard !overflow else { throw BoundaryError(status: .invalidArgument, message: "\(rows) samples overflow the output size") }
     return total
@@ -175,7 +146,7 @@ private let unknownStatus: UnsafePointer<CChar> = UnsafePointer(strdup("unknown 
 public func aef_version() -> UnsafePointer<CChar> { versionString }
 
 @_cdecl("aef_abi_version")
-public func aef_abi_version() -> UInt32 { 1 }
+public func aef_abi_version() -> UInt32 { AEFeaturesVersion.abi }
 
 private let blasInfoString: UnsafePointer<CChar> = UnsafePointer(strdup(BLASInfo.description)!)
 
@@ -275,13 +246,17 @@ public func aef_model_partial_fit(_ handle: OpaquePointer?, _ x: UnsafePointer<F
 public func aef_model_output_size(_ handle: OpaquePointer?, _ kind: Int32, _ count: Int, _ out: UnsafeMutablePointer<Int>?) -> Int32 {
     guarded("aef_model_output_size") {
         let model = try model(handle)
-        try required(out, "out_count").pointee = try outputCount(kind, rows: count, of: model)
+        guard let outputKind = OutputKind(rawValue: kind) else {
+            throw BoundaryError(status: .invalidArgument, message: "unknown output kind \(kind); expected one of " +
+                                OutputKind.allCases.map(\.name).joined(separator: ", "))
+        }
+        try required(out, "out_count").pointee = try outputCount(outputKind, rows: count, of: model)
         return .ok
     }
 }
 
 /// The shared body of the float-output inference calls.
-private func infer(_ function: String, _ kind: Int32, _ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int,
+private func infer(_ function: String, _ kind: OutputKind, _ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int,
                    _ sampleSize: Int, _ out: UnsafeMutablePointer<Float>?, _ capacity: Int,
                    _ kernel: (Autoencoder) -> (UnsafeBufferPointer<Float>, Int, UnsafeMutableBufferPointer<Float>) throws -> Void) -> Int32 {
     guarded(function) {
@@ -296,25 +271,25 @@ private func infer(_ function: String, _ kind: Int32, _ handle: OpaquePointer?, 
 @_cdecl("aef_model_transform")
 public func aef_model_transform(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
                                 _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
-    infer("aef_model_transform", 0, handle, x, count, sampleSize, out, capacity) { $0.encode }
+    infer("aef_model_transform", .features, handle, x, count, sampleSize, out, capacity) { $0.encode }
 }
 
 @_cdecl("aef_model_reconstruct")
 public func aef_model_reconstruct(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
                                   _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
-    infer("aef_model_reconstruct", 1, handle, x, count, sampleSize, out, capacity) { $0.reconstruct }
+    infer("aef_model_reconstruct", .reconstruction, handle, x, count, sampleSize, out, capacity) { $0.reconstruct }
 }
 
 @_cdecl("aef_model_score")
 public func aef_model_score(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
                             _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
-    infer("aef_model_score", 2, handle, x, count, sampleSize, out, capacity) { $0.anomalyScores }
+    infer("aef_model_score", .scores, handle, x, count, sampleSize, out, capacity) { $0.anomalyScores }
 }
 
 @_cdecl("aef_model_feature_errors")
 public func aef_model_feature_errors(_ handle: OpaquePointer?, _ x: UnsafePointer<Float>?, _ count: Int, _ sampleSize: Int,
                                      _ out: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
-    infer("aef_model_feature_errors", 3, handle, x, count, sampleSize, out, capacity) { $0.featureErrors }
+    infer("aef_model_feature_errors", .featureErrors, handle, x, count, sampleSize, out, capacity) { $0.featureErrors }
 }
 
 @_cdecl("aef_model_decode")
@@ -323,7 +298,7 @@ public func aef_model_decode(_ handle: OpaquePointer?, _ codes: UnsafePointer<Fl
     guarded("aef_model_decode") {
         let model = try model(handle)
         let data = try samples(codes, count, codeSize, of: model, name: "codes", width: model.codeSize, widthName: "code_size")
-        let buffer = try output(out, capacity: capacity, needed: try outputCount(1, rows: count, of: model))
+        let buffer = try output(out, capacity: capacity, needed: try outputCount(.reconstruction, rows: count, of: model))
         try model.decode(data, rows: count, into: buffer)
         return .ok
     }
@@ -338,7 +313,7 @@ public func aef_model_sample(_ handle: OpaquePointer?, _ count: Int, _ seed: UIn
             throw BoundaryError(status: .invalidArgument, message: "n_samples must be positive")
         }
         guard try model.fittedState().history != nil else { throw AEError.notFitted }
-        let buffer = try output(out, capacity: capacity, needed: try outputCount(1, rows: count, of: model))
+        let buffer = try output(out, capacity: capacity, needed: try outputCount(.reconstruction, rows: count, of: model))
         try model.sample(count: count, seed: seed, into: buffer)
         return .ok
     }
@@ -351,7 +326,7 @@ public func aef_model_latent_distribution(_ handle: OpaquePointer?, _ x: UnsafeP
     guarded("aef_model_latent_distribution") {
         let model = try model(handle)
         let data = try samples(x, count, sampleSize, of: model)
-        let needed = try outputCount(0, rows: count, of: model)
+        let needed = try outputCount(.features, rows: count, of: model)
         let means = try output(mean, capacity: capacity, needed: needed)
         let logVariances = try output(logVariance, capacity: capacity, needed: needed)
         let distribution = try model.latentDistribution(Tensor(shape: [count, sampleSize], scalars: Array(data)))
@@ -367,7 +342,7 @@ public func aef_model_predict(_ handle: OpaquePointer?, _ x: UnsafePointer<Float
     guarded("aef_model_predict") {
         let model = try model(handle)
         let data = try samples(x, count, sampleSize, of: model)
-        let labels = try output(out, capacity: capacity, needed: count)
+        let labels = try output(out, capacity: capacity, needed: try outputCount(.labels, rows: count, of: model))
         try model.predictAnomalies(data, rows: count, into: labels)
         return .ok
     }
@@ -491,14 +466,12 @@ public func aef_model_load_buffer(_ data: UnsafeRawPointer?, _ size: Int, _ out:
 
 // MARK: ONNX export
 
-private func onnxGraph(_ kind: Int32) throws -> ONNXGraphKind {
-    switch kind {
-    case 0: return .encoder
-    case 1: return .autoencoder
-    case 2: return .scorer
-    case 3: return .decoder
-    default: throw BoundaryError(status: .invalidArgument, message: "unknown ONNX graph \(kind); expected AEF_ONNX_ENCODER, AEF_ONNX_AUTOENCODER, AEF_ONNX_SCORER or AEF_ONNX_DECODER")
+private func onnxGraph(_ id: Int32) throws -> ONNXGraphKind {
+    guard let graph = ONNXGraphID(rawValue: id) else {
+        throw BoundaryError(status: .invalidArgument, message: "unknown ONNX graph \(id); expected one of " +
+                            ONNXGraphID.allCases.map(\.name).joined(separator: ", "))
     }
+    return graph.kind
 }
 
 @_cdecl("aef_model_export_onnx")

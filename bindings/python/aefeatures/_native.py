@@ -50,7 +50,7 @@ def _candidates():
     here = Path(__file__).resolve().parent
     yield from sorted(here.glob("libaefeatures.so*"))
     # A source checkout: bindings/python/aefeatures -> build/lib (from `make lib`).
-    yield here.parents[2] / "build" / "lib" / "libaefeatures.so.1"
+    yield here.parents[2] / "build" / "lib" / f"libaefeatures.so.{ABI_VERSION}"
     found = ctypes.util.find_library("aefeatures")
     if found:
         yield Path(found)
