@@ -54,6 +54,40 @@ final class LayerTests: XCTestCase {
         XCTAssertEqual(harness.parameters.suffix(100), Array(repeating: 0, count: 100))
     }
 
+    /// A tied decoder layer equals the reference Dense with its encoder's weights transposed; its
+    /// weight gradient lands, transposed, in the encoder's gradient; it owns only its bias.
+    func testTiedDenseMatchesReferenceWithTransposedWeights() {
+        for (batch, inputs, outputs) in [(1, 1, 1), (7, 13, 5), (33, 17, 29)] {
+            var data = TestData(seed: UInt64(batch) + 40)
+            let encoder = Dense(inputSize: outputs, outputSize: inputs, initialisation: .glorot)
+            let tied = Dense(inputSize: inputs, outputSize: outputs, initialisation: .glorot, tiedTo: encoder)
+            XCTAssertEqual(tied.parameterCount, outputs)
+            let harness = LayerHarness(tied, using: [encoder])
+            let theta = harness.parameters, weights = inputs * outputs
+            let encoderWeight = Array(theta[0..<weights])  // [inputs, outputs]
+            let bias = Array(theta[(weights + inputs)...])
+            var w = [Double](repeating: 0, count: weights)  // [outputs, inputs]
+            for o in 0..<outputs { for i in 0..<inputs { w[o * inputs + i] = encoderWeight[i * outputs + o] } }
+            let x = data.uniform(batch * inputs), dy = data.uniform(batch * outputs)
+            let fast = harness.run(x, batch: batch, dy: dy)
+            let y = Reference.denseForward(x: x, w: w, b: bias, batch: batch, inputs: inputs, outputs: outputs)
+            let g = Reference.denseBackward(x: x, w: w, dy: dy, batch: batch, inputs: inputs, outputs: outputs)
+            var encoderGradient = [Double](repeating: 0, count: weights)
+            for o in 0..<outputs { for i in 0..<inputs { encoderGradient[i * outputs + o] = g.dw[o * inputs + i] } }
+            assertClose(fast.y, y, absolute: 1e-5, "tied y \(batch)x\(inputs)->\(outputs)")
+            assertClose(fast.dx, g.dx, absolute: 1e-5, "tied dx")
+            assertClose(fast.dparameters, encoderGradient + [Double](repeating: 0, count: inputs) + g.db, absolute: 1e-5,
+                        "tied: dW into the encoder's gradient, none into its bias, db its own")
+        }
+    }
+
+    func testTiedDenseMatchesFiniteDifferences() {
+        var data = TestData(seed: 5)
+        let encoder = Dense(inputSize: 4, outputSize: 6, initialisation: .he)
+        LayerHarness(Dense(inputSize: 6, outputSize: 4, initialisation: .he, tiedTo: encoder), using: [encoder])
+            .assertGradientsMatchFiniteDifferences(data.uniform(3 * 6), batch: 3)
+    }
+
     // MARK: BatchNorm
 
     func testBatchNormReferenceMatchesFiniteDifferences() {

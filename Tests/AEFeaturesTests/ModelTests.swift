@@ -60,6 +60,8 @@ final class ModelTests: XCTestCase {
             #"{"input_shape":[6],"hidden_units":[5],"code_size":3,"batch_norm":"before","dropout":0.2,"input_dropout":0.3}"#,
             #"{"variant":"contractive","input_shape":[6],"hidden_units":[5],"code_size":3,"batch_norm":"before","contractive_weight":0.3}"#,
             #"{"variant":"variational","input_shape":[6],"hidden_units":[5],"code_size":2,"batch_norm":"before"}"#,
+            // Tied weights: each encoder weight gets the gradients of both its uses.
+            #"{"input_shape":[6],"hidden_units":[5],"code_size":3,"tied_weights":true,"batch_norm":true}"#,
         ]
         for json in cases { try assertObjectiveGradientMatchesFiniteDifferences(json, batch: 4) }
     }
@@ -135,8 +137,10 @@ final class ModelTests: XCTestCase {
         ].map { #"{"input_shape":[24],"hidden_units":[16],"code_size":4,"training":{"epochs":15,"batch_size":16,\#($0)}}"# } + [
             #"{"variant":"denoising","input_shape":[24],"hidden_units":[16],"code_size":4,"noise":{"type":"masking","level":0.2},"training":{"epochs":15,"batch_size":16}}"#,
             #"{"variant":"denoising","input_shape":[24],"code_size":4,"noise":{"type":"salt_and_pepper","level":0.1},"training":{"epochs":15,"batch_size":16}}"#,
+            #"{"variant":"denoising","input_shape":[24],"code_size":4,"noise":{"type":"poisson","level":30},"training":{"epochs":15,"batch_size":16}}"#,
             #"{"variant":"sparse","input_shape":[24],"hidden_units":[16],"code_size":8,"training":{"epochs":15,"batch_size":16}}"#,
             #"{"variant":"contractive","input_shape":[24],"code_size":4,"training":{"epochs":15,"batch_size":16}}"#,
+            #"{"variant":"contractive","input_shape":[24],"hidden_units":[16],"code_size":4,"tied_weights":true,"training":{"epochs":15,"batch_size":16}}"#,
             #"{"input_shape":[24],"hidden_units":[16],"code_size":4,"loss":"bce","batch_norm":true,"dropout":0.1,"training":{"epochs":15,"batch_size":16}}"#,
             #"{"variant":"denoising","input_shape":[24],"hidden_units":[16],"code_size":4,"batch_norm":"before","input_dropout":0.1,"noise":{"type":"uniform","level":0.1},"training":{"epochs":15,"batch_size":16,"learning_rate_schedule":{"type":"plateau","patience":2}}}"#,
         ]

@@ -57,11 +57,13 @@ final class LayerHarness {
     let layer: Layer
     let block: ParameterBlock
 
-    init(_ layer: Layer, seed: UInt64 = 7) {
+    /// `layer` runs; `owners` are layers whose parameters it uses (a tied Dense's encoder layer),
+    /// laid out first in the block and initialised with it.
+    init(_ layer: Layer, using owners: [Layer] = [], seed: UInt64 = 7) {
         self.layer = layer
-        block = ParameterBlock(layers: [layer])
+        block = ParameterBlock(layers: owners + [layer])
         var rng = RandomSource(seed: seed)
-        layer.initialize(&rng)
+        for owner in owners + [layer] { owner.initialize(&rng) }
     }
 
     var parameters: [Double] {

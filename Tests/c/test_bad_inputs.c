@@ -237,6 +237,8 @@ static void spec_matrix(void) {
         "{\"input_shape\":[12],\"code_size\":2,\"dropout\":1.5}", "{\"input_shape\":[12],\"code_size\":2,\"dropout\":-0.1}",
         "{\"input_shape\":[12],\"code_size\":2,\"batch_norm\":\"inside\"}", "{\"input_shape\":[12],\"code_size\":2,\"input_dropout\":1}",
         "{\"input_shape\":[12],\"code_size\":2,\"noise\":{\"type\":\"uniform\",\"level\":-1}}",
+        "{\"input_shape\":[12],\"code_size\":2,\"noise\":{\"type\":\"poisson\",\"level\":0}}",
+        "{\"input_shape\":[12],\"hidden_units\":[8],\"code_size\":2,\"decoder_units\":[4],\"tied_weights\":true}",
         "{\"variant\":\"adversarial\",\"input_shape\":[12],\"code_size\":2,\"adversarial\":{\"generator_learning_rate\":-1}}",
         "{\"input_shape\":[12],\"code_size\":2,\"score\":\"zscore\"}",
         "{\"input_shape\":[12],\"code_size\":1025,\"score\":\"combined\"}",

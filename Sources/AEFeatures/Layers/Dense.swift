@@ -2,37 +2,53 @@
 /// W is stored [units, inputs] row-major (the PyTorch and ONNX Gemm transB=1 layout), followed by
 /// b [units]. With `steps` > 1 it is time-distributed: a sample of `steps` rows of `inputs` values
 /// maps row by row to `steps` rows of `units`, with the same weights.
+///
+/// Tied weights: a decoder layer `tied` to the encoder layer that maps the other way owns only
+/// its bias and uses that layer's W transposed (y = x · W_enc + b), adding its weight gradient
+/// into the encoder layer's: half the weights, the classic regulariser.
 final class Dense: Layer {
     /// Values in and out per row; a sample is `steps` rows.
     let inputs, units, steps: Int
     let initialisation: WeightInitialisation
-    private(set) var weight: UnsafeMutablePointer<Float>!
+    /// The encoder layer (inputs = this layer's units, units = its inputs) whose weights this one
+    /// uses transposed; nil when it owns its weights.
+    let tied: Dense?
+    private var ownWeight, ownWeightGradient: UnsafeMutablePointer<Float>!
     private(set) var bias: UnsafeMutablePointer<Float>!
-    private(set) var weightGradient: UnsafeMutablePointer<Float>!
     private(set) var biasGradient: UnsafeMutablePointer<Float>!
 
-    init(inputSize: Int, outputSize: Int, steps: Int = 1, initialisation: WeightInitialisation) {
+    init(inputSize: Int, outputSize: Int, steps: Int = 1, initialisation: WeightInitialisation, tiedTo tied: Dense? = nil) {
+        precondition(tied.map { $0.inputs == outputSize && $0.units == inputSize && $0.tied == nil && steps == 1 } ?? true,
+                     "a tied layer mirrors an untied per-row layer")
         inputs = inputSize
         units = outputSize
         self.steps = steps
         self.initialisation = initialisation
+        self.tied = tied
     }
+
+    /// The weights: [units, inputs], or for a tied layer its encoder's [inputs, units].
+    var weight: UnsafeMutablePointer<Float>! { tied?.weight ?? ownWeight }
+    var weightGradient: UnsafeMutablePointer<Float>! { tied?.weightGradient ?? ownWeightGradient }
+    /// Whether `weight` is stored [units, inputs] (Gemm's transB = 1); false for a tied layer.
+    var weightIsTransposed: Bool { tied == nil }
 
     var inputSize: Int { steps * inputs }
     var outputSize: Int { steps * units }
     var gemmFlopsPerSample: Int { 2 * steps * inputs * units }
-    var parameterCount: Int { units * inputs + units }
+    var parameterCount: Int { (tied == nil ? units * inputs : 0) + units }
 
     func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
               state: UnsafeMutablePointer<Float>) {
-        weight = parameters
-        bias = parameters + units * inputs
-        weightGradient = gradients
-        biasGradient = gradients + units * inputs
+        let weights = tied == nil ? units * inputs : 0
+        ownWeight = tied == nil ? parameters : nil
+        ownWeightGradient = tied == nil ? gradients : nil
+        bias = parameters + weights
+        biasGradient = gradients + weights
     }
 
     func initialize(_ rng: inout RandomSource) {
-        initialisation.fill(weight, count: units * inputs, fanIn: inputs, fanOut: units, rng: &rng)
+        if tied == nil { initialisation.fill(weight, count: units * inputs, fanIn: inputs, fanOut: units, rng: &rng) }
         bias.update(repeating: 0, count: units)
     }
 
@@ -40,26 +56,34 @@ final class Dense: Layer {
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
         Bias.broadcast(bias, into: y, rows: batch * steps, columns: units)
-        BLAS.gemm(transB: true, m: batch * steps, n: units, k: inputs, x, weight, beta: 1, y)
+        BLAS.gemm(transB: weightIsTransposed, m: batch * steps, n: units, k: inputs, x, weight, beta: 1, y)
     }
 
-    // dW += dyᵀ x ; db += Σ_rows dy ; dx = dy W
+    // dW += dyᵀ x (tied: dW_enc += xᵀ dy) ; db += Σ_rows dy ; dx = dy W (tied: dy W_encᵀ)
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
-        BLAS.gemm(transA: true, m: units, n: inputs, k: batch * steps, dy, x, beta: 1, weightGradient)
-        Bias.accumulateGradient(dy, rows: batch * steps, columns: units, into: biasGradient)
+        let rows = batch * steps
+        if weightIsTransposed {
+            BLAS.gemm(transA: true, m: units, n: inputs, k: rows, dy, x, beta: 1, weightGradient)
+        } else {
+            BLAS.gemm(transA: true, m: inputs, n: units, k: rows, x, dy, beta: 1, weightGradient)
+        }
+        Bias.accumulateGradient(dy, rows: rows, columns: units, into: biasGradient)
         if let dx {
-            BLAS.gemm(m: batch * steps, n: inputs, k: units, dy, weight, dx)
+            BLAS.gemm(transB: !weightIsTransposed, m: rows, n: inputs, k: units, dy, weight, dx)
         }
     }
 
-    // ONNX: Gemm(x, W, b, transB=1) on [N, inputs]; time-distributed, MatMul(x, Wᵀ) + b on [T, N, inputs].
+    // ONNX: Gemm(x, W, b, transB=1) on [N, inputs] (tied: the encoder's W with transB=0);
+    // time-distributed, MatMul(x, Wᵀ) + b on [T, N, inputs].
     func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
         let b = graph.constant("bias", dims: [units], copying: bias)
         if steps == 1 {
             let input = graph.flat(x)
-            let w = graph.constant("weight", dims: [units, inputs], copying: weight)
-            return .init(name: graph.node("Gemm", [input, w, b], [("transB", .int(1))]), layout: .flat(units))
+            let dims = weightIsTransposed ? [units, inputs] : [inputs, units]
+            let w = graph.constant("weight", dims: dims, copying: weight)
+            return .init(name: graph.node("Gemm", [input, w, b], [("transB", .int(weightIsTransposed ? 1 : 0))]),
+                         layout: .flat(units))
         }
         var transposed = [Float](repeating: 0, count: units * inputs)
         for u in 0..<units { for i in 0..<inputs { transposed[i * units + u] = weight[u * inputs + i] } }

@@ -34,7 +34,7 @@ struct FusedDense {
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  product: UnsafeMutablePointer<Float>, folded: UnsafeMutablePointer<Float>) {
         let units = dense.units, bias = UnsafePointer(dense.bias!)
-        BLAS.gemm(transB: true, m: batch, n: units, k: dense.inputs, x, dense.weight, product)
+        BLAS.gemm(transB: dense.weightIsTransposed, m: batch, n: units, k: dense.inputs, x, dense.weight, product)
         let function = activation
         if let normalization {
             let scale = folded, shift = folded + units

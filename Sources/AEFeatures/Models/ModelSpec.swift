@@ -76,6 +76,9 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public var outputActivation: ActivationFunction
     /// Decoder hidden widths; defaults to the encoder's, reversed.
     public var decoderUnits: [Int]
+    /// Dense family: each decoder Dense uses the weights of the encoder Dense that mirrors it,
+    /// transposed (half the weights). nil (absent from the JSON) is false.
+    public var tiedWeights: Bool?
     public var batchNorm: BatchNormPlacement
     public var dropout: Float
     /// Inverted dropout on the (scaled) input units in training; nil for none. Absent from the
@@ -136,7 +139,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         case variant, inputShape = "input_shape", hiddenUnits = "hidden_units", codeSize = "code_size"
         case convBlocks = "conv_blocks", convDecoder = "conv_decoder", bidirectional
         case activation, codeActivation = "code_activation", outputActivation = "output_activation"
-        case decoderUnits = "decoder_units", batchNorm = "batch_norm", dropout, inputDropout = "input_dropout", loss, scaling
+        case decoderUnits = "decoder_units", tiedWeights = "tied_weights", batchNorm = "batch_norm", dropout, inputDropout = "input_dropout", loss, scaling
         case noise, sparsity, contractiveWeight = "contractive_weight", variationalSettings = "variational"
         case adversarialSettings = "adversarial"
         case score, contamination, seed, training
@@ -156,6 +159,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         // An adversarial code must be able to match an unbounded prior.
         codeActivation = try c.value(.codeActivation, default: variant == .adversarial ? .identity : .sigmoid)
         decoderUnits = try c.integers(.decoderUnits, default: hiddenUnits.reversed())
+        tiedWeights = try c.decodeIfPresent(Bool.self, forKey: .tiedWeights)
         batchNorm = try c.value(.batchNorm, default: .none)
         dropout = try c.value(.dropout, default: 0)
         inputDropout = try c.decodeIfPresent(Float.self, forKey: .inputDropout)
@@ -203,6 +207,15 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         }
         if let codeSize, codeSize < 1 || codeSize > maxWidth { try fail("code_size", "must be in 1...\(maxWidth)", codeSize) }
         if bidirectional && variant != .seq2seq { try fail("bidirectional", "is only for seq2seq, not \(variant.rawValue)", true) }
+        if tiedWeights == true {
+            if variant.isConvolutional || variant == .seq2seq || variationalSettings != nil {
+                let kind = variationalSettings != nil ? "variational" : variant.rawValue
+                try fail("tied_weights", "is only for dense autoencoders without a variational code, not \(kind)", true)
+            }
+            if decoderUnits != Array(hiddenUnits.reversed()) {
+                try fail("tied_weights", "needs decoder_units \(Array(hiddenUnits.reversed())) (hidden_units reversed), not \(decoderUnits)", true)
+            }
+        }
         if variant.isConvolutional {
             let rank = variant == .conv1d ? 1 : 2
             if !(rank...(rank + 1)).contains(inputShape.count) {
@@ -237,11 +250,8 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         if loss == .bce && outputActivation != .sigmoid {
             try fail("output_activation", "must be 'sigmoid' when loss is 'bce'", outputActivation.rawValue)
         }
-        if let noise {
-            let additive = noise.kind == .gaussian || noise.kind == .uniform
-            let range = additive ? "must be finite and >= 0" : "must be in [0, 1]"
-            let ok = additive ? (noise.level >= 0 && noise.level.isFinite) : (noise.level >= 0 && noise.level <= 1)
-            if !ok { try fail("noise.level", range, noise.level) }
+        if let noise, !noise.levelRange.contains(noise.level) {
+            try fail("noise.level", noise.levelRange.description, noise.level)
         }
         if let sparsity {
             if !(sparsity.weight >= 0 && sparsity.weight.isFinite) {

@@ -10,13 +10,15 @@
 ///            a variational code Dense → [mu | logvar] → Reparameterize (features are mu)
 ///   decoder: [Dense → BatchNorm? → activation → Dropout?] per decoder width
 ///   output:  Dense → output_activation
+///   tied_weights: decoder Dense k (the output's included) uses the weights of the encoder Dense
+///            that mirrors it (the code layer's counting), transposed; it keeps its own bias
 ///
 /// Sequence to sequence ([steps, features] samples):
 ///   encoder: LSTM (or Bidirectional) per hidden width (all return sequences but the last, which
 ///            returns its final state)
 ///   code:    that final state, or with code_size Dense → code_activation (or a variational code)
-///   decoder: LSTM per decoder width, the first reading the code at every step (or RepeatVector(steps)
-///   without decoder LSTMs) → per-step Dense to the features → output_activation
+///   decoder: LSTM per decoder width, the first reading the code at every step → per-step Dense
+///   to the features → output_activation
 ///
 /// Convolutional family (channels-last; 1-D is height 1):
 ///   encoder: per block, Conv → BatchNorm? → activation → Dropout? → Pool?
@@ -68,33 +70,48 @@ private struct LayerStack {
         if spec.batchNorm == .before { layers.append(BatchNorm(channels: channels, positions: size / channels)) }
     }
 
-    mutating func dense(_ inputs: Int, _ units: Int, _ activation: ActivationFunction, hidden: Bool) {
+    /// Dense → BatchNorm? → activation → Dropout?; with `tiedTo`, the Dense uses that encoder
+    /// layer's weights transposed. Returns the Dense.
+    @discardableResult
+    mutating func dense(_ inputs: Int, _ units: Int, _ activation: ActivationFunction, hidden: Bool,
+                        tiedTo encoder: Dense? = nil) -> Dense {
         normalizeInput(size: inputs, channels: inputs)
-        layers.append(Dense(inputSize: inputs, outputSize: units, initialisation: activation.preferredInitialisation))
+        let dense = Dense(inputSize: inputs, outputSize: units, initialisation: activation.preferredInitialisation, tiedTo: encoder)
+        layers.append(dense)
         finishBlock(size: units, channels: units, activation: activation, hidden: hidden)
+        return dense
     }
 
     /// The code layer from `width` inputs: Dense → code_activation, or for a variational code
-    /// Dense → [mu | logvar] → Reparameterize.
-    mutating func code(from width: Int, size: Int) {
+    /// Dense → [mu | logvar] → Reparameterize. Returns the Dense.
+    @discardableResult
+    mutating func code(from width: Int, size: Int) -> Dense {
+        let dense: Dense
         if spec.variationalSettings != nil {
             normalizeInput(size: width, channels: width)
-            layers.append(Dense(inputSize: width, outputSize: 2 * size, initialisation: .glorot))
+            dense = Dense(inputSize: width, outputSize: 2 * size, initialisation: .glorot)
+            layers.append(dense)
             layers.append(Reparameterize(size: size))
         } else {
-            dense(width, size, spec.codeActivation, hidden: false)
+            dense = self.dense(width, size, spec.codeActivation, hidden: false)
         }
         codeLayerIndex = layers.count - 1
+        return dense
     }
 
+    /// With `tied_weights` (validated: decoder widths mirror the encoder's, no variational code),
+    /// decoder layer k uses the weights of encoder layer n - 1 - k, counting the code layer.
     mutating func dense() {
         var width = spec.inputSize
-        for units in spec.hiddenUnits { dense(width, units, spec.activation, hidden: true); width = units }
+        var encoder: [Dense] = []
+        for units in spec.hiddenUnits { encoder.append(dense(width, units, spec.activation, hidden: true)); width = units }
         let code = spec.codeSize ?? 1  // validated: dense variants have one
-        self.code(from: width, size: code)
+        encoder.append(self.code(from: width, size: code))
+        var partners = spec.tiedWeights == true ? Array(encoder.reversed()) : []
+        func partner() -> Dense? { partners.isEmpty ? nil : partners.removeFirst() }
         width = code
-        for units in spec.decoderUnits { dense(width, units, spec.activation, hidden: true); width = units }
-        dense(width, spec.inputSize, spec.outputActivation, hidden: false)
+        for units in spec.decoderUnits { dense(width, units, spec.activation, hidden: true, tiedTo: partner()); width = units }
+        dense(width, spec.inputSize, spec.outputActivation, hidden: false, tiedTo: partner())
     }
 
     mutating func sequenceToSequence() {
@@ -116,8 +133,7 @@ private struct LayerStack {
             width = code
         }
         // The first decoder LSTM reads the code at every step itself (computing its projection
-        // once); without decoder LSTMs the per-step Dense needs the code repeated.
-        if spec.decoderUnits.isEmpty { layers.append(RepeatVector(steps: steps, units: width)) }
+        // once); validation requires at least one.
         for (k, units) in spec.decoderUnits.enumerated() {
             layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: true, repeatsInput: k == 0))
             width = units

@@ -64,3 +64,29 @@ public struct RandomSource: RandomNumberGenerator {
         return p
     }
 }
+
+extension RandomSource {
+    /// A Poisson(mean) count: multiplication of uniforms below mean 10 (Knuth), Hörmann's
+    /// transformed rejection (PTRS, as numpy) above, so the cost stays flat for large means.
+    /// Zero for a mean <= 0.
+    public mutating func poisson(mean: Double) -> Double {
+        guard mean > 0 else { return 0 }
+        if mean < 10 {
+            let limit = exp(-mean)
+            var product = Double(uniform()), count = 0.0
+            while product > limit { product *= Double(uniform()); count += 1 }
+            return count
+        }
+        let root = mean.squareRoot(), logMean = log(mean)
+        let b = 0.931 + 2.53 * root, a = -0.059 + 0.02483 * b
+        let inverseAlpha = 1.1239 + 1.1328 / (b - 3.4), acceptBound = 0.9277 - 3.6224 / (b - 2)
+        while true {
+            let u = Double(uniform()) - 0.5, v = Double(uniform())
+            let us = 0.5 - abs(u)
+            let k = ((2 * a / us + b) * u + mean + 0.43).rounded(.down)
+            if us >= 0.07 && v <= acceptBound { return k }
+            if k < 0 || (us < 0.013 && v > us) { continue }
+            if log(v) + log(inverseAlpha) - log(a / (us * us) + b) <= -mean + k * logMean - lgamma(k + 1) { return k }
+        }
+    }
+}

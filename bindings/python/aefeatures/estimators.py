@@ -143,7 +143,7 @@ _PARAMETER_OF_FIELD = {
     ("variant",): "variant", ("input_shape",): "input_shape", ("hidden_units",): "hidden_units",
     ("code_size",): "code_size", ("activation",): "activation", ("code_activation",): "code_activation",
     ("output_activation",): "output_activation", ("batch_norm",): "batch_norm", ("dropout",): "dropout",
-    ("input_dropout",): "input_dropout", ("loss",): "loss", ("scaling",): "scaling",
+    ("input_dropout",): "input_dropout", ("loss",): "loss", ("scaling",): "scaling", ("tied_weights",): "tied_weights",
     ("contamination",): "contamination", ("seed",): "random_state", ("score",): "anomaly_score",
     ("conv_blocks",): "conv_blocks", ("conv_decoder",): "conv_decoder",
     ("contractive_weight",): "contractive_weight",
@@ -190,10 +190,13 @@ class AutoencoderTransformer(ParamsBase):
     variant="variational" (or setting `beta` / `kl_warmup_epochs` on another variant with a
     code_size) makes the code variational: features are mu, scores the negative ELBO per value,
     and `sample` draws new data. variant="adversarial" adds a discriminator that pushes the
-    codes towards a gaussian prior (the spec's `adversarial` section sets others); it samples too.
+    codes towards a gaussian prior (`spec={"adversarial": {...}}` sets the others); it samples too.
+    `tied_weights=True` (dense family) makes each decoder layer use the weights of the encoder
+    layer that mirrors it, transposed: half the weights, the classic regulariser.
     `batch_norm` is False, True (after each hidden layer) or "before" (before every Dense and
     convolution, the reference study's layout); `input_dropout` drops input units in training;
-    `noise` is "gaussian", "uniform" (the study's level * U(0, 1)), "masking" or "salt_and_pepper";
+    `noise` is "gaussian", "uniform" (the study's level * U(0, 1)), "masking", "salt_and_pepper" or
+    "poisson" (counts: Poisson(level * x) / level, level = counts per unit, higher is cleaner);
     `learning_rate_schedule` is "plateau", "step", "cosine" or a dict of the spec's
     `training.learning_rate_schedule` (e.g. {"type": "plateau", "factor": 0.1, "patience": 20}).
     `anomaly_score` is the score the model computes (the spec's `score`): "reconstruction" (mean
@@ -217,7 +220,7 @@ class AutoencoderTransformer(ParamsBase):
                  learning_rate=1e-3, learning_rate_schedule=None, epochs=10, batch_size=256, validation_split=0.0,
                  early_stopping_patience=None, clip_norm=None, contamination=0.1, input_shape=None,
                  conv_blocks=None, conv_decoder="upsample", beta=None, kl_warmup_epochs=None,
-                 anomaly_score="reconstruction", spec=None, random_state=None, verbose=False):
+                 anomaly_score="reconstruction", tied_weights=False, spec=None, random_state=None, verbose=False):
         self.variant = variant
         self.hidden_units = hidden_units
         self.code_size = code_size
@@ -250,6 +253,7 @@ class AutoencoderTransformer(ParamsBase):
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
         self.anomaly_score = anomaly_score
+        self.tied_weights = tied_weights
         self.spec = spec
         self.random_state = random_state
         self.verbose = verbose
@@ -297,6 +301,8 @@ class AutoencoderTransformer(ParamsBase):
             spec["input_dropout"] = float(self.input_dropout)
         if self.anomaly_score != "reconstruction":
             spec["score"] = self.anomaly_score
+        if self.tied_weights:
+            spec["tied_weights"] = True
         if self.learning_rate_schedule is not None:
             schedule = self.learning_rate_schedule
             spec["training"]["learning_rate_schedule"] = {"type": schedule} if isinstance(schedule, str) else dict(schedule)
@@ -519,7 +525,8 @@ class AutoencoderTransformer(ParamsBase):
             validation_split=training.get("validation_split", 0.0), clip_norm=training.get("clip_norm"),
             early_stopping_patience=training.get("early_stopping", {}).get("patience"),
             contractive_weight=spec.get("contractive_weight"), input_dropout=spec.get("input_dropout", 0.0),
-            learning_rate_schedule=training.get("learning_rate_schedule"), anomaly_score=spec.get("score", "reconstruction"))
+            learning_rate_schedule=training.get("learning_rate_schedule"), anomaly_score=spec.get("score", "reconstruction"),
+            tied_weights=bool(spec.get("tied_weights", False)))
         variational, noise, sparsity = spec.get("variational", {}), spec.get("noise", {}), spec.get("sparsity", {})
         params.update(beta=variational.get("beta"), kl_warmup_epochs=variational.get("warmup_epochs"),
                       noise=noise.get("type"), noise_level=noise.get("level"), sparsity=sparsity.get("type"),

@@ -102,6 +102,9 @@ VARIANTS = {
                           "variational": {}, "score": "combined", "conv_blocks": [{"filters": 4, "kernel": 3, "pool": 4}]},
     "adversarial": {"variant": "adversarial", "input_shape": [784], "hidden_units": [32], "code_size": 3,
                      "score": "combined"},
+    # Tied weights (the decoder uses the encoder's, transposed) trained on Poisson count noise.
+    "tied_poisson": {"variant": "denoising", "input_shape": [784], "hidden_units": [32, 16], "code_size": 6,
+                     "tied_weights": True, "batch_norm": True, "noise": {"type": "poisson", "level": 20}},
     # The reference study's layout: BatchNorm before every Dense/convolution, its uniform noise,
     # and input dropout and a learning-rate schedule beside them.
     "denoising_study": {"variant": "denoising", "input_shape": [784], "hidden_units": [24, 24], "code_size": 8,

@@ -211,6 +211,7 @@ def test_random_state_semantics(data, small_params):
 
 def test_variants(data):
     for params in [dict(variant="denoising", noise="masking", noise_level=0.1),
+                   dict(variant="denoising", noise="poisson", noise_level=30),
                    dict(variant="sparse", sparsity="kl", sparsity_target=0.1),
                    dict(variant="sparse", sparsity="l1", sparsity_weight=1e-3, code_activation="relu"),
                    dict(variant="contractive", contractive_weight=1e-3),
