@@ -15,9 +15,11 @@ raw pixels and PCA at the same dimension (the course's uses of the code):
 import argparse
 import gzip
 import time
+import warnings
 
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import adjusted_rand_score, recall_score
@@ -74,6 +76,8 @@ def main():
     ap.add_argument("--minority", type=int, default=3, help="the class kept at --keep of its training images")
     ap.add_argument("--keep", type=float, default=0.02)
     a = ap.parse_args()
+    # Every training set gets the same solver budget (300 iterations), converged or not.
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
     x_train, y_train = load("train", a.train)
     x_test, y_test = load("t10k", a.test)
 
