@@ -48,13 +48,13 @@ struct Demo: ParsableCommand {
     }
 
     /// Whether `--rows` selects a row.
-    private func selected(_ name: String) -> Bool {
+    func selected(_ name: String) -> Bool {
         guard let rows else { return true }
         return rows.split(separator: ",").contains { name.localizedCaseInsensitiveContains($0.trimmingCharacters(in: .whitespaces)) }
     }
 
     /// A fitted model of `spec` with the demo's seed, epochs and batch size.
-    private func fitted(_ spec: String, seed: UInt64, epochs: Int, batch: Int, rows: [Float], width: Int) throws -> Autoencoder {
+    func fitted(_ spec: String, seed: UInt64, epochs: Int, batch: Int, rows: [Float], width: Int) throws -> Autoencoder {
         var object = try JSONSerialization.jsonObject(with: Data(spec.utf8)) as! [String: Any]
         var training = object["training"] as? [String: Any] ?? [:]
         training["epochs"] = epochs
@@ -201,7 +201,7 @@ struct Demo: ParsableCommand {
         let testSet = try FashionMNIST(split: .test, limit: testLimit, directory: data)
         say("Fashion-MNIST (\(trainSet.labels.count) training, \(testSet.labels.count) test images, \(epochs) epochs of batch 100, \(fashionSeeds) seed\(fashionSeeds == 1 ? "" : "s")): test accuracy of the study's logistic regression on each feature set")
         let networks = (StudyNetworks.images() + StudyNetworks.oursImages()).filter { selected($0.name) }
-        var accuracy = Results(), anomalies = Results()
+        var accuracy = Results(), anomalies = Results(), planar = Results()
         let x = trainSet.images.scalars, xt = testSet.images.scalars
         let normal = (0..<trainSet.labels.count).filter { trainSet.labels[$0] == normalClass }
         let normalRows = normal.flatMap { x[($0 * 784)..<($0 * 784 + 784)] }
@@ -220,6 +220,10 @@ struct Demo: ParsableCommand {
             let pca = try PCA(rows: x, width: 784, variance: 0.99)
             pcaName = "PCA (99% variance, \(pca.components.count) components)"
             try score(pcaName, pca.project(x), pca.project(xt))
+            if selected("2-D") {
+                try twoDimensional(pca: pca.leading(2), seed: seed, train: x, test: xt, trainLabels: trainSet.labels,
+                                   testLabels: testSet.labels, into: &planar, plots: &plots)
+            }
             for network in networks {
                 let rowStarted = Date()
                 let model = try fitted(network.spec, seed: seed, epochs: epochs, batch: 100, rows: x, width: 784)
@@ -251,7 +255,10 @@ struct Demo: ParsableCommand {
             note: "Each autoencoder trained on the \(normal.count) training images of the normal class only.")
         featureTable.print()
         anomalyTable.print()
-        return [featureTable, anomalyTable]
+        guard !planar.order.isEmpty else { return [featureTable, anomalyTable] }
+        let planarTable = twoDimensionalTable(planar)
+        planarTable.print()
+        return [featureTable, anomalyTable, planarTable]
     }
 
     /// Rows of a (n x aWidth) and b (n x bWidth) side by side.

@@ -101,11 +101,32 @@ def reconstructions(data, key, info, out):
     save(figure, out / f"reconstructions_{key}.png", f"{key}: test images and their reconstructions")
 
 
+def planes(data, key, info, out):
+    """The test images in two dimensions: PCA's first two components beside a 2-unit code."""
+    labels = load(data, f"{key}.labels").astype(int)
+    figure, axes = grid(2, columns=2, size=4.5)
+    colours = plt.get_cmap("tab10")
+    for axis, (kind, title) in zip(axes, [("pca", "PCA, first two components"), ("code", "autoencoder, 2-unit code")]):
+        points = load(data, f"{key}.plane.{kind}")
+        for label, name in enumerate(info["classes"]):
+            chosen = labels == label
+            axis.scatter(points[chosen, 0], points[chosen, 1], s=4, alpha=0.6, color=colours(label % 10), label=name)
+        axis.set_title(title, fontsize=9)
+        axis.set_xticks([])
+        axis.set_yticks([])
+    axes[0].legend(fontsize=6, markerscale=3, loc="best")
+    save(figure, out / f"two_dimensions_{key}.png", f"{key}: test images in two dimensions, coloured by class")
+
+
 def main(directory):
     out = Path(directory)
     data = out / "data"
-    # A data set whose rows --rows left out (baselines only) has nothing to draw.
-    index = {key: info for key, info in json.loads((data / "index.json").read_text()).items() if info["variants"]}
+    everything = json.loads((data / "index.json").read_text())
+    for key, info in everything.items():
+        if (data / f"{key}.plane.code.npy").exists():
+            planes(data, key, info, out)
+    # A data set whose rows --rows left out (baselines only) has nothing more to draw.
+    index = {key: info for key, info in everything.items() if info["variants"]}
     if not index:
         return
     for key, info in index.items():

@@ -108,6 +108,13 @@ struct PCA {
         components = kept
     }
 
+    private init(mean: [Double], components: [[Double]]) {
+        (self.mean, self.components) = (mean, components)
+    }
+
+    /// The first `count` components alone (the largest variances first).
+    func leading(_ count: Int) -> PCA { PCA(mean: mean, components: Array(components.prefix(count))) }
+
     /// Rows of x (n x width) → their coordinates on the kept components (n x components), one sgemm.
     func project(_ x: [Float]) -> [Float] {
         let d = mean.count, n = x.count / d, k = components.count
