@@ -6,7 +6,9 @@ AUROC (features -> MinMaxScaler -> liblinear LogisticRegression, the study's pip
 test split, mean ± sd over seeds; raw inputs through the same pipeline for reference.
 scikit-learn is a benchmark dependency, not the library's.
 
-    python3 bench/seq2seq_policies.py [--outputs sigmoid,identity] [--depths 1,2,3,4] [--seeds 5] [--epochs 100]
+    python3 bench/seq2seq_policies.py [--outputs sigmoid,identity] [--depths 1,2,3,4] [--cells plain] [--seeds 5] [--epochs 100]
+
+--cells plain,peephole also runs every configuration with peephole LSTMs ("peephole": true).
 """
 import argparse
 import sys
@@ -33,6 +35,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--outputs", default="sigmoid,identity")
     parser.add_argument("--depths", default="1,2,3,4")
+    parser.add_argument("--cells", default="plain")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=100)
     args = parser.parse_args()
@@ -42,22 +45,24 @@ def main():
         x, y = policies(1000, seed, labels=True)
         train, test, y_train, y_test = x[:700], x[700:], y[:700], y[700:]
         raw.append(auroc(train, test, y_train, y_test))
-        for output in args.outputs.split(","):
-            for depth in depths:
-                model = AutoencoderTransformer(variant="seq2seq", input_shape=(4, 3), hidden_units=(50,) * depth,
-                                               code_size=None, output_activation=output, epochs=args.epochs,
-                                               batch_size=50, random_state=seed).fit(train)
-                native = model.model_
-                error = np.mean((native.reconstruct(train) - train) ** 2) / np.mean((train - train.mean(axis=0)) ** 2)
-                codes = native.transform(train)
-                results.setdefault((output, depth), []).append(
-                    (auroc(codes, native.transform(test), y_train, y_test), error, codes.std(axis=0).mean()))
+        for cell in args.cells.split(","):
+            for output in args.outputs.split(","):
+                for depth in depths:
+                    model = AutoencoderTransformer(variant="seq2seq", input_shape=(4, 3), hidden_units=(50,) * depth,
+                                                   code_size=None, output_activation=output, epochs=args.epochs,
+                                                   batch_size=50, random_state=seed,
+                                                   spec={"peephole": True} if cell == "peephole" else None).fit(train)
+                    native = model.model_
+                    error = np.mean((native.reconstruct(train) - train) ** 2) / np.mean((train - train.mean(axis=0)) ** 2)
+                    codes = native.transform(train)
+                    results.setdefault((cell, output, depth), []).append(
+                        (auroc(codes, native.transform(test), y_train, y_test), error, codes.std(axis=0).mean()))
     print(f"raw inputs: AUROC {np.mean(raw):.1f} ± {np.std(raw):.1f}")
-    print("| output | encoder LSTMs | AUROC | error / variance | code std |")
-    print("|---|---|---|---|---|")
-    for (output, depth), rows in results.items():
+    print("| cell | output | encoder LSTMs | AUROC | error / variance | code std |")
+    print("|---|---|---|---|---|---|")
+    for (cell, output, depth), rows in results.items():
         a = np.array(rows)
-        print(f"| {output} | {depth} | {a[:, 0].mean():.1f} ± {a[:, 0].std():.1f} | {a[:, 1].mean():.2f} | {a[:, 2].mean():.3f} |")
+        print(f"| {cell} | {output} | {depth} | {a[:, 0].mean():.1f} ± {a[:, 0].std():.1f} | {a[:, 1].mean():.2f} | {a[:, 2].mean():.3f} |")
 
 
 if __name__ == "__main__":

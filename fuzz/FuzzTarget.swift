@@ -153,6 +153,7 @@ struct FuzzTool {
         #"{"variant":"adversarial","input_shape":[12],"hidden_units":[8],"code_size":2,"adversarial":{"prior":"uniform","prior_scale":2,"discriminator_units":[4],"discriminator_learning_rate":0.01,"generator_learning_rate":0.002}}"#,
         #"{"variant":"denoising","input_shape":[12],"hidden_units":[8],"code_size":3,"batch_norm":"before","input_dropout":0.1,"noise":{"type":"uniform","level":0.1},"training":{"learning_rate_schedule":{"type":"plateau","factor":0.5,"patience":1,"step_epochs":2,"min_delta":0.001,"min_learning_rate":0.0001}}}"#,
         #"{"variant":"denoising","input_shape":[12],"hidden_units":[8],"code_size":3,"tied_weights":true,"noise":{"type":"poisson","level":20},"training":{"epochs":2}}"#,
+        #"{"variant":"seq2seq","input_shape":[4,3],"hidden_units":[5],"code_size":2,"peephole":true,"bidirectional":true}"#,
     ]
 
     static func writeSeeds(to directory: String) throws {

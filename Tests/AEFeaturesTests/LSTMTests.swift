@@ -14,35 +14,40 @@ func lastSteps(_ h: [Double], batch: Int, steps: Int, units: Int) -> [Double] {
 final class LSTMTests: XCTestCase {
     func testFastLSTMMatchesReferenceAndItsGradients() {
         let (batch, steps, features, units) = (3, 5, 4, 3)
-        for returnSequences in [true, false] {
-            let harness = LayerHarness(LSTM(steps: steps, features: features, units: units, returnSequences: returnSequences))
+        for peephole in [false, true] { for returnSequences in [true, false] {
+            let harness = LayerHarness(LSTM(steps: steps, features: features, units: units, returnSequences: returnSequences,
+                                            peephole: peephole))
+            XCTAssertEqual(harness.block.parameterCount, 4 * units * (features + units + 1) + (peephole ? 5 : 2) * units)
             var data = TestData(seed: 91)
             harness.parameters = data.uniform(harness.block.parameterCount)
             let theta = harness.parameters
             let x = data.uniform(batch * steps * features)
-            let all = Reference.lstm(x: x, parameters: theta, batch: batch, steps: steps, features: features, units: units)
+            let all = Reference.lstm(x: x, parameters: theta, batch: batch, steps: steps, features: features, units: units, peephole: peephole)
             let expected = returnSequences ? all : lastSteps(all, batch: batch, steps: steps, units: units)
             let dy = data.uniform(expected.count)
             let fast = harness.run(x, batch: batch, dy: dy)
-            assertClose(fast.y, expected, absolute: 1e-5, "LSTM output, sequences \(returnSequences)")
+            let name = "LSTM (sequences \(returnSequences), peephole \(peephole))"
+            assertClose(fast.y, expected, absolute: 1e-5, "\(name) output")
             // Backpropagation through time against central differences of the Double reference.
             func loss(_ x: [Double], _ p: [Double]) -> Double {
-                let h = Reference.lstm(x: x, parameters: p, batch: batch, steps: steps, features: features, units: units)
+                let h = Reference.lstm(x: x, parameters: p, batch: batch, steps: steps, features: features, units: units, peephole: peephole)
                 let y = returnSequences ? h : lastSteps(h, batch: batch, steps: steps, units: units)
                 return dot(dy, y)
             }
-            assertClose(fast.dx, numericalGradient(at: x) { loss($0, theta) }, absolute: 1e-5, relative: 1e-4, "LSTM dx")
-            // theta ends with h0 and c0, so this also checks the initial states' gradients.
-            assertClose(fast.dparameters, numericalGradient(at: theta) { loss(x, $0) }, absolute: 1e-5, relative: 1e-4, "LSTM dW dR db dh0 dc0")
+            assertClose(fast.dx, numericalGradient(at: x) { loss($0, theta) }, absolute: 1e-5, relative: 1e-4, "\(name) dx")
+            // theta ends with h0, c0 (and P), so this also checks the initial states' (and peepholes') gradients.
+            assertClose(fast.dparameters, numericalGradient(at: theta) { loss(x, $0) }, absolute: 1e-5, relative: 1e-4,
+                        "\(name) dW dR db dh0 dc0 dP")
             harness.assertGradientsMatchFiniteDifferences(x, batch: batch)
-        }
+        } }
     }
 
-    /// A repeated input (the decoder reading the code) against the reference run on the input
-    /// copied to every step, and against central differences of it.
+    /// A repeated input (the decoder reading the code; with peepholes) against the reference run
+    /// on the input copied to every step, and against central differences of it.
     func testRepeatedInputMatchesReferenceOnTheRepeatedSequence() {
         let (batch, steps, features, units) = (3, 4, 5, 3)
-        let harness = LayerHarness(LSTM(steps: steps, features: features, units: units, returnSequences: true, repeatsInput: true))
+        let harness = LayerHarness(LSTM(steps: steps, features: features, units: units, returnSequences: true, repeatsInput: true,
+                                        peephole: true))
         var data = TestData(seed: 97)
         harness.parameters = data.uniform(harness.block.parameterCount)
         let theta = harness.parameters
@@ -51,14 +56,14 @@ final class LSTMTests: XCTestCase {
             (0..<batch).flatMap { n in (0..<steps).flatMap { _ in x[(n * features)..<((n + 1) * features)] } }
         }
         func outputs(_ x: [Double], _ p: [Double]) -> [Double] {
-            Reference.lstm(x: repeated(x), parameters: p, batch: batch, steps: steps, features: features, units: units)
+            Reference.lstm(x: repeated(x), parameters: p, batch: batch, steps: steps, features: features, units: units, peephole: true)
         }
         let expected = outputs(x, theta), dy = data.uniform(expected.count)
         let fast = harness.run(x, batch: batch, dy: dy)
         assertClose(fast.y, expected, absolute: 1e-5, "repeated-input LSTM output")
         assertClose(fast.dx, numericalGradient(at: x) { dot(dy, outputs($0, theta)) }, absolute: 1e-5, relative: 1e-4, "repeated-input dx")
         assertClose(fast.dparameters, numericalGradient(at: theta) { dot(dy, outputs(x, $0)) }, absolute: 1e-5, relative: 1e-4,
-                    "repeated-input dW dR db dh0 dc0")
+                    "repeated-input dW dR db dh0 dc0 dP")
         harness.assertGradientsMatchFiniteDifferences(x, batch: batch)
     }
 
@@ -85,7 +90,9 @@ final class LSTMTests: XCTestCase {
     func testBidirectionalMatchesTwoReferenceLSTMs() {
         let (batch, steps, features, units) = (2, 4, 3, 2)
         for returnSequences in [true, false] {
-            let harness = LayerHarness(Bidirectional(steps: steps, features: features, units: units, returnSequences: returnSequences))
+            let peephole = !returnSequences  // both kinds of cell, in both modes between the two runs
+            let harness = LayerHarness(Bidirectional(steps: steps, features: features, units: units, returnSequences: returnSequences,
+                                                     peephole: peephole))
             var data = TestData(seed: 93)
             harness.parameters = data.uniform(harness.block.parameterCount)
             let theta = harness.parameters, half = theta.count / 2
@@ -94,8 +101,10 @@ final class LSTMTests: XCTestCase {
             for n in 0..<batch { for t in 0..<steps { for k in 0..<features {
                 reversed[(n * steps + t) * features + k] = x[(n * steps + steps - 1 - t) * features + k]
             } } }
-            let forward = Reference.lstm(x: x, parameters: Array(theta[..<half]), batch: batch, steps: steps, features: features, units: units)
-            let backward = Reference.lstm(x: reversed, parameters: Array(theta[half...]), batch: batch, steps: steps, features: features, units: units)
+            let forward = Reference.lstm(x: x, parameters: Array(theta[..<half]), batch: batch, steps: steps, features: features,
+                                         units: units, peephole: peephole)
+            let backward = Reference.lstm(x: reversed, parameters: Array(theta[half...]), batch: batch, steps: steps, features: features,
+                                          units: units, peephole: peephole)
             var expected: [Double] = []
             for n in 0..<batch {
                 for t in (returnSequences ? 0 : steps - 1)..<steps {

@@ -88,6 +88,7 @@ final class SpecTests: XCTestCase {
             (#"{"variant":"conv1d","input_shape":[8],"conv_blocks":[{"filters":2,"kernel":3}],"tied_weights":true}"#,
              "'tied_weights' is only for dense autoencoders"),
             (#"{"input_shape":[3],"code_size":1,"tied_weights":1}"#, "'tied_weights'"),
+            (#"{"input_shape":[3],"code_size":1,"peephole":true}"#, "'peephole' is only for seq2seq, not dense"),
             (#"{"input_shape":[3],"code_size":2,"training":{"learning_rate_schedule":{"type":"linear"}}}"#, "'training.learning_rate_schedule.type' is 'linear'"),
             (#"{"input_shape":[3],"code_size":2,"training":{"learning_rate_schedule":{"factor":0.5}}}"#, "required field 'training.learning_rate_schedule.type'"),
             (#"{"input_shape":[3],"code_size":2,"training":{"learning_rate_schedule":{"type":"step","factor":1}}}"#, "'training.learning_rate_schedule.factor' must be in (0, 1)"),

@@ -4,9 +4,9 @@
 final class Bidirectional: Layer {
     let forwardLSTM, backwardLSTM: LSTM
 
-    init(steps: Int, features: Int, units: Int, returnSequences: Bool) {
-        forwardLSTM = LSTM(steps: steps, features: features, units: units, returnSequences: returnSequences)
-        backwardLSTM = LSTM(steps: steps, features: features, units: units, returnSequences: returnSequences)
+    init(steps: Int, features: Int, units: Int, returnSequences: Bool, peephole: Bool = false) {
+        forwardLSTM = LSTM(steps: steps, features: features, units: units, returnSequences: returnSequences, peephole: peephole)
+        backwardLSTM = LSTM(steps: steps, features: features, units: units, returnSequences: returnSequences, peephole: peephole)
     }
 
     private var steps: Int { forwardLSTM.steps }

@@ -7,7 +7,9 @@
 ///
 /// Parameters, in order: W [4·units, features] (input weights), R [4·units, units] (recurrent),
 /// b [4·units], h0 [units], c0 [units]; gate blocks in the order i, o, f, c (input, output, forget, cell candidate) — ONNX's
-/// order. The forget-gate bias starts at 1.
+/// order. The forget-gate bias starts at 1. With `peephole` also P [3·units] (order i, o, f, ONNX's
+/// P), starting at zero: the input and forget gates also see c_{t−1}, the output gate c_t
+/// (i = σ(… + P_i ⊙ c_{t−1}), f = σ(… + P_f ⊙ c_{t−1}), o = σ(… + P_o ⊙ c_t)).
 ///
 /// The input projections of all steps are one GEMM up front; each step adds h_{t−1} · Rᵀ with one
 /// more GEMM. Internally the sequence is time-major, so each step's rows are contiguous.
@@ -20,19 +22,21 @@ final class LSTM: Layer {
     let steps, features, units: Int
     let returnSequences: Bool
     let repeatsInput: Bool
-    private var w, r, b, h0, c0, dw, dr, db, dh0, dc0: UnsafeMutablePointer<Float>!
+    let peephole: Bool
+    private var w, r, b, h0, c0, p, dw, dr, db, dh0, dc0, dp: UnsafeMutablePointer<Float>!
 
-    init(steps: Int, features: Int, units: Int, returnSequences: Bool, repeatsInput: Bool = false) {
+    init(steps: Int, features: Int, units: Int, returnSequences: Bool, repeatsInput: Bool = false, peephole: Bool = false) {
         self.steps = steps
         self.features = features
         self.units = units
         self.returnSequences = returnSequences
         self.repeatsInput = repeatsInput
+        self.peephole = peephole
     }
 
     var inputSize: Int { repeatsInput ? features : steps * features }
     var outputSize: Int { returnSequences ? steps * units : units }
-    var parameterCount: Int { 4 * units * (features + units + 1) + 2 * units }
+    var parameterCount: Int { 4 * units * (features + units + 1) + (peephole ? 5 : 2) * units }
     var gemmFlopsPerSample: Int { 2 * 4 * units * ((repeatsInput ? 1 : steps) * features + steps * units) }
 
     /// Scratch, time-major: x (for a repeated input: the gate gradients summed over the steps,
@@ -63,6 +67,8 @@ final class LSTM: Layer {
               state: UnsafeMutablePointer<Float>) {
         w = parameters; r = w + 4 * units * features; b = r + 4 * units * units; h0 = b + 4 * units; c0 = h0 + units
         dw = gradients; dr = dw + 4 * units * features; db = dr + 4 * units * units; dh0 = db + 4 * units; dc0 = dh0 + units
+        p = peephole ? c0 + units : nil
+        dp = peephole ? dc0 + units : nil
     }
 
     func initialize(_ rng: inout RandomSource) {
@@ -70,7 +76,7 @@ final class LSTM: Layer {
         WeightInitialisation.glorot.fill(r, count: 4 * units * units, fanIn: units, fanOut: 4 * units, rng: &rng)
         b.update(repeating: 0, count: 4 * units)
         (b + 2 * units).update(repeating: 1, count: units)  // forget gate
-        h0.update(repeating: 0, count: 2 * units)  // h0 and c0
+        h0.update(repeating: 0, count: (peephole ? 5 : 2) * units)  // h0, c0 and the peepholes
     }
 
     /// [batch, steps, width] <-> [steps, batch, width]
@@ -108,10 +114,14 @@ final class LSTM: Layer {
             BLAS.gemm(transB: true, m: rows, n: g4, k: h, previousHidden, r, beta: 1, gates)
             for n in 0..<rows {
                 let a = gates + n * g4, c = cells + n * h, out = hidden + n * h, previous = previousCells + n * h
-                // Activate in place first (simple loops over one buffer vectorise), then combine.
-                for j in 0..<(3 * h) { a[j] = FastMath.sigmoid(a[j]) }
-                for j in (3 * h)..<(4 * h) { a[j] = FastMath.tanh(a[j]) }
-                for j in 0..<h { c[j] = a[2 * h + j] * previous[j] + a[j] * a[3 * h + j] }
+                if peephole {
+                    peepholeCell(a, c, previous)
+                } else {
+                    // Activate in place first (simple loops over one buffer vectorise), then combine.
+                    for j in 0..<(3 * h) { a[j] = FastMath.sigmoid(a[j]) }
+                    for j in (3 * h)..<(4 * h) { a[j] = FastMath.tanh(a[j]) }
+                    for j in 0..<h { c[j] = a[2 * h + j] * previous[j] + a[j] * a[3 * h + j] }
+                }
                 for j in 0..<h { out[j] = a[h + j] * FastMath.tanh(c[j]) }
             }
         }
@@ -145,12 +155,14 @@ final class LSTM: Layer {
                     let i = a[j], o = a[h + j], f = a[2 * h + j], candidate = a[3 * h + j]
                     let tc = FastMath.tanh(c[j])
                     let dh = dHidden[n * h + j] + dhn[j]
-                    let dc = dh * o * (1 - tc * tc) + dcn[j]
+                    let dOutputGate = dh * tc * o * (1 - o)
+                    // Through the output peephole c_t also reaches o.
+                    let dc = dh * o * (1 - tc * tc) + dcn[j] + (peephole ? dOutputGate * p[h + j] : 0)
                     da[j] = dc * candidate * i * (1 - i)
-                    da[h + j] = dh * tc * o * (1 - o)
+                    da[h + j] = dOutputGate
                     da[2 * h + j] = dc * previous[j] * f * (1 - f)
                     da[3 * h + j] = dc * i * (1 - candidate * candidate)
-                    dcn[j] = dc * f
+                    dcn[j] = dc * f + (peephole ? da[j] * p[j] + da[2 * h + j] * p[2 * h + j] : 0)
                 }
             }
             // dh_{t−1} = dGates_t · R (at t = 0: the gradient of the initial state)
@@ -159,6 +171,7 @@ final class LSTM: Layer {
         // h0 and c0 are shared by every sample: their gradients sum over the batch.
         Bias.accumulateGradient(s.dhNext, rows: batch, columns: h, into: dh0)
         Bias.accumulateGradient(s.dcNext, rows: batch, columns: h, into: dc0)
+        if peephole { accumulatePeepholeGradients(s, batch: batch) }
         let rows = steps * batch
         BLAS.gemm(transA: true, m: g4, n: h, k: batch, s.dGates, s.hInitial, beta: 1, dr)
         if steps > 1 {
@@ -181,6 +194,37 @@ final class LSTM: Layer {
         guard let dx else { return }
         BLAS.gemm(m: rows, n: features, k: g4, s.dGates, w, s.dx)
         transpose(s.dx, dx, batch: batch, width: features, toTimeMajor: false)
+    }
+
+    /// One sample's step with peepholes, on the gate pre-activations `a`: i and f see the previous
+    /// cell state, o the new one; writes the cell state into `c`.
+    @inline(__always)
+    private func peepholeCell(_ a: UnsafeMutablePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ previous: UnsafeMutablePointer<Float>) {
+        let h = units
+        for j in 0..<h {
+            let i = FastMath.sigmoid(a[j] + p[j] * previous[j]), f = FastMath.sigmoid(a[2 * h + j] + p[2 * h + j] * previous[j])
+            let candidate = FastMath.tanh(a[3 * h + j])
+            c[j] = f * previous[j] + i * candidate
+            (a[j], a[2 * h + j], a[3 * h + j]) = (i, f, candidate)
+            a[h + j] = FastMath.sigmoid(a[h + j] + p[h + j] * c[j])
+        }
+    }
+
+    /// dP_i += Σ dz_i ⊙ c_{t−1}, dP_f += Σ dz_f ⊙ c_{t−1}, dP_o += Σ dz_o ⊙ c_t over steps and
+    /// samples, after the (batch-parallel) recurrence: one thread, a fixed order.
+    private func accumulatePeepholeGradients(_ s: Regions, batch: Int) {
+        let h = units, g4 = 4 * units
+        for t in 0..<steps {
+            for n in 0..<batch {
+                let da = s.dGates + (t * batch + n) * g4, c = s.cells + (t * batch + n) * h
+                let previous = t > 0 ? c - batch * h : s.cInitial + n * h
+                for j in 0..<h {
+                    dp[j] += da[j] * previous[j]
+                    dp[h + j] += da[h + j] * c[j]
+                    dp[2 * h + j] += da[2 * h + j] * previous[j]
+                }
+            }
+        }
     }
 
     /// Runs body(step, first sample, samples) over every step (last to first when `backwards`)
@@ -227,8 +271,9 @@ final class LSTM: Layer {
         let h0 = graph.constant("h0", dims: [count, 1, h], stacked { ONNXGraph.values($0.h0, h) })
         let c0 = graph.constant("c0", dims: [count, 1, h], stacked { ONNXGraph.values($0.c0, h) })
         let initialH = graph.node("Expand", [h0, stateShape]), initialC = graph.node("Expand", [c0, stateShape])
+        let peepholes = directions[0].peephole ? [graph.constant("P", dims: [count, 3 * h], stacked { ONNXGraph.values($0.p, 3 * h) })] : []
         let y = graph.fresh("Y"), yh = graph.fresh("Y_h")
-        graph.node("LSTM", [input, w, r, b, "", initialH, initialC], outputs: [y, yh],
+        graph.node("LSTM", [input, w, r, b, "", initialH, initialC] + peepholes, outputs: [y, yh],
                    [("hidden_size", .int(h)), ("direction", .string(count == 2 ? "bidirectional" : "forward"))])
         return (y, yh)
     }

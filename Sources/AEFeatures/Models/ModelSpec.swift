@@ -71,6 +71,9 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public var convDecoder: ConvDecoder
     /// seq2seq: every encoder LSTM reads the sequence both ways (outputs of twice the width).
     public var bidirectional: Bool
+    /// seq2seq: peephole connections in every LSTM (the gates see the cell state). nil (absent
+    /// from the JSON) is false.
+    public var peephole: Bool?
     public var activation: ActivationFunction
     public var codeActivation: ActivationFunction
     public var outputActivation: ActivationFunction
@@ -137,7 +140,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case variant, inputShape = "input_shape", hiddenUnits = "hidden_units", codeSize = "code_size"
-        case convBlocks = "conv_blocks", convDecoder = "conv_decoder", bidirectional
+        case convBlocks = "conv_blocks", convDecoder = "conv_decoder", bidirectional, peephole
         case activation, codeActivation = "code_activation", outputActivation = "output_activation"
         case decoderUnits = "decoder_units", tiedWeights = "tied_weights", batchNorm = "batch_norm", dropout, inputDropout = "input_dropout", loss, scaling
         case noise, sparsity, contractiveWeight = "contractive_weight", variationalSettings = "variational"
@@ -155,6 +158,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         convBlocks = try c.value(.convBlocks, default: [])
         convDecoder = try c.value(.convDecoder, default: .upsample)
         bidirectional = try c.value(.bidirectional, default: false)
+        peephole = try c.decodeIfPresent(Bool.self, forKey: .peephole)
         activation = try c.value(.activation, default: .elu)
         // An adversarial code must be able to match an unbounded prior.
         codeActivation = try c.value(.codeActivation, default: variant == .adversarial ? .identity : .sigmoid)
@@ -207,6 +211,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         }
         if let codeSize, codeSize < 1 || codeSize > maxWidth { try fail("code_size", "must be in 1...\(maxWidth)", codeSize) }
         if bidirectional && variant != .seq2seq { try fail("bidirectional", "is only for seq2seq, not \(variant.rawValue)", true) }
+        if peephole == true && variant != .seq2seq { try fail("peephole", "is only for seq2seq, not \(variant.rawValue)", true) }
         if tiedWeights == true {
             if variant.isConvolutional || variant == .seq2seq || variationalSettings != nil {
                 let kind = variationalSettings != nil ? "variational" : variant.rawValue

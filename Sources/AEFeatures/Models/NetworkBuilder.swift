@@ -15,7 +15,7 @@
 ///
 /// Sequence to sequence ([steps, features] samples):
 ///   encoder: LSTM (or Bidirectional) per hidden width (all return sequences but the last, which
-///            returns its final state)
+///            returns its final state); with `peephole`, every LSTM has peephole connections
 ///   code:    that final state, or with code_size Dense → code_activation (or a variational code)
 ///   decoder: LSTM per decoder width, the first reading the code at every step → per-step Dense
 ///   to the features → output_activation
@@ -116,14 +116,15 @@ private struct LayerStack {
 
     mutating func sequenceToSequence() {
         let steps = spec.inputShape[0], features = spec.inputShape.count > 1 ? spec.inputShape[1] : 1
+        let peephole = spec.peephole == true
         var width = features
         for (k, units) in spec.hiddenUnits.enumerated() {
             let sequences = k < spec.hiddenUnits.count - 1
             if spec.bidirectional {
-                layers.append(Bidirectional(steps: steps, features: width, units: units, returnSequences: sequences))
+                layers.append(Bidirectional(steps: steps, features: width, units: units, returnSequences: sequences, peephole: peephole))
                 width = 2 * units
             } else {
-                layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: sequences))
+                layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: sequences, peephole: peephole))
                 width = units
             }
         }
@@ -135,7 +136,8 @@ private struct LayerStack {
         // The first decoder LSTM reads the code at every step itself (computing its projection
         // once); validation requires at least one.
         for (k, units) in spec.decoderUnits.enumerated() {
-            layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: true, repeatsInput: k == 0))
+            layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: true, repeatsInput: k == 0,
+                               peephole: peephole))
             width = units
         }
         layers.append(Dense(inputSize: width, outputSize: features, steps: steps,

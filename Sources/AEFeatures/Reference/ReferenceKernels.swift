@@ -280,8 +280,10 @@ extension Reference {
 
 extension Reference {
     /// x [batch, steps, features] → hidden states [batch, steps, units]; parameters W [4u, f],
-    /// R [4u, u], b [4u] in gate order i, o, f, c, then the initial states h0 [u], c0 [u].
-    static func lstm(x: [Double], parameters p: [Double], batch: Int, steps: Int, features: Int, units: Int) -> [Double] {
+    /// R [4u, u], b [4u] in gate order i, o, f, c, then the initial states h0 [u], c0 [u], then with
+    /// `peephole` P [3u] in order i, o, f (i and f see c_{t−1}, o sees c_t).
+    static func lstm(x: [Double], parameters p: [Double], batch: Int, steps: Int, features: Int, units: Int,
+                     peephole: Bool = false) -> [Double] {
         let u = units
         func w(_ gate: Int, _ j: Int, _ k: Int) -> Double { p[(gate * u + j) * features + k] }
         func r(_ gate: Int, _ j: Int, _ k: Int) -> Double { p[4 * u * features + (gate * u + j) * u + k] }
@@ -299,8 +301,11 @@ extension Reference {
                         for k in 0..<features { a[gate] += w(gate, j, k) * x[(n * steps + t) * features + k] }
                         for k in 0..<u { a[gate] += r(gate, j, k) * h[k] }
                     }
-                    c[j] = sigmoid(a[2]) * c[j] + sigmoid(a[0]) * tanh(a[3])
-                    next[j] = sigmoid(a[1]) * tanh(c[j])
+                    let peepholes = 4 * u * features + 4 * u * u + 6 * u
+                    func peep(_ gate: Int) -> Double { peephole ? p[peepholes + gate * u + j] : 0 }
+                    let previous = c[j]
+                    c[j] = sigmoid(a[2] + peep(2) * previous) * previous + sigmoid(a[0] + peep(0) * previous) * tanh(a[3])
+                    next[j] = sigmoid(a[1] + peep(1) * c[j]) * tanh(c[j])
                 }
                 h = next
                 for j in 0..<u { out[(n * steps + t) * u + j] = h[j] }
