@@ -28,7 +28,7 @@ LDLIBS   := -L$(LIBDIR) -laefeatures -lpthread -lm
 RUN      := env LD_LIBRARY_PATH=$(CURDIR)/$(LIBDIR)
 VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
 
-.PHONY: lib openblas-positions check-lib c-tests valgrind examples install check-install python py-tests py-examples wheel test-wheel clean \
+.PHONY: lib openblas-positions bench-latency check-lib c-tests valgrind examples install check-install python py-tests py-examples wheel test-wheel clean \
         check-reliability fuzz fuzz-replay bad-inputs tsan soak kill-save save-failures determinism
 .DELETE_ON_ERROR:
 
@@ -81,6 +81,12 @@ openblas-positions: $(OUT)/openblas-positions
 $(OUT)/openblas-positions: bench/openblas_positions.c
 	@mkdir -p $(OUT)
 	$(CC) $(CFLAGS) -o $@ $< -lopenblas
+
+# Batch-1 encoder latency through the C API (bench/compare runs it on each workload's model).
+bench-latency: $(OUT)/latency
+
+$(OUT)/latency: bench/latency.c include/aefeatures.h $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
 install: $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

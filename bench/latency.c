@@ -1,0 +1,65 @@
+/* Batch-1 latency of an encoder through the C API: a model file's aef_model_transform on one row
+ * at a time, as an embedding host calls it (no Python in between). Prints one JSON line: the
+ * median (p50) and 99th-percentile (p99) latency in microseconds over `calls` timed calls, after
+ * 200 untimed ones; the row is uniform in [0, 1).
+ *
+ *     make bench-latency; build/latency MODEL.aef [calls]
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "aefeatures.h"
+
+static double microseconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return 1e6 * (double)t.tv_sec + 1e-3 * (double)t.tv_nsec;
+}
+
+static int ascending(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: %s MODEL.aef [calls]\n", argv[0]);
+        return 2;
+    }
+    int calls = argc == 3 ? atoi(argv[2]) : 20000;
+    if (calls < 100) {
+        fprintf(stderr, "calls must be at least 100\n");
+        return 2;
+    }
+    aef_model *model = NULL;
+    size_t inputs = 0, codes = 0;
+    if (aef_model_load(argv[1], &model) != AEF_OK || aef_model_sample_size(model, &inputs) != AEF_OK ||
+        aef_model_code_size(model, &codes) != AEF_OK) {
+        fprintf(stderr, "%s: %s\n", argv[1], aef_last_error());
+        aef_model_free(model);
+        return 1;
+    }
+    float *row = malloc(inputs * sizeof *row), *code = malloc(codes * sizeof *code);
+    double *times = malloc((size_t)calls * sizeof *times);
+    if (!row || !code || !times) return 1;
+    srand(1);
+    for (size_t i = 0; i < inputs; i++) row[i] = (float)rand() / ((float)RAND_MAX + 1.0f);
+    for (int i = -200; i < calls; i++) {
+        double start = microseconds();
+        if (aef_model_transform(model, row, 1, inputs, code, codes) != AEF_OK) {
+            fprintf(stderr, "transform: %s\n", aef_last_error());
+            return 1;
+        }
+        if (i >= 0) times[i] = microseconds() - start;
+    }
+    qsort(times, (size_t)calls, sizeof *times, ascending);
+    printf("{\"model\": \"%s\", \"calls\": %d, \"p50_us\": %.2f, \"p99_us\": %.2f}\n", argv[1], calls,
+           times[calls / 2], times[(size_t)(0.99 * calls)]);
+    free(row);
+    free(code);
+    free(times);
+    aef_model_free(model);
+    return 0;
+}
