@@ -38,7 +38,12 @@ let package = Package(
             dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "aef-bench", dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS"], path: "bench",
-                          exclude: ["compare", "onnx_encoder.py", "python_import.py", "python_threads.py", "seq2seq_policies.py", "batch_dependence.py", "openblas_positions.c"]),
+                          // Everything else in bench/ is a script or a C program of its own.
+                          exclude: ["adversarial_rate.py", "anomaly.py", "anomaly_scores.py", "batch_dependence.py",
+                                   "compare", "fashion_data.py", "fashion_features.py", "insurance_features.py",
+                                   "latency.c", "onnx_encoder.py", "openblas_positions.c", "partial_fit.py",
+                                   "python_import.py", "python_threads.py", "scale_out.py", "seq2seq_policies.py",
+                                   "sparse_weight.py"]),
         // The libFuzzer target (model bytes and spec JSON through the C ABI; see `make fuzz`);
         // a normal build writes seeds and replays fuzz/regressions.
         .executableTarget(name: "aef-fuzz", dependencies: ["AEFeatures", "AEFeaturesCAPI", "CZlib"], path: "fuzz",
