@@ -6,9 +6,10 @@ AUROC (features -> MinMaxScaler -> liblinear LogisticRegression, the study's pip
 test split, mean ± sd over seeds; raw inputs through the same pipeline for reference.
 scikit-learn is a benchmark dependency, not the library's.
 
-    python3 bench/seq2seq_policies.py [--outputs sigmoid,identity] [--depths 1,2,3,4] [--cells plain] [--seeds 5] [--epochs 100]
+    python3 bench/seq2seq_policies.py [--outputs sigmoid,identity] [--depths 1,2,3,4] [--cells lstm] [--seeds 5] [--epochs 100]
 
---cells plain,peephole also runs every configuration with peephole LSTMs ("peephole": true).
+--cells lstm,peephole,gru also runs every configuration with peephole LSTMs ("peephole": true)
+and with GRU cells ("cell": "gru").
 """
 import argparse
 import sys
@@ -35,7 +36,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--outputs", default="sigmoid,identity")
     parser.add_argument("--depths", default="1,2,3,4")
-    parser.add_argument("--cells", default="plain")
+    parser.add_argument("--cells", default="lstm")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=100)
     args = parser.parse_args()
@@ -51,7 +52,7 @@ def main():
                     model = AutoencoderTransformer(variant="seq2seq", input_shape=(4, 3), hidden_units=(50,) * depth,
                                                    code_size=None, output_activation=output, epochs=args.epochs,
                                                    batch_size=50, random_state=seed,
-                                                   spec={"peephole": True} if cell == "peephole" else None).fit(train)
+                                                   spec={"peephole": {"peephole": True}, "gru": {"cell": "gru"}}.get(cell)).fit(train)
                     native = model.model_
                     error = np.mean((native.reconstruct(train) - train) ** 2) / np.mean((train - train.mean(axis=0)) ** 2)
                     codes = native.transform(train)

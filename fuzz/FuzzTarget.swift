@@ -154,6 +154,7 @@ struct FuzzTool {
         #"{"variant":"denoising","input_shape":[12],"hidden_units":[8],"code_size":3,"batch_norm":"before","input_dropout":0.1,"noise":{"type":"uniform","level":0.1},"training":{"learning_rate_schedule":{"type":"plateau","factor":0.5,"patience":1,"step_epochs":2,"min_delta":0.001,"min_learning_rate":0.0001}}}"#,
         #"{"variant":"denoising","input_shape":[12],"hidden_units":[8],"code_size":3,"tied_weights":true,"noise":{"type":"poisson","level":20},"training":{"epochs":2}}"#,
         #"{"variant":"seq2seq","input_shape":[4,3],"hidden_units":[5],"code_size":2,"peephole":true,"bidirectional":true}"#,
+        #"{"variant":"seq2seq","input_shape":[4,3],"hidden_units":[5,4],"decoder_units":[3],"cell":"gru","bidirectional":true}"#,
     ]
 
     static func writeSeeds(to directory: String) throws {

@@ -28,6 +28,18 @@ final class SequenceModelTests: XCTestCase {
         XCTAssertEqual(model.parameterCount, 4 * 64 * (28 + 64 + 1) + 2 * 64 + 4 * 64 * (64 + 64 + 1) + 2 * 64 + 64 * 28 + 28)
     }
 
+    func testGRUCellsReplaceEveryLSTM() throws {
+        let spec = try ModelSpec(json: #"{"variant":"seq2seq","input_shape":[28,28],"hidden_units":[64,32],"cell":"gru"}"#)
+        let layers = try NetworkBuilder.layers(spec).layers
+        XCTAssertEqual(layers.map { "\(type(of: $0))" }, ["GRU", "GRU", "GRU", "GRU", "Dense", "Activation"])
+        XCTAssertEqual((layers[2] as? GRU)?.repeatsInput, true)
+        let pair = try NetworkBuilder.layers(ModelSpec(json: #"{"variant":"seq2seq","input_shape":[5,2],"hidden_units":[4],"cell":"gru","bidirectional":true}"#)).layers
+        XCTAssertTrue(pair[0] is Bidirectional<GRU>)
+        XCTAssertTrue(spec.json.contains(#""cell" : "gru""#))
+        XCTAssertFalse(try ModelSpec(json: #"{"variant":"seq2seq","input_shape":[5,2],"hidden_units":[4]}"#).json.contains("cell"),
+                       "absent when unset: old files save back unchanged")
+    }
+
     func testSeq2SeqObjectiveGradient() throws {
         try assertObjectiveGradientMatchesFiniteDifferences(
             #"{"variant":"seq2seq","input_shape":[4,2],"hidden_units":[3,2],"decoder_units":[3],"activation":"tanh"}"#, batch: 3)
@@ -35,16 +47,22 @@ final class SequenceModelTests: XCTestCase {
             #"{"variant":"seq2seq","input_shape":[3,2],"hidden_units":[3],"code_size":2,"noise":{"type":"gaussian","level":0.1}}"#, batch: 2)
         try assertObjectiveGradientMatchesFiniteDifferences(
             #"{"variant":"seq2seq","input_shape":[3,2],"hidden_units":[2,2],"decoder_units":[2],"bidirectional":true}"#, batch: 2)
+        try assertObjectiveGradientMatchesFiniteDifferences(
+            #"{"variant":"seq2seq","input_shape":[3,2],"hidden_units":[3,2],"decoder_units":[2],"cell":"gru","bidirectional":true}"#, batch: 2)
+        try assertObjectiveGradientMatchesFiniteDifferences(
+            #"{"variant":"seq2seq","input_shape":[3,2],"hidden_units":[3],"code_size":2,"peephole":true}"#, batch: 2)
     }
 
     func testSeq2SeqLearnsSinusoids() throws {
         let x = sinusoids(count: 600, steps: 12, seed: 4)
-        let model = try Autoencoder(json: #"{"variant":"seq2seq","input_shape":[12,2],"hidden_units":[24],"scaling":"standard","training":{"epochs":40,"batch_size":32,"learning_rate":0.01,"clip_norm":5}}"#)
-        try model.fit(x)
-        let error = Double(try model.anomalyScores(x).reduce(0, +)) / 600
-        // Standardised units: predicting the mean gives 1 per value.
-        XCTAssertLessThan(error, 0.25, "reconstruction \(error) vs 1 for the mean predictor")
-        XCTAssertEqual(try model.encode(x).shape, [600, 24])
+        for cell in ["lstm", "gru"] {
+            let model = try Autoencoder(json: #"{"variant":"seq2seq","input_shape":[12,2],"hidden_units":[24],"scaling":"standard","cell":"\#(cell)","training":{"epochs":40,"batch_size":32,"learning_rate":0.01,"clip_norm":5}}"#)
+            try model.fit(x)
+            let error = Double(try model.anomalyScores(x).reduce(0, +)) / 600
+            // Standardised units: predicting the mean gives 1 per value.
+            XCTAssertLessThan(error, 0.25, "\(cell): reconstruction \(error) vs 1 for the mean predictor")
+            XCTAssertEqual(try model.encode(x).shape, [600, 24])
+        }
     }
 
     func testSeq2SeqSpecErrors() {
@@ -53,6 +71,9 @@ final class SequenceModelTests: XCTestCase {
             (#"{"variant":"seq2seq","input_shape":[4,2]}"#, "hidden_units"),
             (#"{"variant":"seq2seq","input_shape":[4,2],"hidden_units":[3],"batch_norm":true}"#, "batch_norm"),
             (#"{"input_shape":[4],"code_size":2,"bidirectional":true}"#, "bidirectional"),
+            (#"{"input_shape":[4],"code_size":2,"cell":"gru"}"#, "'cell' is only for seq2seq"),
+            (#"{"variant":"seq2seq","input_shape":[4,2],"hidden_units":[3],"cell":"rnn"}"#, "'cell'"),
+            (#"{"variant":"seq2seq","input_shape":[4,2],"hidden_units":[3],"cell":"gru","peephole":true}"#, "'peephole' is only for LSTM cells"),
             (#"{"variant":"seq2seq","input_shape":[4,2],"hidden_units":[3],"activation":"sigmoid","sparsity":{"type":"kl"}}"#, "set code_size"),
         ] {
             XCTAssertThrowsError(try ModelSpec(json: json)) { error in

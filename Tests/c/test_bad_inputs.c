@@ -240,6 +240,7 @@ static void spec_matrix(void) {
         "{\"input_shape\":[12],\"code_size\":2,\"noise\":{\"type\":\"poisson\",\"level\":0}}",
         "{\"input_shape\":[12],\"hidden_units\":[8],\"code_size\":2,\"decoder_units\":[4],\"tied_weights\":true}",
         "{\"input_shape\":[12],\"code_size\":2,\"peephole\":true}",
+        "{\"variant\":\"seq2seq\",\"input_shape\":[4,3],\"hidden_units\":[5],\"cell\":\"gru\",\"peephole\":true}",
         "{\"variant\":\"adversarial\",\"input_shape\":[12],\"code_size\":2,\"adversarial\":{\"generator_learning_rate\":-1}}",
         "{\"input_shape\":[12],\"code_size\":2,\"score\":\"zscore\"}",
         "{\"input_shape\":[12],\"code_size\":1025,\"score\":\"combined\"}",

@@ -18,7 +18,7 @@
 /// OpenBLAS's threshold) that OpenBLAS runs them on the calling thread. A step-by-step loop
 /// over the whole batch instead waits for OpenBLAS's and the engine's threads twice per step,
 /// which cost W3 all the gain of a second core.
-final class LSTM: Layer {
+final class LSTM: RecurrentLayer {
     let steps, features, units: Int
     let returnSequences: Bool
     let repeatsInput: Bool
@@ -79,18 +79,6 @@ final class LSTM: Layer {
         h0.update(repeating: 0, count: (peephole ? 5 : 2) * units)  // h0, c0 and the peepholes
     }
 
-    /// [batch, steps, width] <-> [steps, batch, width]
-    private func transpose(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, batch: Int, width: Int,
-                           toTimeMajor: Bool) {
-        for n in 0..<batch {
-            for t in 0..<steps {
-                let batchMajor = (n * steps + t) * width, timeMajor = (t * batch + n) * width
-                if toTimeMajor { (target + timeMajor).update(from: source + batchMajor, count: width) }
-                else { (target + batchMajor).update(from: source + timeMajor, count: width) }
-            }
-        }
-    }
-
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
         let s = regions(scratch, batch: batch), h = units, g4 = 4 * units
@@ -100,13 +88,13 @@ final class LSTM: Layer {
             BLAS.gemm(transB: true, m: batch, n: g4, k: features, x, w, beta: 1, s.gates)
             for t in 1..<Swift.max(steps, 1) { (s.gates + t * batch * g4).update(from: s.gates, count: batch * g4) }
         } else {
-            transpose(x, s.x, batch: batch, width: features, toTimeMajor: true)
+            Recurrence.transpose(x, s.x, steps: steps, batch: batch, width: features, toTimeMajor: true)
             Bias.broadcast(b, into: s.gates, rows: steps * batch, columns: g4)
             BLAS.gemm(transB: true, m: steps * batch, n: g4, k: features, s.x, w, beta: 1, s.gates)
         }
         Bias.broadcast(h0, into: s.hInitial, rows: batch, columns: h)
         Bias.broadcast(c0, into: s.cInitial, rows: batch, columns: h)
-        forEachChunk(batch: batch) { t, first, rows in
+        Recurrence.forEachChunk(steps: steps, batch: batch, units: units, gates: 4) { t, first, rows in
             let row = t * batch + first
             let gates = s.gates + row * g4, cells = s.cells + row * h, hidden = s.hidden + row * h
             let previousHidden = t > 0 ? hidden - batch * h : s.hInitial + first * h
@@ -126,7 +114,7 @@ final class LSTM: Layer {
             }
         }
         if returnSequences {
-            transpose(s.hidden, y, batch: batch, width: h, toTimeMajor: false)
+            Recurrence.transpose(s.hidden, y, steps: steps, batch: batch, width: h, toTimeMajor: false)
         } else {
             y.update(from: s.hidden + (steps - 1) * batch * h, count: batch * h)
         }
@@ -136,13 +124,13 @@ final class LSTM: Layer {
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
         let s = regions(scratch, batch: batch), h = units, g4 = 4 * units
         if returnSequences {
-            transpose(dy, s.dHidden, batch: batch, width: h, toTimeMajor: true)
+            Recurrence.transpose(dy, s.dHidden, steps: steps, batch: batch, width: h, toTimeMajor: true)
         } else {
             s.dHidden.update(repeating: 0, count: steps * batch * h)
             (s.dHidden + (steps - 1) * batch * h).update(from: dy, count: batch * h)
         }
         s.dhNext.update(repeating: 0, count: 2 * batch * h)  // dhNext and dcNext
-        forEachChunk(batch: batch, backwards: true) { t, first, rows in
+        Recurrence.forEachChunk(steps: steps, batch: batch, units: units, gates: 4, backwards: true) { t, first, rows in
             let row = t * batch + first
             let gates = s.gates + row * g4, cells = s.cells + row * h
             let dGates = s.dGates + row * g4, dHidden = s.dHidden + row * h
@@ -193,7 +181,7 @@ final class LSTM: Layer {
         BLAS.gemm(transA: true, m: g4, n: features, k: rows, s.dGates, s.x, beta: 1, dw)
         guard let dx else { return }
         BLAS.gemm(m: rows, n: features, k: g4, s.dGates, w, s.dx)
-        transpose(s.dx, dx, batch: batch, width: features, toTimeMajor: false)
+        Recurrence.transpose(s.dx, dx, steps: steps, batch: batch, width: features, toTimeMajor: false)
     }
 
     /// One sample's step with peepholes, on the gate pre-activations `a`: i and f see the previous
@@ -222,21 +210,6 @@ final class LSTM: Layer {
                     dp[j] += da[j] * previous[j]
                     dp[h + j] += da[h + j] * c[j]
                     dp[2 * h + j] += da[2 * h + j] * previous[j]
-                }
-            }
-        }
-    }
-
-    /// Runs body(step, first sample, samples) over every step (last to first when `backwards`)
-    /// for chunks of the batch, a thread per contiguous part of the batch. Chunk boundaries
-    /// depend on the batch and the units only, so results do not depend on the thread count.
-    private func forEachChunk(batch: Int, backwards: Bool = false, _ body: (Int, Int, Int) -> Void) {
-        let chunk = Swift.min(batch, Swift.max(8, (1 << 18) / (4 * units * units)))
-        Parallel.forRanges(batch, alignment: chunk, grain: chunk) { samples in
-            let order = backwards ? stride(from: steps - 1, through: 0, by: -1) : stride(from: 0, through: steps - 1, by: 1)
-            for t in order {
-                for first in stride(from: samples.lowerBound, to: samples.upperBound, by: chunk) {
-                    body(t, first, Swift.min(chunk, samples.upperBound - first))
                 }
             }
         }

@@ -14,6 +14,8 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     /// How a convolutional decoder goes back up: nearest upsampling then a convolution, or one
     /// transposed convolution per encoder block.
     public enum ConvDecoder: String, SpecChoice, Sendable { case upsample, transpose }
+    /// The recurrent cell of seq2seq models.
+    public enum RecurrentCell: String, SpecChoice, Sendable { case lstm, gru }
     /// Where BatchNorm goes: `after` each hidden Dense or convolution (before its activation), or
     /// `before` every Dense and convolution, the input, code and output layers' included (the
     /// reference study's `BN → Dense → activation`, which also normalises the input). In JSON
@@ -74,6 +76,8 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     /// seq2seq: peephole connections in every LSTM (the gates see the cell state). nil (absent
     /// from the JSON) is false.
     public var peephole: Bool?
+    /// seq2seq: LSTM or GRU layers; nil (absent from the JSON) is LSTM.
+    public var cell: RecurrentCell?
     public var activation: ActivationFunction
     public var codeActivation: ActivationFunction
     public var outputActivation: ActivationFunction
@@ -140,7 +144,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case variant, inputShape = "input_shape", hiddenUnits = "hidden_units", codeSize = "code_size"
-        case convBlocks = "conv_blocks", convDecoder = "conv_decoder", bidirectional, peephole
+        case convBlocks = "conv_blocks", convDecoder = "conv_decoder", bidirectional, peephole, cell
         case activation, codeActivation = "code_activation", outputActivation = "output_activation"
         case decoderUnits = "decoder_units", tiedWeights = "tied_weights", batchNorm = "batch_norm", dropout, inputDropout = "input_dropout", loss, scaling
         case noise, sparsity, contractiveWeight = "contractive_weight", variationalSettings = "variational"
@@ -159,6 +163,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         convDecoder = try c.value(.convDecoder, default: .upsample)
         bidirectional = try c.value(.bidirectional, default: false)
         peephole = try c.decodeIfPresent(Bool.self, forKey: .peephole)
+        cell = try c.contains(.cell) ? c.value(.cell, default: .lstm) : nil
         activation = try c.value(.activation, default: .elu)
         // An adversarial code must be able to match an unbounded prior.
         codeActivation = try c.value(.codeActivation, default: variant == .adversarial ? .identity : .sigmoid)
@@ -212,6 +217,8 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         if let codeSize, codeSize < 1 || codeSize > maxWidth { try fail("code_size", "must be in 1...\(maxWidth)", codeSize) }
         if bidirectional && variant != .seq2seq { try fail("bidirectional", "is only for seq2seq, not \(variant.rawValue)", true) }
         if peephole == true && variant != .seq2seq { try fail("peephole", "is only for seq2seq, not \(variant.rawValue)", true) }
+        if let cell, variant != .seq2seq { try fail("cell", "is only for seq2seq, not \(variant.rawValue)", cell.rawValue) }
+        if peephole == true && cell == .gru { try fail("peephole", "is only for LSTM cells, not 'gru'", true) }
         if tiedWeights == true {
             if variant.isConvolutional || variant == .seq2seq || variationalSettings != nil {
                 let kind = variationalSettings != nil ? "variational" : variant.rawValue

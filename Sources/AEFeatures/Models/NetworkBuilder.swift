@@ -14,10 +14,11 @@
 ///            that mirrors it (the code layer's counting), transposed; it keeps its own bias
 ///
 /// Sequence to sequence ([steps, features] samples):
-///   encoder: LSTM (or Bidirectional) per hidden width (all return sequences but the last, which
-///            returns its final state); with `peephole`, every LSTM has peephole connections
+///   encoder: LSTM (or GRU with `cell: "gru"`; Bidirectional pairs) per hidden width (all return
+///            sequences but the last, which returns its final state); with `peephole`, every
+///            LSTM has peephole connections
 ///   code:    that final state, or with code_size Dense → code_activation (or a variational code)
-///   decoder: LSTM per decoder width, the first reading the code at every step → per-step Dense
+///   decoder: LSTM (GRU) per decoder width, the first reading the code at every step → per-step Dense
 ///   to the features → output_activation
 ///
 /// Convolutional family (channels-last; 1-D is height 1):
@@ -116,17 +117,19 @@ private struct LayerStack {
 
     mutating func sequenceToSequence() {
         let steps = spec.inputShape[0], features = spec.inputShape.count > 1 ? spec.inputShape[1] : 1
-        let peephole = spec.peephole == true
+        let peephole = spec.peephole == true, gru = spec.cell == .gru
         var width = features
         for (k, units) in spec.hiddenUnits.enumerated() {
             let sequences = k < spec.hiddenUnits.count - 1
-            if spec.bidirectional {
-                layers.append(Bidirectional(steps: steps, features: width, units: units, returnSequences: sequences, peephole: peephole))
-                width = 2 * units
-            } else {
-                layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: sequences, peephole: peephole))
-                width = units
+            switch (spec.bidirectional, gru) {
+            case (true, false): layers.append(Bidirectional<LSTM>(steps: steps, features: width, units: units, returnSequences: sequences,
+                                                                  peephole: peephole))
+            case (true, true): layers.append(Bidirectional<GRU>(steps: steps, features: width, units: units, returnSequences: sequences))
+            case (false, false): layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: sequences,
+                                                    peephole: peephole))
+            case (false, true): layers.append(GRU(steps: steps, features: width, units: units, returnSequences: sequences))
             }
+            width = spec.bidirectional ? 2 * units : units
         }
         codeLayerIndex = layers.count - 1
         if let code = spec.codeSize {
@@ -136,8 +139,9 @@ private struct LayerStack {
         // The first decoder LSTM reads the code at every step itself (computing its projection
         // once); validation requires at least one.
         for (k, units) in spec.decoderUnits.enumerated() {
-            layers.append(LSTM(steps: steps, features: width, units: units, returnSequences: true, repeatsInput: k == 0,
-                               peephole: peephole))
+            layers.append(gru ? GRU(steps: steps, features: width, units: units, returnSequences: true, repeatsInput: k == 0)
+                              : LSTM(steps: steps, features: width, units: units, returnSequences: true, repeatsInput: k == 0,
+                                     peephole: peephole))
             width = units
         }
         layers.append(Dense(inputSize: width, outputSize: features, steps: steps,

@@ -314,3 +314,38 @@ extension Reference {
         return out
     }
 }
+
+// MARK: GRU, step by step from the equations
+
+extension Reference {
+    /// x [batch, steps, features] → hidden states [batch, steps, units]; parameters W [3u, f],
+    /// R [3u, u], b [3u] in gate order z, r, n, then b_Rn [u] and the initial state h0 [u]:
+    /// n = tanh(W_n x + b_n + r ⊙ (R_n h + b_Rn)), h' = (1 − z) ⊙ n + z ⊙ h.
+    static func gru(x: [Double], parameters p: [Double], batch: Int, steps: Int, features: Int, units: Int) -> [Double] {
+        let u = units
+        func w(_ gate: Int, _ j: Int, _ k: Int) -> Double { p[(gate * u + j) * features + k] }
+        func r(_ gate: Int, _ j: Int, _ k: Int) -> Double { p[3 * u * features + (gate * u + j) * u + k] }
+        let biases = 3 * u * features + 3 * u * u
+        func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
+        var out = [Double](repeating: 0, count: batch * steps * u)
+        for n in 0..<batch {
+            var h = Array(p[(biases + 4 * u)..<(biases + 5 * u)])
+            for t in 0..<steps {
+                var next = h
+                for j in 0..<u {
+                    var input = (0..<3).map { p[biases + $0 * u + j] }, recurrent = [0.0, 0.0, p[biases + 3 * u + j]]
+                    for gate in 0..<3 {
+                        for k in 0..<features { input[gate] += w(gate, j, k) * x[(n * steps + t) * features + k] }
+                        for k in 0..<u { recurrent[gate] += r(gate, j, k) * h[k] }
+                    }
+                    let z = sigmoid(input[0] + recurrent[0]), reset = sigmoid(input[1] + recurrent[1])
+                    let candidate = tanh(input[2] + reset * recurrent[2])
+                    next[j] = (1 - z) * candidate + z * h[j]
+                }
+                h = next
+                for j in 0..<u { out[(n * steps + t) * u + j] = h[j] }
+            }
+        }
+        return out
+    }
+}

@@ -98,6 +98,8 @@ VARIANTS = {
                                "bidirectional": True},
     "seq2seq_peephole": {"variant": "seq2seq", "input_shape": [28, 28], "hidden_units": [10], "decoder_units": [8],
                           "peephole": True, "bidirectional": True},
+    "seq2seq_gru": {"variant": "seq2seq", "input_shape": [28, 28], "hidden_units": [10, 6], "decoder_units": [8],
+                     "cell": "gru", "bidirectional": True, "code_size": 5},
     "variational": {"variant": "variational", "input_shape": [784], "hidden_units": [32], "code_size": 4,
                      "variational": {"beta": 0.5}, "score": "standardized"},
     "variational_conv": {"variant": "conv2d", "input_shape": [28, 28, 1], "code_size": 6, "loss": "bce",
