@@ -145,3 +145,63 @@ func assertObjectiveGradientMatchesFiniteDifferences(_ json: String, batch: Int,
     }
     assertClose(analytic, numeric, absolute: 2e-3, relative: 2e-2, "objective gradient for \(json)", file: file, line: line)
 }
+
+/// A layer's fast forward and backward against a Double reference `outputs(x, θ)` on random
+/// parameters (drawn from `data`): the outputs, and dx and dθ (θ in the layer's layout) against
+/// central differences of the reference.
+func assertMatchesReference(_ harness: LayerHarness, x: [Double], batch: Int, data: inout TestData, _ name: String,
+                            file: StaticString = #filePath, line: UInt = #line,
+                            outputs: ([Double], [Double]) -> [Double]) {
+    let theta = harness.parameters
+    let expected = outputs(x, theta), dy = data.uniform(expected.count)
+    let fast = harness.run(x, batch: batch, dy: dy)
+    assertClose(fast.y, expected, absolute: 1e-5, "\(name) output", file: file, line: line)
+    assertClose(fast.dx, numericalGradient(at: x) { dot(dy, outputs($0, theta)) }, absolute: 1e-5, relative: 1e-4,
+                "\(name) dx", file: file, line: line)
+    assertClose(fast.dparameters, numericalGradient(at: theta) { dot(dy, outputs(x, $0)) }, absolute: 1e-5, relative: 1e-4,
+                "\(name) parameters", file: file, line: line)
+}
+
+/// A recurrent layer over `batch` samples (chunked across threads) gives every sample what a
+/// batch of one gives it, and parameter gradients that sum the samples'.
+func assertBatchMatchesSampleBySample(_ harness: LayerHarness, batch: Int, seed: UInt64,
+                                      file: StaticString = #filePath, line: UInt = #line) {
+    var data = TestData(seed: seed)
+    harness.parameters = data.uniform(harness.block.parameterCount, scale: 0.3)
+    let inputs = harness.layer.inputSize, outputs = harness.layer.outputSize
+    let x = data.uniform(batch * inputs), dy = data.uniform(batch * outputs)
+    let whole = harness.run(x, batch: batch, dy: dy)
+    var summed = [Double](repeating: 0, count: whole.dparameters.count)
+    for n in 0..<batch {
+        let xs = (n * inputs)..<((n + 1) * inputs), ys = (n * outputs)..<((n + 1) * outputs)
+        let one = harness.run(Array(x[xs]), batch: 1, dy: Array(dy[ys]))
+        assertClose(Array(whole.y[ys]), one.y, absolute: 1e-6, "sample \(n) output", file: file, line: line)
+        assertClose(Array(whole.dx[xs]), one.dx, absolute: 1e-6, "sample \(n) dx", file: file, line: line)
+        for i in summed.indices { summed[i] += one.dparameters[i] }
+    }
+    assertClose(whole.dparameters, summed, absolute: 1e-5, relative: 1e-5, "parameter gradients summed over samples",
+                file: file, line: line)
+}
+
+/// What a bidirectional pair outputs for x, from a reference recurrent layer `reference(x, θ)`
+/// (all steps' hidden states): the first half of θ reads x forwards, the second half the
+/// time-reversed x; per step [forward | backward] with the backward states in the input's time
+/// order, or (not `returnSequences`) both directions' last states.
+func bidirectionalReference(x: [Double], theta: [Double], batch: Int, steps: Int, features: Int, units: Int,
+                            returnSequences: Bool, _ reference: ([Double], [Double]) -> [Double]) -> [Double] {
+    var reversed = x
+    for n in 0..<batch { for t in 0..<steps { for k in 0..<features {
+        reversed[(n * steps + t) * features + k] = x[(n * steps + steps - 1 - t) * features + k]
+    } } }
+    let half = theta.count / 2
+    let forward = reference(x, Array(theta[..<half])), backward = reference(reversed, Array(theta[half...]))
+    var expected: [Double] = []
+    for n in 0..<batch {
+        for t in (returnSequences ? 0 : steps - 1)..<steps {
+            let ahead = (n * steps + t) * units, behind = (n * steps + (returnSequences ? steps - 1 - t : steps - 1)) * units
+            expected += forward[ahead..<(ahead + units)]
+            expected += backward[behind..<(behind + units)]
+        }
+    }
+    return expected
+}

@@ -71,15 +71,8 @@ final class GRU: RecurrentLayer {
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
         let s = regions(scratch, batch: batch), h = units, g3 = 3 * units
-        if repeatsInput {
-            Bias.broadcast(b, into: s.gates, rows: batch, columns: g3)
-            BLAS.gemm(transB: true, m: batch, n: g3, k: features, x, w, beta: 1, s.gates)
-            for t in 1..<Swift.max(steps, 1) { (s.gates + t * batch * g3).update(from: s.gates, count: batch * g3) }
-        } else {
-            Recurrence.transpose(x, s.x, steps: steps, batch: batch, width: features, toTimeMajor: true)
-            Bias.broadcast(b, into: s.gates, rows: steps * batch, columns: g3)
-            BLAS.gemm(transB: true, m: steps * batch, n: g3, k: features, s.x, w, beta: 1, s.gates)
-        }
+        Recurrence.projectInputs(x, timeMajor: s.x, weight: w, bias: b, steps: steps, batch: batch, features: features,
+                                 gates: g3, repeated: repeatsInput, into: s.gates)
         Bias.broadcast(h0, into: s.hInitial, rows: batch, columns: h)
         Recurrence.forEachChunk(steps: steps, batch: batch, units: units, gates: 3) { t, first, rows in
             let row = t * batch + first
@@ -97,22 +90,13 @@ final class GRU: RecurrentLayer {
                 }
             }
         }
-        if returnSequences {
-            Recurrence.transpose(s.hidden, y, steps: steps, batch: batch, width: h, toTimeMajor: false)
-        } else {
-            y.update(from: s.hidden + (steps - 1) * batch * h, count: batch * h)
-        }
+        emitOutput(s.hidden, into: y, batch: batch)
     }
 
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
         let s = regions(scratch, batch: batch), h = units, g3 = 3 * units
-        if returnSequences {
-            Recurrence.transpose(dy, s.dHidden, steps: steps, batch: batch, width: h, toTimeMajor: true)
-        } else {
-            s.dHidden.update(repeating: 0, count: steps * batch * h)
-            (s.dHidden + (steps - 1) * batch * h).update(from: dy, count: batch * h)
-        }
+        receiveOutputGradient(dy, into: s.dHidden, batch: batch)
         s.dhNext.update(repeating: 0, count: batch * h)
         Recurrence.forEachChunk(steps: steps, batch: batch, units: units, gates: 3, backwards: true) { t, first, rows in
             let row = t * batch + first
@@ -138,43 +122,16 @@ final class GRU: RecurrentLayer {
             BLAS.gemm(m: rows, n: h, k: g3, recurrent, r, beta: 1, dhNext)
         }
         Bias.accumulateGradient(s.dhNext, rows: batch, columns: h, into: dh0)
-        let rows = steps * batch
-        BLAS.gemm(transA: true, m: g3, n: h, k: batch, s.recurrent, s.hInitial, beta: 1, dr)
-        if steps > 1 {
-            BLAS.gemm(transA: true, m: g3, n: h, k: (steps - 1) * batch, s.recurrent + batch * g3, s.hidden, beta: 1, dr)
-        }
-        for i in 0..<rows { for j in 0..<h { drb[j] += s.recurrent[i * g3 + 2 * h + j] } }
-        Bias.accumulateGradient(s.dGates, rows: rows, columns: g3, into: db)
-        if repeatsInput {
-            // Every step read the same x: dW = (Σ_t dGates_t)ᵀ x and dx = (Σ_t dGates_t) W.
-            let sums = s.x
-            sums.update(from: s.dGates, count: batch * g3)
-            for t in 1..<Swift.max(steps, 1) {
-                let step = s.dGates + t * batch * g3
-                for i in 0..<(batch * g3) { sums[i] += step[i] }
-            }
-            BLAS.gemm(transA: true, m: g3, n: features, k: batch, sums, x, beta: 1, dw)
-            if let dx { BLAS.gemm(m: batch, n: features, k: g3, sums, w, dx) }
-            return
-        }
-        BLAS.gemm(transA: true, m: g3, n: features, k: rows, s.dGates, s.x, beta: 1, dw)
-        guard let dx else { return }
-        BLAS.gemm(m: rows, n: features, k: g3, s.dGates, w, s.dx)
-        Recurrence.transpose(s.dx, dx, steps: steps, batch: batch, width: features, toTimeMajor: false)
+        Recurrence.recurrentWeightGradient(s.recurrent, initial: s.hInitial, hidden: s.hidden, steps: steps, batch: batch,
+                                           units: h, gates: g3, into: dr)
+        for i in 0..<(steps * batch) { for j in 0..<h { drb[j] += s.recurrent[i * g3 + 2 * h + j] } }
+        Bias.accumulateGradient(s.dGates, rows: steps * batch, columns: g3, into: db)
+        Recurrence.inputGradients(s.dGates, x: x, timeMajor: s.x, dxTimeMajor: s.dx, weight: w, weightGradient: dw, dx: dx,
+                                  steps: steps, batch: batch, features: features, gates: g3, repeated: repeatsInput)
     }
 
-    // ONNX: GRU (linear_before_reset = 1) on [T, N, features]; outputs as LSTM's.
-    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
-        let repeated = repeatsInput ? RepeatVector(steps: steps, units: features).exportONNX(&graph, x) : x
-        let input = graph.sequence(repeated, steps: steps, features: features)
-        let (sequence, last) = GRU.onnxNode(&graph, input: input, directions: [self])
-        let axes = graph.constant("axes", int64: [returnSequences ? 1 : 0])
-        let y = graph.node("Squeeze", [returnSequences ? sequence : last, axes])
-        return .init(name: y, layout: returnSequences ? .sequence(steps: steps, features: units) : .flat(units))
-    }
-
-    /// One ONNX GRU node for `directions` (this layer, or a bidirectional pair); ONNX's B is
-    /// [input biases | recurrent biases], here [b | 0, 0, b_Rn].
+    /// One ONNX GRU node (linear_before_reset = 1) for `directions` (this layer, or a bidirectional
+    /// pair); ONNX's B is [input biases | recurrent biases], here [b | 0, 0, b_Rn].
     static func onnxNode(_ graph: inout ONNXGraph, input: String, directions: [GRU]) -> (sequence: String, last: String) {
         let count = directions.count, h = directions[0].units, f = directions[0].features
         func stacked(_ part: (GRU) -> [Float]) -> [Float] { directions.flatMap(part) }
@@ -183,11 +140,8 @@ final class GRU: RecurrentLayer {
         let b = graph.constant("B", dims: [count, 6 * h], stacked {
             ONNXGraph.values($0.b, 3 * h) + [Float](repeating: 0, count: 2 * h) + ONNXGraph.values($0.rb, h)
         })
-        let batch = graph.batchSize(ofSequence: input)
-        let prefix = graph.constant("directions", int64: [count]), suffix = graph.constant("units", int64: [h])
-        let stateShape = graph.node("Concat", [prefix, batch, suffix], [("axis", .int(0))])
-        let h0 = graph.constant("h0", dims: [count, 1, h], stacked { ONNXGraph.values($0.h0, h) })
-        let initialH = graph.node("Expand", [h0, stateShape])
+        let initialH = Recurrence.onnxInitialState(&graph, input: input, name: "h0", values: stacked { ONNXGraph.values($0.h0, h) },
+                                                   directions: count, units: h)
         let y = graph.fresh("Y"), yh = graph.fresh("Y_h")
         graph.node("GRU", [input, w, r, b, "", initialH], outputs: [y, yh],
                    [("hidden_size", .int(h)), ("linear_before_reset", .int(1)),

@@ -82,16 +82,8 @@ final class LSTM: RecurrentLayer {
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
         let s = regions(scratch, batch: batch), h = units, g4 = 4 * units
-        if repeatsInput {
-            // One projection, the same for every step.
-            Bias.broadcast(b, into: s.gates, rows: batch, columns: g4)
-            BLAS.gemm(transB: true, m: batch, n: g4, k: features, x, w, beta: 1, s.gates)
-            for t in 1..<Swift.max(steps, 1) { (s.gates + t * batch * g4).update(from: s.gates, count: batch * g4) }
-        } else {
-            Recurrence.transpose(x, s.x, steps: steps, batch: batch, width: features, toTimeMajor: true)
-            Bias.broadcast(b, into: s.gates, rows: steps * batch, columns: g4)
-            BLAS.gemm(transB: true, m: steps * batch, n: g4, k: features, s.x, w, beta: 1, s.gates)
-        }
+        Recurrence.projectInputs(x, timeMajor: s.x, weight: w, bias: b, steps: steps, batch: batch, features: features,
+                                 gates: g4, repeated: repeatsInput, into: s.gates)
         Bias.broadcast(h0, into: s.hInitial, rows: batch, columns: h)
         Bias.broadcast(c0, into: s.cInitial, rows: batch, columns: h)
         Recurrence.forEachChunk(steps: steps, batch: batch, units: units, gates: 4) { t, first, rows in
@@ -113,22 +105,13 @@ final class LSTM: RecurrentLayer {
                 for j in 0..<h { out[j] = a[h + j] * FastMath.tanh(c[j]) }
             }
         }
-        if returnSequences {
-            Recurrence.transpose(s.hidden, y, steps: steps, batch: batch, width: h, toTimeMajor: false)
-        } else {
-            y.update(from: s.hidden + (steps - 1) * batch * h, count: batch * h)
-        }
+        emitOutput(s.hidden, into: y, batch: batch)
     }
 
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
         let s = regions(scratch, batch: batch), h = units, g4 = 4 * units
-        if returnSequences {
-            Recurrence.transpose(dy, s.dHidden, steps: steps, batch: batch, width: h, toTimeMajor: true)
-        } else {
-            s.dHidden.update(repeating: 0, count: steps * batch * h)
-            (s.dHidden + (steps - 1) * batch * h).update(from: dy, count: batch * h)
-        }
+        receiveOutputGradient(dy, into: s.dHidden, batch: batch)
         s.dhNext.update(repeating: 0, count: 2 * batch * h)  // dhNext and dcNext
         Recurrence.forEachChunk(steps: steps, batch: batch, units: units, gates: 4, backwards: true) { t, first, rows in
             let row = t * batch + first
@@ -160,28 +143,11 @@ final class LSTM: RecurrentLayer {
         Bias.accumulateGradient(s.dhNext, rows: batch, columns: h, into: dh0)
         Bias.accumulateGradient(s.dcNext, rows: batch, columns: h, into: dc0)
         if peephole { accumulatePeepholeGradients(s, batch: batch) }
-        let rows = steps * batch
-        BLAS.gemm(transA: true, m: g4, n: h, k: batch, s.dGates, s.hInitial, beta: 1, dr)
-        if steps > 1 {
-            BLAS.gemm(transA: true, m: g4, n: h, k: (steps - 1) * batch, s.dGates + batch * g4, s.hidden, beta: 1, dr)
-        }
-        Bias.accumulateGradient(s.dGates, rows: rows, columns: g4, into: db)
-        if repeatsInput {
-            // Every step read the same x: dW = (Σ_t dGates_t)ᵀ x and dx = (Σ_t dGates_t) W.
-            let sums = s.x
-            sums.update(from: s.dGates, count: batch * g4)
-            for t in 1..<Swift.max(steps, 1) {
-                let step = s.dGates + t * batch * g4
-                for i in 0..<(batch * g4) { sums[i] += step[i] }
-            }
-            BLAS.gemm(transA: true, m: g4, n: features, k: batch, sums, x, beta: 1, dw)
-            if let dx { BLAS.gemm(m: batch, n: features, k: g4, sums, w, dx) }
-            return
-        }
-        BLAS.gemm(transA: true, m: g4, n: features, k: rows, s.dGates, s.x, beta: 1, dw)
-        guard let dx else { return }
-        BLAS.gemm(m: rows, n: features, k: g4, s.dGates, w, s.dx)
-        Recurrence.transpose(s.dx, dx, steps: steps, batch: batch, width: features, toTimeMajor: false)
+        Recurrence.recurrentWeightGradient(s.dGates, initial: s.hInitial, hidden: s.hidden, steps: steps, batch: batch,
+                                           units: h, gates: g4, into: dr)
+        Bias.accumulateGradient(s.dGates, rows: steps * batch, columns: g4, into: db)
+        Recurrence.inputGradients(s.dGates, x: x, timeMajor: s.x, dxTimeMajor: s.dx, weight: w, weightGradient: dw, dx: dx,
+                                  steps: steps, batch: batch, features: features, gates: g4, repeated: repeatsInput)
     }
 
     /// One sample's step with peepholes, on the gate pre-activations `a`: i and f see the previous
@@ -215,18 +181,6 @@ final class LSTM: RecurrentLayer {
         }
     }
 
-    // ONNX: LSTM on [T, N, features] (a repeated input expanded to that first, as RepeatVector
-    // does); Y [T, 1, N, units] squeezed to the time-major sequence, or Y_h [1, N, units] squeezed
-    // to the last state.
-    func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
-        let repeated = repeatsInput ? RepeatVector(steps: steps, units: features).exportONNX(&graph, x) : x
-        let input = graph.sequence(repeated, steps: steps, features: features)
-        let (sequence, last) = LSTM.onnxNode(&graph, input: input, directions: [self])
-        let axes = graph.constant("axes", int64: [returnSequences ? 1 : 0])
-        let y = graph.node("Squeeze", [returnSequences ? sequence : last, axes])
-        return .init(name: y, layout: returnSequences ? .sequence(steps: steps, features: units) : .flat(units))
-    }
-
     /// One ONNX LSTM node for `directions` (this layer, or a bidirectional pair) over the time-major
     /// `input`; returns the names of Y [T, dirs, N, H] and Y_h [dirs, N, H]. The stored gate order
     /// i, o, f, c is ONNX's; ONNX's B is [input bias | recurrent bias] and this layer has one bias,
@@ -238,12 +192,10 @@ final class LSTM: RecurrentLayer {
         let r = graph.constant("R", dims: [count, 4 * h, h], stacked { ONNXGraph.values($0.r, 4 * h * h) })
         let b = graph.constant("B", dims: [count, 8 * h],
                                stacked { ONNXGraph.values($0.b, 4 * h) + [Float](repeating: 0, count: 4 * h) })
-        let batch = graph.batchSize(ofSequence: input)
-        let prefix = graph.constant("directions", int64: [count]), suffix = graph.constant("units", int64: [h])
-        let stateShape = graph.node("Concat", [prefix, batch, suffix], [("axis", .int(0))])
-        let h0 = graph.constant("h0", dims: [count, 1, h], stacked { ONNXGraph.values($0.h0, h) })
-        let c0 = graph.constant("c0", dims: [count, 1, h], stacked { ONNXGraph.values($0.c0, h) })
-        let initialH = graph.node("Expand", [h0, stateShape]), initialC = graph.node("Expand", [c0, stateShape])
+        let initialH = Recurrence.onnxInitialState(&graph, input: input, name: "h0", values: stacked { ONNXGraph.values($0.h0, h) },
+                                                   directions: count, units: h)
+        let initialC = Recurrence.onnxInitialState(&graph, input: input, name: "c0", values: stacked { ONNXGraph.values($0.c0, h) },
+                                                   directions: count, units: h)
         let peepholes = directions[0].peephole ? [graph.constant("P", dims: [count, 3 * h], stacked { ONNXGraph.values($0.p, 3 * h) })] : []
         let y = graph.fresh("Y"), yh = graph.fresh("Y_h")
         graph.node("LSTM", [input, w, r, b, "", initialH, initialC] + peepholes, outputs: [y, yh],
