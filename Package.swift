@@ -48,9 +48,11 @@ let package = Package(
         // a normal build writes seeds and replays fuzz/regressions.
         .executableTarget(name: "aef-fuzz", dependencies: ["AEFeatures", "AEFeaturesCAPI", "CZlib"], path: "fuzz",
                           exclude: ["regressions"]),
+        // The tests' oracle: naive Double kernels the fast paths are checked against; no product ships it.
+        .target(name: "AEFReference", dependencies: ["AEFeatures"], path: "Tests/Reference"),
         .testTarget(
             name: "AEFeaturesTests",
-            dependencies: ["AEFeatures", "AEFeaturesCAPI", "AEFDatasets", "CONNX"]
+            dependencies: ["AEFeatures", "AEFeaturesCAPI", "AEFReference", "AEFDatasets", "CONNX"]
         ),
     ],
     swiftLanguageModes: [.v5]

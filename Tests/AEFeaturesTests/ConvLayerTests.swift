@@ -1,5 +1,6 @@
 import XCTest
 @testable import AEFeatures
+@testable import AEFReference
 
 /// Convolution, pooling, upsampling and cropping layers: reference vs finite differences
 /// (Double), fast vs reference, fast backward vs finite differences — over odd sizes, strides,

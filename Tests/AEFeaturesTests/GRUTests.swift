@@ -1,5 +1,6 @@
 import XCTest
 @testable import AEFeatures
+@testable import AEFReference
 
 final class GRUTests: XCTestCase {
     /// The fast GRU against the Double reference (outputs), and its backpropagation through time

@@ -1,5 +1,6 @@
 import XCTest
 @testable import AEFeatures
+@testable import AEFReference
 
 /// The last step's hidden states of [batch, steps, units] sequences.
 func lastSteps(_ h: [Double], batch: Int, steps: Int, units: Int) -> [Double] {

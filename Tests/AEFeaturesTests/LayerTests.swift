@@ -1,5 +1,6 @@
 import XCTest
 @testable import AEFeatures
+@testable import AEFReference
 
 /// For every layer: (1) the Double reference's backward equals central differences of its
 /// forward (tight), (2) the fast Float kernels equal the reference, and (3) the fast backward

@@ -1,5 +1,6 @@
 import XCTest
 @testable import AEFeatures
+@testable import AEFReference
 
 /// Losses and penalties: reference vs finite differences (Double), fast vs reference.
 final class LossAndPenaltyTests: XCTestCase {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import AEFeatures
+@testable import AEFReference
 
 final class VariationalTests: XCTestCase {
     func testReparameterisationWithFixedNoise() {

@@ -1,3 +1,4 @@
+import AEFeatures
 import Glibc
 
 /// Naive loop kernels in Double, written straight from the definitions with no BLAS, no folding
