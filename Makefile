@@ -124,6 +124,7 @@ py-examples: python
 	cd /tmp && $(PYTHON) $(CURDIR)/examples/python/scale_out.py
 	$(PYTHON) examples/python/denoising_counts.py --train 2000 --test 500 --epochs 2
 	$(PYTHON) examples/python/code_uses.py --train 2000 --test 500 --epochs 2
+	$(PYTHON) examples/python/unpooling.py --train 2000 --test 500 --epochs 2
 
 # The self-contained manylinux wheel in dist/, then its tests where Swift and the system's
 # OpenBLAS and protobuf-c are hidden.

@@ -155,6 +155,7 @@ struct FuzzTool {
         #"{"variant":"denoising","input_shape":[12],"hidden_units":[8],"code_size":3,"tied_weights":true,"noise":{"type":"poisson","level":20},"training":{"epochs":2}}"#,
         #"{"variant":"seq2seq","input_shape":[4,3],"hidden_units":[5],"code_size":2,"peephole":true,"bidirectional":true}"#,
         #"{"variant":"seq2seq","input_shape":[4,3],"hidden_units":[5,4],"decoder_units":[3],"cell":"gru","bidirectional":true}"#,
+        #"{"variant":"conv2d","input_shape":[6,5,1],"code_size":2,"conv_decoder":"unpool","conv_blocks":[{"filters":2,"kernel":3,"pool":2,"pool_padding":"same"}]}"#,
     ]
 
     static func writeSeeds(to directory: String) throws {

@@ -113,7 +113,8 @@ typedef enum aef_onnx_graph {
     AEF_ONNX_AUTOENCODER = 1, /* output "reconstruction" [N, sample_size], as aef_model_reconstruct */
     AEF_ONNX_SCORER = 2,      /* output "score" [N], as aef_model_score */
     AEF_ONNX_DECODER = 3      /* "codes" -> "reconstruction" [N, sample_size] in input units, as
-                                 aef_model_decode: a variational or adversarial model's generator */
+                                 aef_model_decode: a variational or adversarial model's generator
+                                 (refused, as decode, for an unpooling decoder) */
 } aef_onnx_graph;
 
 /* An autoencoder: spec, weights, fitted scaler, anomaly threshold and training history. Opaque. */
@@ -227,7 +228,9 @@ aef_status aef_model_reconstruct(const aef_model *model, const float *x, size_t 
 
 /* Reconstructions from codes: `codes` is n_samples x code_size (e.g. from aef_model_transform);
  * the decoder alone maps them to n_samples x sample_size floats in the input's units
- * (the size of AEF_OUTPUT_RECONSTRUCTION). */
+ * (the size of AEF_OUTPUT_RECONSTRUCTION). A model whose decoder unpools with the encoder's
+ * switches ("conv_decoder": "unpool") cannot decode codes alone: AEF_ERR_INVALID_ARGUMENT, as for
+ * its AEF_ONNX_DECODER graph and aef_model_sample. */
 aef_status aef_model_decode(const aef_model *model, const float *codes, size_t n_samples, size_t code_size,
                             float *out, size_t capacity);
 

@@ -139,6 +139,54 @@ final class ConvLayerTests: XCTestCase {
         }
     }
 
+    /// Unpooling with the switches a max pool left in the shared scratch, against the reference
+    /// that finds each window's maximum itself; dx against central differences of the reference
+    /// and of the fast layer (it is linear in x for fixed switches).
+    func testMaxUnpoolingMatchesReferenceAndFiniteDifferences() throws {
+        let pools: [((Int, Int, Int), (Int, Int), ConvGeometry.Padding)] = [
+            ((4, 6, 2), (2, 2), .valid), ((5, 7, 3), (2, 3), .same), ((1, 7, 2), (1, 4), .same), ((3, 3, 1), (3, 3), .valid),
+        ]
+        for (n, (input, window, padding)) in pools.enumerated() {
+            let g = try ConvGeometry(input: input, kernel: window, stride: window, dilation: (1, 1), padding: padding)
+            let batch = 2, s = reference(g, batch: batch, filters: input.2)
+            let pool = Pool2D(kind: .max, geometry: g), unpool = MaxUnpool2D(pool: pool)
+            XCTAssertEqual(unpool.inputSize, pool.outputSize)
+            XCTAssertEqual(unpool.outputSize, pool.inputSize)
+            var data = TestData(seed: UInt64(130 + n))
+            let encoderInput = data.uniform(batch * g.inputSize)
+            let x = data.uniform(batch * unpool.inputSize), dy = data.uniform(batch * unpool.outputSize)
+            let switches = FloatBuffer(count: pool.scratchCount(batch: batch))
+            var rng = RandomSource(seed: 1)
+            let pooled = [Float](repeating: 0, count: batch * pool.outputSize)
+            encoderInput.map(Float.init).withUnsafeBufferPointer { e in
+                pooled.withUnsafeBufferPointer {
+                    pool.forward(e.baseAddress!, UnsafeMutablePointer(mutating: $0.baseAddress!), batch: batch,
+                                 scratch: switches.base, phase: .inference, rng: &rng)
+                }
+            }
+            func fast(_ x: [Double], dy: [Double]? = nil) -> (y: [Double], dx: [Double]) {
+                let input = x.map(Float.init)
+                var y = [Float](repeating: 0, count: batch * unpool.outputSize), dx = [Float](repeating: 0, count: x.count)
+                input.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                    unpool.forward(xp.baseAddress!, yp.baseAddress!, batch: batch, scratch: switches.base, phase: .training, rng: &rng)
+                    guard let dy else { return }
+                    dy.map(Float.init).withUnsafeBufferPointer { gp in dx.withUnsafeMutableBufferPointer {
+                        unpool.backward(xp.baseAddress!, UnsafePointer(yp.baseAddress!), gp.baseAddress!, $0.baseAddress!,
+                                        batch: batch, scratch: switches.base)
+                    } }
+                } }
+                return (y.map(Double.init), dx.map(Double.init))
+            }
+            let result = fast(x, dy: dy)
+            assertClose(result.y, Reference.unpool(s, encoderInput: encoderInput, x: x), absolute: 1e-7, "unpool y, case \(n)")
+            XCTAssertEqual(result.y.filter { $0 != 0 }.count, x.count, "case \(n): every value lands on its own position")
+            let referenceGradient = numericalGradient(at: x) { dot(dy, Reference.unpool(s, encoderInput: encoderInput, x: $0)) }
+            assertClose(result.dx, referenceGradient, absolute: 1e-6, "unpool dx vs the reference's differences, case \(n)")
+            let fastGradient = numericalGradient(at: x, step: 1e-2) { dot(dy, fast($0).y) }
+            assertClose(result.dx, fastGradient, absolute: 1e-4, "unpool dx vs its own differences, case \(n)")
+        }
+    }
+
     /// Max pooling keeps each winner's offset for backward; past 2^24 values (here a batch of
     /// them) an offset held as a Float value would round and route gradients to a neighbour.
     func testMaxPoolGradientRoutesExactlyPastTwoToTheTwentyFourValues() throws {

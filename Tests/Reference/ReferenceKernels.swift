@@ -248,6 +248,23 @@ extension Reference {
         return max ? y : zip(y, counts).map { $0 / $1 }
     }
 
+    /// Max unpooling: each value of `x` (shaped like the pool of `encoderInput`) goes where its
+    /// window's first maximum in `encoderInput` lies; zeros elsewhere.
+    static func unpool(_ s: Conv, encoderInput e: [Double], x: [Double]) -> [Double] {
+        var y = [Double](repeating: 0, count: e.count)
+        for b in 0..<s.batch { for oh in 0..<s.output.0 { for ow in 0..<s.output.1 { for c in 0..<s.channels {
+            var winner: Int? = nil
+            for kh in 0..<s.kernel.0 { for kw in 0..<s.kernel.1 {
+                let ih = oh * s.stride.0 - s.pad.0 + kh, iw = ow * s.stride.1 - s.pad.1 + kw
+                guard ih >= 0, ih < s.height, iw >= 0, iw < s.width else { continue }
+                let i = s.input(b, ih, iw, c)
+                if winner == nil || e[i] > e[winner!] { winner = i }
+            } }
+            y[winner!] = x[((b * s.output.0 + oh) * s.output.1 + ow) * s.channels + c]
+        } } } }
+        return y
+    }
+
     static func upsample(_ x: [Double], batch: Int, height: Int, width: Int, channels: Int, factors: (Int, Int)) -> [Double] {
         var y: [Double] = []
         for b in 0..<batch { for h in 0..<(height * factors.0) { for w in 0..<(width * factors.1) { for c in 0..<channels {

@@ -241,6 +241,7 @@ static void spec_matrix(void) {
         "{\"input_shape\":[12],\"hidden_units\":[8],\"code_size\":2,\"decoder_units\":[4],\"tied_weights\":true}",
         "{\"input_shape\":[12],\"code_size\":2,\"peephole\":true}",
         "{\"variant\":\"seq2seq\",\"input_shape\":[4,3],\"hidden_units\":[5],\"cell\":\"gru\",\"peephole\":true}",
+        "{\"variant\":\"conv2d\",\"input_shape\":[8,8],\"conv_decoder\":\"unpool\",\"conv_blocks\":[{\"filters\":2,\"kernel\":3,\"pool\":2,\"pool_type\":\"average\"}]}",
         "{\"variant\":\"adversarial\",\"input_shape\":[12],\"code_size\":2,\"adversarial\":{\"generator_learning_rate\":-1}}",
         "{\"input_shape\":[12],\"code_size\":2,\"score\":\"zscore\"}",
         "{\"input_shape\":[12],\"code_size\":1025,\"score\":\"combined\"}",
@@ -367,6 +368,20 @@ static void file_matrix(const float *x) {
     EXPECT(aef_model_export_onnx_buffer(fitted, AEF_ONNX_SCORER, bytes, 1, &size), AEF_ERR_BUFFER_TOO_SMALL);
     EXPECT(aef_model_export_onnx_buffer(fitted, (aef_onnx_graph)7, NULL, 0, &size), AEF_ERR_INVALID_ARGUMENT);
     EXPECT(aef_model_export_onnx_buffer(unfitted, AEF_ONNX_SCORER, NULL, 0, &size), AEF_ERR_NOT_FITTED);
+
+    printf("  a decoder that unpools with the encoder's switches: no decoding from codes alone\n");
+    static float unpool_rows[ROWS * 16], unpool_out[ROWS * 16];
+    for (size_t i = 0; i < ROWS * 16; i++) unpool_rows[i] = (float)((i * 7919) % 101) / 101.0f;
+    aef_model *unpool = NULL;
+    EXPECT(aef_model_create("{\"variant\":\"conv2d\",\"input_shape\":[4,4],\"code_size\":3,\"conv_decoder\":\"unpool\","
+                            "\"conv_blocks\":[{\"filters\":2,\"kernel\":3,\"pool\":2}],\"training\":{\"epochs\":1}}", &unpool), AEF_OK);
+    EXPECT(aef_model_fit(unpool, unpool_rows, ROWS, 16, NULL, 0, NULL, NULL, NULL), AEF_OK);
+    EXPECT(aef_model_reconstruct(unpool, unpool_rows, ROWS, 16, unpool_out, ROWS * 16), AEF_OK);
+    EXPECT(aef_model_transform(unpool, unpool_rows, ROWS, 16, unpool_out, ROWS * 3), AEF_OK);
+    EXPECT(aef_model_decode(unpool, unpool_out, ROWS, 3, unpool_rows, ROWS * 16), AEF_ERR_INVALID_ARGUMENT);
+    EXPECT(aef_model_export_onnx_buffer(unpool, AEF_ONNX_AUTOENCODER, NULL, 0, &size), AEF_OK);
+    EXPECT(aef_model_export_onnx_buffer(unpool, AEF_ONNX_DECODER, NULL, 0, &size), AEF_ERR_INVALID_ARGUMENT);
+    aef_model_free(unpool);
 
     printf("  threads\n");
     int threads = 0;

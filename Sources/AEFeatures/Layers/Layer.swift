@@ -14,6 +14,9 @@ protocol Layer: AnyObject {
     var stateCount: Int { get }
     /// Floats of per-call scratch needed for a batch of `batch` samples.
     func scratchCount(batch: Int) -> Int
+    /// A layer earlier in the network whose scratch this one reads in the same pass (unpooling
+    /// reads its pool's switches): the workspace then hands both layers one buffer.
+    var readsScratchOf: Layer? { get }
     /// Multiply-add FLOPs (2 per MAC) of the layer's GEMM per sample in a forward pass; its
     /// weight-gradient and input-gradient GEMMs cost the same each. 0 for elementwise layers.
     var gemmFlopsPerSample: Int { get }
@@ -39,6 +42,7 @@ extension Layer {
     var parameterCount: Int { 0 }
     var stateCount: Int { 0 }
     func scratchCount(batch: Int) -> Int { 0 }
+    var readsScratchOf: Layer? { nil }
     var gemmFlopsPerSample: Int { 0 }
     func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
               state: UnsafeMutablePointer<Float>) {}

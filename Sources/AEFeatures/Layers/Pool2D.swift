@@ -8,6 +8,8 @@ final class Pool2D: Layer {
     let kind: Kind
     /// Window geometry: the kernel is the window, channels pass through one by one.
     let geometry: ConvGeometry
+    /// Set by the MaxUnpool2D that reads this pool's winners: ONNX export then also emits them.
+    var isUnpooled = false
 
     init(kind: Kind, geometry: ConvGeometry) {
         self.kind = kind
@@ -102,11 +104,20 @@ final class Pool2D: Layer {
         }
     }
 
-    // ONNX: MaxPool or AveragePool (count_include_pad 0, its default) on [N, C, H, W].
+    // ONNX: MaxPool or AveragePool (count_include_pad 0, its default) on [N, C, H, W]; an
+    // unpooled MaxPool also outputs its Indices for the MaxUnpool.
     func exportONNX(_ graph: inout ONNXGraph, _ x: ONNXGraph.Value) -> ONNXGraph.Value {
         let g = geometry
         let input = graph.image(x, channels: g.channels, height: g.inputHeight, width: g.inputWidth)
-        let y = graph.node(kind == .max ? "MaxPool" : "AveragePool", [input], g.onnxAttributes(dilations: false))
+        let y: String
+        if isUnpooled {
+            y = graph.fresh("maxpool")
+            let indices = graph.fresh("switches")
+            graph.node("MaxPool", [input], outputs: [y, indices], g.onnxAttributes(dilations: false))
+            graph.poolIndices[ObjectIdentifier(self)] = indices
+        } else {
+            y = graph.node(kind == .max ? "MaxPool" : "AveragePool", [input], g.onnxAttributes(dilations: false))
+        }
         return .init(name: y, layout: .image(channels: g.channels, height: g.outputHeight, width: g.outputWidth))
     }
 }

@@ -232,6 +232,7 @@ public final class Autoencoder {
     public func decode(_ codes: UnsafeBufferPointer<Float>, rows: Int, into output: UnsafeMutableBufferPointer<Float>) throws {
         try usage.shared {
             guard isFitted else { throw AEError.notFitted }
+            guard !network.decoderNeedsEncoderPass else { throw AEError.invalidInput(Network.decoderNeedsEncoderPassMessage) }
             try checkData(codes, rows: rows, width: codeSize, name: "codes")
             try checkOutput(output, rows: rows, width: inputSize)
             try reconstruct(codes, rows: rows, from: network.codeLayerIndex + 1, into: output)

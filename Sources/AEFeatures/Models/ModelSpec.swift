@@ -11,9 +11,10 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         /// Convolutional variants take `conv_blocks`; the others are built from dense layers.
         public var isConvolutional: Bool { self == .conv1d || self == .conv2d }
     }
-    /// How a convolutional decoder goes back up: nearest upsampling then a convolution, or one
-    /// transposed convolution per encoder block.
-    public enum ConvDecoder: String, SpecChoice, Sendable { case upsample, transpose }
+    /// How a convolutional decoder goes back up: nearest upsampling then a convolution, one
+    /// transposed convolution per encoder block, or max unpooling with the encoder pools' switches
+    /// then a convolution.
+    public enum ConvDecoder: String, SpecChoice, Sendable { case upsample, transpose, unpool }
     /// The recurrent cell of seq2seq models.
     public enum RecurrentCell: String, SpecChoice, Sendable { case lstm, gru }
     /// Where BatchNorm goes: `after` each hidden Dense or convolution (before its activation), or

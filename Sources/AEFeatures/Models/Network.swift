@@ -20,6 +20,11 @@ final class Network {
     var inputSize: Int { layers[0].inputSize }
     var outputSize: Int { layers[layers.count - 1].outputSize }
     var codeSize: Int { layers[codeLayerIndex].outputSize }
+    /// The decoder reads what the encoder's pass left (max unpooling's switches), so it cannot
+    /// run from codes alone.
+    var decoderNeedsEncoderPass: Bool { layers[(codeLayerIndex + 1)...].contains { $0.readsScratchOf != nil } }
+    static let decoderNeedsEncoderPassMessage =
+        "this model's decoder unpools with the switches of the encoder's pass (conv_decoder 'unpool'), so it cannot decode codes alone; reconstruct the inputs instead"
 
     /// Rows per inference chunk: up to 1024, fewer when a chunk's workspace would exceed 32 MiB
     /// (im2col matrices of convolutions grow with kernel area times channels).
@@ -126,7 +131,12 @@ final class Workspace {
         let sizes = [network.inputSize] + network.layers.map(\.outputSize)
         activations = sizes.map { FloatBuffer(count: capacity * $0) }
         gradients = training ? sizes.map { FloatBuffer(count: capacity * $0) } : []
-        scratch = network.layers.map { FloatBuffer(count: $0.scratchCount(batch: capacity)) }
+        var scratch: [FloatBuffer] = []
+        for layer in network.layers {
+            let owner = layer.readsScratchOf.flatMap { owner in network.layers.firstIndex { $0 === owner } }
+            scratch.append(owner.map { scratch[$0] } ?? FloatBuffer(count: layer.scratchCount(batch: capacity)))
+        }
+        self.scratch = scratch
         target = FloatBuffer(count: training ? capacity * network.inputSize : 0)
         penaltyScratch = FloatBuffer(count: 2 * network.codeSize)
     }

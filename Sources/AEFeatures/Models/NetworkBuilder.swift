@@ -26,9 +26,10 @@
 ///   code:    the last feature map, or with code_size: Dense → code_activation, then Dense →
 ///            activation back to the feature map's size
 ///   decoder: per encoder block in reverse, either Upsample(stride · pool stride) → Conv (stride 1,
-///            same padding) or one ConvTranspose with that stride, to the block's input channels;
-///            BatchNorm?/activation/Dropout? as in the encoder, output_activation after the last;
-///            a final crop when the upsampling overshoots the input.
+///            same padding), or one ConvTranspose with that stride, or (`unpool`) MaxUnpool with
+///            the block's pool switches → Conv (stride 1, same padding), to the block's input
+///            channels; BatchNorm?/activation/Dropout? as in the encoder, output_activation after
+///            the last; a final crop when the upsampling overshoots the input.
 enum NetworkBuilder {
     static func build(_ spec: ModelSpec) throws -> Network {
         let (layers, codeLayerIndex) = try self.layers(spec)
@@ -157,7 +158,7 @@ private struct LayerStack {
         var (h, w, c) = input
         // What each encoder block's mirror in the decoder needs: its input channels and the
         // total downsampling factor.
-        var mirrors: [(channels: Int, factors: (Int, Int), block: ConvBlock)] = []
+        var mirrors: [(channels: Int, factors: (Int, Int), block: ConvBlock, pool: Pool2D?)] = []
 
         for (i, block) in spec.convBlocks.enumerated() {
             let field = "conv_blocks[\(i)]"
@@ -169,7 +170,8 @@ private struct LayerStack {
             let channelsIn = c
             (h, w, c) = (conv.outputHeight, conv.outputWidth, block.filters)
             finishBlock(size: h * w * c, channels: c, activation: spec.activation, hidden: true)
-            var factors = stride
+            var factors = stride, encoderPool: Pool2D? = nil
+            if spec.convDecoder == .unpool { try checkUnpoolable(block, field, rank: rank, sizeKept: (conv.outputHeight, conv.outputWidth) == (conv.inputHeight, conv.inputWidth)) }
             if let pool = block.pool {
                 let window = ConvBlock.pair(pool, rank: rank)
                 let poolStride = ConvBlock.pair(block.poolStride ?? pool, rank: rank)
@@ -177,11 +179,12 @@ private struct LayerStack {
                     throw AEError.invalidSpec("\(field): pooling window \(window) with stride \(poolStride) does not tile the \(h)x\(w) feature map; change the sizes or use pool_padding 'same'")
                 }
                 let pooling = try geometry(field + ".pool", (h, w, c), window, poolStride, (1, 1), block.poolPadding)
-                layers.append(Pool2D(kind: block.poolType, geometry: pooling))
+                encoderPool = Pool2D(kind: block.poolType, geometry: pooling)
+                layers.append(encoderPool!)
                 (h, w) = (pooling.outputHeight, pooling.outputWidth)
                 factors = (factors.0 * poolStride.0, factors.1 * poolStride.1)
             }
-            mirrors.append((channelsIn, factors, block))
+            mirrors.append((channelsIn, factors, block, encoderPool))
         }
 
         codeLayerIndex = layers.count - 1
@@ -201,8 +204,11 @@ private struct LayerStack {
             let (fh, fw) = mirror.factors
             let activation = last ? spec.outputActivation : spec.activation
             switch spec.convDecoder {
-            case .upsample:
-                if fh * fw > 1 {
+            case .upsample, .unpool:
+                if let pool = mirror.pool, spec.convDecoder == .unpool {
+                    layers.append(MaxUnpool2D(pool: pool))
+                    (h, w) = (pool.geometry.inputHeight, pool.geometry.inputWidth)
+                } else if fh * fw > 1 {
                     layers.append(Upsample2D(height: h, width: w, channels: c, factors: (fh, fw)))
                     (h, w) = (h * fh, w * fw)
                 }
@@ -225,6 +231,20 @@ private struct LayerStack {
                 throw AEError.invalidSpec("the decoder ends at \(h)x\(w), smaller than the input \(input.0)x\(input.1), so it cannot reconstruct it; use pool_padding 'same' or sizes that divide the input")
             }
             layers.append(Crop2D(input: (h, w, c), to: (input.0, input.1)))
+        }
+    }
+
+    /// Unpooling puts values back where the encoder's maxima were, so each block must keep its
+    /// feature map's size through the convolution and pool with non-overlapping max windows
+    /// (every position the winner of at most one window).
+    private func checkUnpoolable(_ block: ConvBlock, _ field: String, rank: Int, sizeKept: Bool) throws {
+        guard sizeKept else {
+            throw AEError.invalidSpec("\(field): conv_decoder 'unpool' needs convolutions that keep the feature map's size (stride 1, padding 'same')")
+        }
+        guard let pool = block.pool else { return }
+        let window = ConvBlock.pair(pool, rank: rank), stride = ConvBlock.pair(block.poolStride ?? pool, rank: rank)
+        guard block.poolType == .max, window == stride else {
+            throw AEError.invalidSpec("\(field): conv_decoder 'unpool' needs max pooling with pool_stride equal to the window (pool_type \(block.poolType.rawValue), pool \(pool), pool_stride \(block.poolStride ?? pool))")
         }
     }
 

@@ -186,7 +186,9 @@ class AutoencoderTransformer(ParamsBase):
     library's default. `variant` is one of "dense", "denoising", "sparse", "contractive",
     "conv1d", "conv2d". Convolutional variants take `conv_blocks` (a list of dicts as in the
     spec) and `input_shape` (e.g. (28, 28, 1); rows of X are samples flattened row-major);
-    `hidden_units` is not used for them and `code_size=None` makes the last feature map the code.
+    `hidden_units` is not used for them and `code_size=None` makes the last feature map the code;
+    `conv_decoder` is "upsample", "transpose" or "unpool" (max unpooling with the encoder pools'
+    switches: such a model reconstructs and scores but cannot decode codes alone).
     variant="variational" (or setting `beta` / `kl_warmup_epochs` on another variant with a
     code_size) makes the code variational: features are mu, scores the negative ELBO per value,
     and `sample` draws new data. variant="adversarial" adds a discriminator that pushes the

@@ -92,6 +92,10 @@ VARIANTS = {
                 "batch_norm": True},
     "conv2d_transpose": {"variant": "conv2d", "input_shape": [28, 28], "conv_blocks": BLOCKS_STRIDED,
                           "conv_decoder": "transpose", "activation": "relu"},
+    # Max unpooling with the encoder's switches ('same' pooling on 7x7, then a 1-D-shaped window).
+    "conv2d_unpool": {"variant": "conv2d", "input_shape": [28, 28, 1], "conv_decoder": "unpool", "code_size": 8,
+                      "conv_blocks": [{"filters": 4, "kernel": 3, "pool": 4},
+                                      {"filters": 3, "kernel": [3, 1], "pool": [2, 3], "pool_padding": "same"}]},
     "seq2seq": {"variant": "seq2seq", "input_shape": [28, 28], "hidden_units": [12, 8], "decoder_units": [8, 12],
                  "training": {"clip_norm": 1.0}},
     "seq2seq_bidirectional": {"variant": "seq2seq", "input_shape": [28, 28], "hidden_units": [10], "code_size": 6,

@@ -62,6 +62,8 @@ struct ONNXGraph {
     private(set) var inputs: [Port] = []
     private(set) var outputs: [Port] = []
     private var counter = 0
+    /// The Indices output of each unpooled MaxPool, for its MaxUnpool.
+    var poolIndices: [ObjectIdentifier: String] = [:]
 
     init(name: String) { self.name = name }
 
