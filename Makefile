@@ -125,6 +125,7 @@ py-examples: python
 	$(PYTHON) examples/python/denoising_counts.py --train 2000 --test 500 --epochs 2
 	$(PYTHON) examples/python/code_uses.py --train 2000 --test 500 --epochs 2
 	$(PYTHON) examples/python/unpooling.py --train 2000 --test 500 --epochs 2
+	$(PYTHON) examples/python/moving_patterns.py --train 300 --test 100 --epochs 2
 
 # The self-contained manylinux wheel in dist/, then its tests where Swift and the system's
 # OpenBLAS and protobuf-c are hidden.

@@ -156,6 +156,7 @@ struct FuzzTool {
         #"{"variant":"seq2seq","input_shape":[4,3],"hidden_units":[5],"code_size":2,"peephole":true,"bidirectional":true}"#,
         #"{"variant":"seq2seq","input_shape":[4,3],"hidden_units":[5,4],"decoder_units":[3],"cell":"gru","bidirectional":true}"#,
         #"{"variant":"conv2d","input_shape":[6,5,1],"code_size":2,"conv_decoder":"unpool","conv_blocks":[{"filters":2,"kernel":3,"pool":2,"pool_padding":"same"}]}"#,
+        #"{"variant":"convlstm","input_shape":[3,4,4,1],"code_size":2,"conv_blocks":[{"filters":2,"kernel":3},{"filters":1,"kernel":[1,3]}]}"#,
     ]
 
     static func writeSeeds(to directory: String) throws {

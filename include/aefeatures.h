@@ -326,7 +326,9 @@ aef_status aef_model_load_buffer(const void *data, size_t size, aef_model **out_
 /* ---- ONNX export -------------------------------------------------------------------------- */
 /* Models are written as ONNX IR version 8, opset 17 (onnxruntime 1.14 or later loads them),
  * self-contained (weights inside). The model must be fitted (AEF_ERR_NOT_FITTED otherwise); an
- * unknown `graph` is AEF_ERR_INVALID_ARGUMENT. Thread-safe like the other const calls. */
+ * unknown `graph` is AEF_ERR_INVALID_ARGUMENT, and so is every graph of a "convlstm" model (ONNX
+ * has no ConvLSTM operator) and the decoder graph of an unpooling one. Thread-safe like the other
+ * const calls. */
 
 /* Writes one graph to `path` atomically (temporary file renamed over it, as aef_model_save):
  * an existing file there is replaced whole or left as it was. AEF_ERR_IO if it cannot be written. */

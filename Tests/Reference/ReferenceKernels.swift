@@ -367,3 +367,43 @@ extension Reference {
         return out
     }
 }
+
+// MARK: Convolutional LSTM, step by step from the equations
+
+extension Reference {
+    /// x [batch, steps, H, W, C] (or with `repeatsInput` one map [batch, H, W, C] read at every
+    /// step) → hidden states [batch, steps, H, W, F]; parameters Wx [4F, kh, kw, C], bx [4F],
+    /// Wh [4F, kh, kw, F], bh [4F], gate blocks i, o, f, c; 'same' convolutions, zero initial states.
+    static func convLSTM(x: [Double], parameters p: [Double], batch: Int, steps: Int, height: Int, width: Int,
+                         channels: Int, filters: Int, kernel: (Int, Int), repeatsInput: Bool = false) -> [Double] {
+        let f = filters, positions = height * width, state = positions * f
+        func geometry(_ inputChannels: Int) -> Conv {
+            Conv(batch: 1, height: height, width: width, channels: inputChannels, filters: 4 * f, kernel: kernel,
+                 stride: (1, 1), dilation: (1, 1), pad: ((kernel.0 - 1) / 2, (kernel.1 - 1) / 2), output: (height, width))
+        }
+        let input = geometry(channels), recurrent = geometry(f)
+        let wxCount = 4 * f * kernel.0 * kernel.1 * channels, whCount = 4 * f * kernel.0 * kernel.1 * f
+        let wx = Array(p[0..<wxCount]), bx = Array(p[wxCount..<(wxCount + 4 * f)])
+        let wh = Array(p[(wxCount + 4 * f)..<(wxCount + 4 * f + whCount)]), bh = Array(p[(wxCount + 4 * f + whCount)...])
+        func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
+        let frame = positions * channels
+        var out: [Double] = []
+        for n in 0..<batch {
+            var h = [Double](repeating: 0, count: state), c = h
+            for t in 0..<steps {
+                let start = repeatsInput ? n * frame : (n * steps + t) * frame
+                let z = zip(convForward(input, x: Array(x[start..<(start + frame)]), w: wx, b: bx),
+                            convForward(recurrent, x: h, w: wh, b: bh)).map { $0 + $1 }
+                for position in 0..<positions {
+                    for j in 0..<f {
+                        let a = position * 4 * f, k = position * f + j
+                        c[k] = sigmoid(z[a + 2 * f + j]) * c[k] + sigmoid(z[a + j]) * tanh(z[a + 3 * f + j])
+                        h[k] = sigmoid(z[a + f + j]) * tanh(c[k])
+                    }
+                }
+                out += h
+            }
+        }
+        return out
+    }
+}

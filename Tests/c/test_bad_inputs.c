@@ -242,6 +242,7 @@ static void spec_matrix(void) {
         "{\"input_shape\":[12],\"code_size\":2,\"peephole\":true}",
         "{\"variant\":\"seq2seq\",\"input_shape\":[4,3],\"hidden_units\":[5],\"cell\":\"gru\",\"peephole\":true}",
         "{\"variant\":\"conv2d\",\"input_shape\":[8,8],\"conv_decoder\":\"unpool\",\"conv_blocks\":[{\"filters\":2,\"kernel\":3,\"pool\":2,\"pool_type\":\"average\"}]}",
+        "{\"variant\":\"convlstm\",\"input_shape\":[4,6,6],\"conv_blocks\":[{\"filters\":2,\"kernel\":3,\"pool\":2}]}",
         "{\"variant\":\"adversarial\",\"input_shape\":[12],\"code_size\":2,\"adversarial\":{\"generator_learning_rate\":-1}}",
         "{\"input_shape\":[12],\"code_size\":2,\"score\":\"zscore\"}",
         "{\"input_shape\":[12],\"code_size\":1025,\"score\":\"combined\"}",
@@ -382,6 +383,16 @@ static void file_matrix(const float *x) {
     EXPECT(aef_model_export_onnx_buffer(unpool, AEF_ONNX_AUTOENCODER, NULL, 0, &size), AEF_OK);
     EXPECT(aef_model_export_onnx_buffer(unpool, AEF_ONNX_DECODER, NULL, 0, &size), AEF_ERR_INVALID_ARGUMENT);
     aef_model_free(unpool);
+
+    printf("  a convlstm model: no ONNX operator, every graph refused\n");
+    aef_model *convlstm = NULL;
+    EXPECT(aef_model_create("{\"variant\":\"convlstm\",\"input_shape\":[4,2,2],\"code_size\":2,"
+                            "\"conv_blocks\":[{\"filters\":2,\"kernel\":3}],\"training\":{\"epochs\":1}}", &convlstm), AEF_OK);
+    EXPECT(aef_model_fit(convlstm, unpool_rows, ROWS, 16, NULL, 0, NULL, NULL, NULL), AEF_OK);
+    EXPECT(aef_model_score(convlstm, unpool_rows, ROWS, 16, unpool_out, ROWS), AEF_OK);
+    EXPECT(aef_model_export_onnx_buffer(convlstm, AEF_ONNX_ENCODER, NULL, 0, &size), AEF_ERR_INVALID_ARGUMENT);
+    EXPECT(aef_model_export_onnx(convlstm, AEF_ONNX_SCORER, onnx), AEF_ERR_INVALID_ARGUMENT);
+    aef_model_free(convlstm);
 
     printf("  threads\n");
     int threads = 0;

@@ -6,7 +6,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     /// The family member. The regularised variants are the dense autoencoder with their
     /// regulariser switched on by default; any variant may also set `noise` or `sparsity`.
     public enum Variant: String, SpecChoice, Sendable {
-        case dense, denoising, sparse, contractive, conv1d, conv2d, variational, adversarial, seq2seq
+        case dense, denoising, sparse, contractive, conv1d, conv2d, variational, adversarial, seq2seq, convlstm
 
         /// Convolutional variants take `conv_blocks`; the others are built from dense layers.
         public var isConvolutional: Bool { self == .conv1d || self == .conv2d }
@@ -221,7 +221,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         if let cell, variant != .seq2seq { try fail("cell", "is only for seq2seq, not \(variant.rawValue)", cell.rawValue) }
         if peephole == true && cell == .gru { try fail("peephole", "is only for LSTM cells, not 'gru'", true) }
         if tiedWeights == true {
-            if variant.isConvolutional || variant == .seq2seq || variationalSettings != nil {
+            if variant.isConvolutional || variant == .seq2seq || variant == .convlstm || variationalSettings != nil {
                 let kind = variationalSettings != nil ? "variational" : variant.rawValue
                 try fail("tied_weights", "is only for dense autoencoders without a variational code, not \(kind)", true)
             }
@@ -240,23 +240,28 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             if contractiveWeight != nil && codeSize == nil {
                 try fail("contractive_weight", "needs a dense code: set code_size for \(variant.rawValue)", contractiveWeight!)
             }
-        } else if variant == .seq2seq {
-            if !(1...2).contains(inputShape.count) { try fail("input_shape", "must be [steps] or [steps, features] for seq2seq", inputShape) }
-            if hiddenUnits.isEmpty { try fail("hidden_units", "must list the encoder's LSTM widths for seq2seq", "[]") }
-            if decoderUnits.isEmpty { try fail("decoder_units", "must list at least one decoder LSTM width for seq2seq", "[]") }
-            if batchNorm != .none || dropout > 0 {
-                try fail(batchNorm != .none ? "batch_norm" : "dropout", "is not supported for seq2seq (LSTM layers)", batchNorm != .none ? "\(batchNorm)" : "\(dropout)")
+        } else if variant == .seq2seq || variant == .convlstm {
+            let name = variant.rawValue
+            if variant == .seq2seq {
+                if !(1...2).contains(inputShape.count) { try fail("input_shape", "must be [steps] or [steps, features] for seq2seq", inputShape) }
+                if hiddenUnits.isEmpty { try fail("hidden_units", "must list the encoder's LSTM widths for seq2seq", "[]") }
+                if decoderUnits.isEmpty { try fail("decoder_units", "must list at least one decoder LSTM width for seq2seq", "[]") }
+                if !convBlocks.isEmpty { try fail("conv_blocks", "is only for conv1d, conv2d and convlstm, not seq2seq", convBlocks.count) }
+            } else {
+                try validateConvLSTMLayout()
             }
-            if !convBlocks.isEmpty { try fail("conv_blocks", "is only for conv1d and conv2d, not seq2seq", convBlocks.count) }
+            if batchNorm != .none || dropout > 0 {
+                try fail(batchNorm != .none ? "batch_norm" : "dropout", "is not supported for \(name) (recurrent layers)", batchNorm != .none ? "\(batchNorm)" : "\(dropout)")
+            }
             if contractiveWeight != nil && codeSize == nil {
-                try fail("contractive_weight", "needs a dense code: set code_size for seq2seq", contractiveWeight!)
+                try fail("contractive_weight", "needs a dense code: set code_size for \(name)", contractiveWeight!)
             }
             if sparsity?.kind == .kl && codeSize == nil {
-                try fail("sparsity", "of type 'kl' needs a dense sigmoid code for seq2seq (the LSTM state lies in (-1, 1)): set code_size", "kl")
+                try fail("sparsity", "of type 'kl' needs a dense sigmoid code for \(name) (the LSTM state lies in (-1, 1)): set code_size", "kl")
             }
         } else {
             if codeSize == nil { throw AEError.invalidSpec("required field 'code_size' is missing") }
-            if !convBlocks.isEmpty { try fail("conv_blocks", "is only for conv1d and conv2d, not \(variant.rawValue)", convBlocks.count) }
+            if !convBlocks.isEmpty { try fail("conv_blocks", "is only for conv1d, conv2d and convlstm, not \(variant.rawValue)", convBlocks.count) }
         }
         if !(dropout >= 0 && dropout < 1) { try fail("dropout", "must be in [0, 1)", dropout) }
         if let inputDropout, !(inputDropout >= 0 && inputDropout < 1) { try fail("input_dropout", "must be in [0, 1)", inputDropout) }
@@ -318,6 +323,26 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         let parameters = try NetworkBuilder.layers(self).layers.reduce(0) { $0 + $1.parameterCount + $1.stateCount }
         if parameters > ModelSpec.maximumParameters {
             throw AEError.invalidSpec("the model would have \(parameters) parameters; at most \(ModelSpec.maximumParameters) are allowed")
+        }
+    }
+}
+
+extension ModelSpec {
+    /// convlstm: sequences of maps, and blocks that are one ConvLSTM each (filters and kernel).
+    func validateConvLSTMLayout() throws {
+        if !(3...4).contains(inputShape.count) {
+            throw AEError.invalidSpec("field 'input_shape' must be [steps, height, width] or [steps, height, width, channels] for convlstm, got \(inputShape)")
+        }
+        if convBlocks.isEmpty { throw AEError.invalidSpec("field 'conv_blocks' must list at least one ConvLSTM block for convlstm, got []") }
+        if !hiddenUnits.isEmpty || !decoderUnits.isEmpty {
+            throw AEError.invalidSpec("field '\(hiddenUnits.isEmpty ? "decoder_units" : "hidden_units")' must be empty for convlstm (use conv_blocks), got \(hiddenUnits.isEmpty ? decoderUnits : hiddenUnits)")
+        }
+        for (i, block) in convBlocks.enumerated() {
+            try block.validate(rank: 2, field: "conv_blocks[\(i)]")
+            let one = [1], plain = (block.stride == one || block.stride == [1, 1]) && (block.dilation == one || block.dilation == [1, 1])
+            if !plain || block.padding != .same || block.pool != nil {
+                throw AEError.invalidSpec("field 'conv_blocks[\(i)]' of convlstm takes filters and kernel only (stride 1, dilation 1, padding 'same', no pool)")
+            }
         }
     }
 }

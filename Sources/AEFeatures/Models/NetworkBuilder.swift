@@ -21,6 +21,14 @@
 ///   decoder: LSTM (GRU) per decoder width, the first reading the code at every step → per-step Dense
 ///   to the features → output_activation
 ///
+/// Sequences of maps, `convlstm` ([steps, height, width, channels] samples):
+///   encoder: ConvLSTM per conv block (all return sequences but the last, which returns its final
+///            state map)
+///   code:    that final state map, or with code_size Dense → code_activation (or a variational
+///            code), then Dense → activation back to the map's size
+///   decoder: ConvLSTM per block in reverse, the first reading the code map at every step → a
+///            per-step 1x1 Conv to the input's channels → output_activation
+///
 /// Convolutional family (channels-last; 1-D is height 1):
 ///   encoder: per block, Conv → BatchNorm? → activation → Dropout? → Pool?
 ///   code:    the last feature map, or with code_size: Dense → code_activation, then Dense →
@@ -45,6 +53,8 @@ enum NetworkBuilder {
             try stack.convolutional()
         } else if spec.variant == .seq2seq {
             stack.sequenceToSequence()
+        } else if spec.variant == .convlstm {
+            try stack.spatioTemporal()
         } else {
             stack.dense()
         }
@@ -148,6 +158,35 @@ private struct LayerStack {
         layers.append(Dense(inputSize: width, outputSize: features, steps: steps,
                             initialisation: spec.outputActivation.preferredInitialisation))
         layers.append(Activation(size: steps * features, function: spec.outputActivation))
+    }
+
+    mutating func spatioTemporal() throws {
+        let shape = spec.inputShape, blocks = spec.convBlocks
+        let (steps, height, width, channels) = (shape[0], shape[1], shape[2], shape.count > 3 ? shape[3] : 1)
+        func convLSTM(_ block: ConvBlock, reading inputChannels: Int, sequences: Bool, repeated: Bool = false) throws -> ConvLSTM {
+            try ConvLSTM(steps: steps, height: height, width: width, channels: inputChannels, filters: block.filters,
+                         kernel: ConvBlock.pair(block.kernel, rank: 2), returnSequences: sequences, repeatsInput: repeated)
+        }
+        var c = channels
+        for (k, block) in blocks.enumerated() {
+            layers.append(try convLSTM(block, reading: c, sequences: k < blocks.count - 1))
+            c = block.filters
+        }
+        codeLayerIndex = layers.count - 1
+        if let code = spec.codeSize {
+            let map = height * width * c
+            self.code(from: map, size: code)
+            layers.append(Dense(inputSize: code, outputSize: map, initialisation: spec.activation.preferredInitialisation))
+            finishBlock(size: map, channels: c, activation: spec.activation, hidden: true)
+        }
+        for (k, block) in blocks.enumerated().reversed() {
+            layers.append(try convLSTM(block, reading: c, sequences: true, repeated: k == blocks.count - 1))
+            c = block.filters
+        }
+        // A 1x1 kernel sees one pixel of one step, so the steps stacked as one tall map are one convolution.
+        let perStep = try ConvGeometry(input: (steps * height, width, c), kernel: (1, 1), stride: (1, 1), dilation: (1, 1), padding: .same)
+        layers.append(Conv2D(geometry: perStep, filters: channels, initialisation: spec.outputActivation.preferredInitialisation))
+        layers.append(Activation(size: spec.inputSize, function: spec.outputActivation))
     }
 
     mutating func convolutional() throws {

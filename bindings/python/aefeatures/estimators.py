@@ -184,8 +184,10 @@ class AutoencoderTransformer(ParamsBase):
 
     Every parameter maps onto a field of the model spec (docs/spec.md); None leaves the
     library's default. `variant` is one of "dense", "denoising", "sparse", "contractive",
-    "conv1d", "conv2d". Convolutional variants take `conv_blocks` (a list of dicts as in the
-    spec) and `input_shape` (e.g. (28, 28, 1); rows of X are samples flattened row-major);
+    "conv1d", "conv2d", "seq2seq", "convlstm". Convolutional variants take `conv_blocks` (a list
+    of dicts as in the spec; for "convlstm" one ConvLSTM each, filters and kernel only) and
+    `input_shape` (e.g. (28, 28, 1), or (steps, height, width, channels) for "convlstm"; rows of
+    X are samples flattened row-major);
     `hidden_units` is not used for them and `code_size=None` makes the last feature map the code;
     `conv_decoder` is "upsample", "transpose" or "unpool" (max unpooling with the encoder pools'
     switches: such a model reconstructs and scores but cannot decode codes alone).

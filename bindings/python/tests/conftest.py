@@ -96,6 +96,9 @@ VARIANTS = {
     "conv2d_unpool": {"variant": "conv2d", "input_shape": [28, 28, 1], "conv_decoder": "unpool", "code_size": 8,
                       "conv_blocks": [{"filters": 4, "kernel": 3, "pool": 4},
                                       {"filters": 3, "kernel": [3, 1], "pool": [2, 3], "pool_padding": "same"}]},
+    # Fashion-MNIST rows as 4 frames of 14x14: a ConvLSTM encoder and decoder around a dense code.
+    "convlstm": {"variant": "convlstm", "input_shape": [4, 14, 14, 1], "code_size": 6,
+                 "conv_blocks": [{"filters": 3, "kernel": 3}]},
     "seq2seq": {"variant": "seq2seq", "input_shape": [28, 28], "hidden_units": [12, 8], "decoder_units": [8, 12],
                  "training": {"clip_norm": 1.0}},
     "seq2seq_bidirectional": {"variant": "seq2seq", "input_shape": [28, 28], "hidden_units": [10], "code_size": 6,

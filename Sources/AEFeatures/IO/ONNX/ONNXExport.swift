@@ -18,11 +18,15 @@ public enum ONNXGraphKind: String, CaseIterable, Sendable {
 extension Autoencoder {
     /// The serialised ONNX model (IR version 8, opset 17, batch dimension "N") of one graph.
     /// - Throws: `AEError.notFitted` before the first fit, `AEError.busy` while another thread fits it,
-    ///   `AEError.invalidInput` for the decoder graph of a model whose decoder unpools.
+    ///   `AEError.invalidInput` for the decoder graph of a model whose decoder unpools and for
+    ///   any graph of a convlstm model (ONNX has no ConvLSTM operator).
     public func onnxModel(_ kind: ONNXGraphKind) throws -> [UInt8] {
         try usage.shared {
             guard isFitted else { throw AEError.notFitted }
             if kind == .decoder && network.decoderNeedsEncoderPass { throw AEError.invalidInput(Network.decoderNeedsEncoderPassMessage) }
+            if network.layers.contains(where: { $0 is ConvLSTM }) {
+                throw AEError.invalidInput("ONNX has no ConvLSTM operator, so convlstm models do not export")
+            }
             let graph = onnxGraph(kind)
             let input = kind == .decoder ? "codes [N, \(codeSize)]" : "input [N, \(inputSize)] raw rows"
             let description = "aefeatures \(spec.variant.rawValue) autoencoder, \(kind.rawValue) graph: \(input)"
