@@ -23,6 +23,8 @@ open("nan.csv", "w").write("1,2\nnan,3\n")
 open("text.csv", "w").write("1,2\n3,x\n")
 open("empty.csv", "w").write("")
 open("spec.json", "w").write('{"variant": "variational", "hidden_units": [6], "code_size": 2, "training": {"epochs": 4}}')
+open("convlstm.json", "w").write('{"variant": "convlstm", "input_shape": [2, 2, 2], "code_size": 2, "conv_blocks": [{"filters": 2, "kernel": 3}], "training": {"epochs": 2}}')
+open("unpool.json", "w").write('{"variant": "conv2d", "input_shape": [2, 4], "code_size": 2, "conv_decoder": "unpool", "conv_blocks": [{"filters": 2, "kernel": 3, "pool": [1, 2]}], "training": {"epochs": 2}}')
 PY
 
 # The happy path.
@@ -85,13 +87,20 @@ expect_error "comma-separated integers"                 fit x.csv -o m3.aef --hi
 expect_error "field 'variant' is 'bogus'"               fit x.csv -o m3.aef --variant bogus
 expect_error "input_shape [3] holds 3 values"           fit x.csv -o m3.aef --input-shape 3 --code 2
 expect_error "cannot create"                            export-onnx m.aef -o /nonexistent/e.onnx
+# Seed techniques through the CLI: they fit and score, and refuse what they cannot do.
+"$aef" fit x.npy -o convlstm.aef --spec convlstm.json --quiet > /dev/null && "$aef" score convlstm.aef x.npy -o cs.npy > /dev/null \
+  && ok || bad "convlstm fit and score"
+expect_error "ONNX has no ConvLSTM operator"            export-onnx convlstm.aef -o e.onnx
+"$aef" fit x.npy -o unpool.aef --spec unpool.json --quiet > /dev/null && "$aef" reconstruct unpool.aef x.npy -o ur.npy > /dev/null \
+  && "$aef" export-onnx unpool.aef -o ua.onnx --graph autoencoder > /dev/null && ok || bad "unpool fit, reconstruct, export"
+expect_error "cannot decode codes alone"                export-onnx unpool.aef -o e.onnx --graph decoder
 cp m.aef kept.aef
 expect_error "false positive rate must be in (0, 1), got 0.0" calibrate m.aef x.csv --false-positive-rate 0
 expect_error "row 2, column 1 is nan"                   calibrate m.aef nan.csv --false-positive-rate 0.01
 expect_error "300 normal rows cannot calibrate a false-positive rate of 0.001: at least 999 are needed" calibrate m.aef x.csv --false-positive-rate 0.001
 expect_error "expects rows of 8 values"                 calibrate m.aef wide.npy --false-positive-rate 0.01
 cmp -s m.aef kept.aef && ok || bad "a failed calibration changed the model file"
-[ ! -e m2.aef ] && [ ! -e m3.aef ] && [ ! -e o.csv ] && ok || bad "a failed command wrote a file"
+[ ! -e m2.aef ] && [ ! -e m3.aef ] && [ ! -e o.csv ] && [ ! -e e.onnx ] && ok || bad "a failed command wrote a file"
 "$aef" --help | grep -q "export-onnx" && "$aef" fit --help | grep -q -- "--spec" && ok || bad "--help"
 
 echo "cli: $passed passed, $failed failed"
