@@ -84,12 +84,7 @@ final class ConvLSTMTests: XCTestCase {
             (#"{"variant":"convlstm","input_shape":[5,6,6],"tied_weights":true,"conv_blocks":[{"filters":2,"kernel":3}]}"#, "tied_weights"),
             (#"{"variant":"seq2seq","input_shape":[5,6],"hidden_units":[3],"conv_blocks":[{"filters":2,"kernel":3}]}"#, "conv_blocks"),
         ]
-        for (json, fragment) in cases {
-            XCTAssertThrowsError(try ModelSpec(json: json), json) { error in
-                guard case AEError.invalidSpec(let message) = error else { return XCTFail("\(error)") }
-                XCTAssertTrue(message.contains(fragment), "\(json): '\(message)' lacks '\(fragment)'")
-            }
-        }
+        assertSpecErrors(cases)
     }
 
     /// The whole objective through ConvLSTM encoders and decoders, a dense code and the per-step output convolution.

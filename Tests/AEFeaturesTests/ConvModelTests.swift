@@ -85,12 +85,7 @@ final class ConvModelTests: XCTestCase {
             (#"{"variant":"conv2d","input_shape":[7,7],"conv_decoder":"unpool","conv_blocks":[{"filters":2,"kernel":3,"pool":3,"pool_stride":2}]}"#, "pool_stride equal to the window"),
             (#"{"variant":"conv1d","input_shape":[8],"conv_decoder":"unpool","conv_blocks":[{"filters":2,"kernel":3,"padding":"valid","pool":2}]}"#, "conv_decoder 'unpool' needs convolutions that keep"),
         ]
-        for (json, fragment) in cases {
-            XCTAssertThrowsError(try ModelSpec(json: json), json) { error in
-                guard case AEError.invalidSpec(let message) = error else { return XCTFail("\(error)") }
-                XCTAssertTrue(message.contains(fragment), "\(json): '\(message)' lacks '\(fragment)'")
-            }
-        }
+        assertSpecErrors(cases)
     }
 
     func testConvSpecRoundTrips() throws {

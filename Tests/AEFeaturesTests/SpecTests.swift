@@ -101,11 +101,6 @@ final class SpecTests: XCTestCase {
             (#"[1,2]"#, "spec must be a JSON object"),
             ("", "spec"),
         ]
-        for (json, fragment) in cases {
-            XCTAssertThrowsError(try ModelSpec(json: json), json) { error in
-                guard case AEError.invalidSpec(let message) = error else { return XCTFail("\(json): \(error)") }
-                XCTAssertTrue(message.contains(fragment), "\(json): '\(message)' lacks \(fragment)")
-            }
-        }
+        assertSpecErrors(cases)
     }
 }

@@ -206,3 +206,13 @@ func bidirectionalReference(x: [Double], theta: [Double], batch: Int, steps: Int
     }
     return expected
 }
+
+/// Each spec is rejected with `invalidSpec` whose message contains its fragment.
+func assertSpecErrors(_ cases: [(json: String, fragment: String)], file: StaticString = #filePath, line: UInt = #line) {
+    for (json, fragment) in cases {
+        XCTAssertThrowsError(try ModelSpec(json: json), json, file: file, line: line) { error in
+            guard case AEError.invalidSpec(let message) = error else { return XCTFail("\(json): \(error)", file: file, line: line) }
+            XCTAssertTrue(message.contains(fragment), "\(json): '\(message)' lacks '\(fragment)'", file: file, line: line)
+        }
+    }
+}
