@@ -216,3 +216,8 @@ func assertSpecErrors(_ cases: [(json: String, fragment: String)], file: StaticS
         }
     }
 }
+
+/// A spec that must parse (the test fails at once otherwise).
+func validSpec(_ json: String) -> ModelSpec {
+    do { return try ModelSpec(json: json) } catch { XCTFail("\(error)"); fatalError() }
+}
