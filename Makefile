@@ -50,8 +50,9 @@ check-lib: $(LIB)
 	@if ldd $(LIB) | grep -i swift; then echo "FAIL: the library needs a Swift runtime library"; exit 1; fi
 	@echo "check-lib: $$(wc -l < $(OUT)/exported.txt) aef_ functions exported, as declared; ldd shows no Swift library"
 
-$(OUT)/test_capi: Tests/c/test_capi.c Tests/c/data.h include/aefeatures.h $(LIB)
-	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+CAPI_TESTS := Tests/c/test_capi.c Tests/c/capi_fit.c Tests/c/capi_files.c
+$(OUT)/test_capi: $(CAPI_TESTS) Tests/c/capi_checks.h Tests/c/data.h include/aefeatures.h $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(CAPI_TESTS) $(LDLIBS)
 
 $(OUT)/test_bad_inputs: Tests/c/test_bad_inputs.c Tests/c/data.h include/aefeatures.h $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
