@@ -57,8 +57,9 @@ $(OUT)/test_capi: $(CAPI_TESTS) Tests/c/capi_checks.h Tests/c/data.h include/aef
 $(OUT)/test_bad_inputs: Tests/c/test_bad_inputs.c Tests/c/data.h include/aefeatures.h $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
-$(OUT)/reliability: Tests/c/reliability.c Tests/c/data.h include/aefeatures.h $(LIB)
-	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+RELIABILITY := Tests/c/reliability.c Tests/c/reliability_files.c
+$(OUT)/reliability: $(RELIABILITY) Tests/c/reliability.h Tests/c/data.h include/aefeatures.h $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(RELIABILITY) $(LDLIBS)
 
 $(OUT)/example: examples/c/example.c include/aefeatures.h $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
@@ -194,7 +195,7 @@ bad-inputs: $(OUT)/test_bad_inputs
 # The stress test against a ThreadSanitizer build of the library (Swift and C both instrumented).
 tsan:
 	swift build -c release --sanitize=thread --product aefeatures --scratch-path .build-tsan
-	$(SWIFT_CLANG) -std=c11 -O1 -g -fsanitize=thread -Iinclude -o $(OUT)/reliability-tsan Tests/c/reliability.c \
+	$(SWIFT_CLANG) -std=c11 -O1 -g -fsanitize=thread -Iinclude -o $(OUT)/reliability-tsan $(RELIABILITY) \
 	    -L.build-tsan/release -laefeatures -Wl,-rpath,$(CURDIR)/.build-tsan/release \
 	    -L$(SWIFT_RUNTIME) -ldispatch -lBlocksRuntime -Wl,-rpath,$(SWIFT_RUNTIME) -lpthread -lm
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(OUT)/reliability-tsan stress $(STRESS)
