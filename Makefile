@@ -54,8 +54,9 @@ CAPI_TESTS := Tests/c/test_capi.c Tests/c/capi_fit.c Tests/c/capi_files.c
 $(OUT)/test_capi: $(CAPI_TESTS) Tests/c/capi_checks.h Tests/c/data.h include/aefeatures.h $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(CAPI_TESTS) $(LDLIBS)
 
-$(OUT)/test_bad_inputs: Tests/c/test_bad_inputs.c Tests/c/data.h include/aefeatures.h $(LIB)
-	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+BAD_INPUTS := Tests/c/test_bad_inputs.c Tests/c/bad_input_specs_and_files.c
+$(OUT)/test_bad_inputs: $(BAD_INPUTS) Tests/c/bad_inputs.h Tests/c/data.h include/aefeatures.h $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(BAD_INPUTS) $(LDLIBS)
 
 RELIABILITY := Tests/c/reliability.c Tests/c/reliability_files.c
 $(OUT)/reliability: $(RELIABILITY) Tests/c/reliability.h Tests/c/data.h include/aefeatures.h $(LIB)
