@@ -10,7 +10,7 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reproduce the reference study: features from every autoencoder variant vs raw inputs and PCA, and anomaly detection, over several seeds.")
 
-    @Option(help: "Seeds for the insurance tables (each draws new policies, split, initialisations and noise).") var seeds = 5
+    @Option(help: "Seeds for the insurance tables (each draws new policies, split, initializations and noise).") var seeds = 5
     @Option(help: "Seeds for the Fashion-MNIST tables.") var fashionSeeds = 1
     @Option(help: "Insurance policies to simulate.") var policies = 1000
     @Option(help: "Training epochs on the insurance data (the study's: 100, batch 50).") var insuranceEpochs = 100

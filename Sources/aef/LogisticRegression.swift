@@ -2,12 +2,12 @@ import COpenBLAS
 import Foundation
 
 /// The reference study's downstream model, solved to convergence: per-feature min-max scaling to
-/// [0, 1] with the training rows' statistics, then L2-regularised logistic regression minimising
-/// C · Σᵢ log-loss(xᵢ) + ½‖W‖² (intercepts not penalised: scikit-learn's lbfgs objective, so its
+/// [0, 1] with the training rows' statistics, then L2-regularized logistic regression minimising
+/// C · Σᵢ log-loss(xᵢ) + ½‖W‖² (intercepts not penalized: scikit-learn's lbfgs objective, so its
 /// `LogisticRegression(C=...)` finds the same model). Two classes give one weight vector (binary);
 /// more give one per class (multinomial softmax). Solved by L-BFGS in double precision, the
 /// products X·W and Xᵀ·R by dgemm, on features centred by their training means: the intercepts
-/// are not penalised, so centring changes neither the objective's minimum nor the model, only
+/// are not penalized, so centring changes neither the objective's minimum nor the model, only
 /// the conditioning (all 60,000 Fashion-MNIST images: a third fewer iterations).
 struct LogisticRegression {
     let classes: Int

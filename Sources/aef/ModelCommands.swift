@@ -55,7 +55,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Mini-batch size.") var batchSize: Int?
     @Option(help: "Learning rate.") var learningRate: Double?
     @Option(help: "Fraction of rows held out for validation.") var validationSplit: Double?
-    @Option(help: "Seed for initialisation, shuffling and noise.") var seed: UInt64?
+    @Option(help: "Seed for initialization, shuffling and noise.") var seed: UInt64?
     @Flag(help: "No progress bar.") var quiet = false
 
     func run() throws {

@@ -124,7 +124,7 @@ final class AdversarialTests: XCTestCase {
 }
 
 extension Autoencoder {
-    /// The codes of the freshly initialised network, for "before training" statistics.
+    /// The codes of the freshly initialized network, for "before training" statistics.
     func encodeUnfitted(_ x: Tensor) throws -> Tensor {
         var codes = [Float](repeating: 0, count: x.sampleCount * codeSize)
         let size = codeSize

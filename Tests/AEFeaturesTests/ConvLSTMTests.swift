@@ -50,8 +50,8 @@ final class ConvLSTMTests: XCTestCase {
     }
 
     /// The forget gate's input bias starts at 1, the others at 0; the fast path's own gradients
-    /// agree with its finite differences from that initialisation.
-    func testInitialisationAndOwnFiniteDifferences() throws {
+    /// agree with its finite differences from that initialization.
+    func testInitializationAndOwnFiniteDifferences() throws {
         let layer = try ConvLSTM(steps: 4, height: 3, width: 3, channels: 1, filters: 2, kernel: (3, 3), returnSequences: true)
         let harness = LayerHarness(layer)
         let theta = harness.parameters, weights = 4 * 2 * 9 * 1

@@ -77,7 +77,7 @@ final class ConvLayerTests: XCTestCase {
     private func assertConvFastMatchesReference(_ cases: [Case], direct: Bool, batch: Int) throws {
         for (n, c) in cases.enumerated() {
             let g = try geometry(c)
-            let layer = Conv2D(geometry: g, filters: c.filters, initialisation: .glorot, direct: direct)
+            let layer = Conv2D(geometry: g, filters: c.filters, initialization: .glorot, direct: direct)
             let harness = LayerHarness(layer, seed: UInt64(n))
             var data = TestData(seed: UInt64(50 + n))
             harness.parameters = data.uniform(harness.block.parameterCount)
@@ -100,7 +100,7 @@ final class ConvLayerTests: XCTestCase {
         for (n, c) in cases.enumerated() {
             // The transposed layer maps the convolution's output shape back to its input shape.
             let g = try geometry(c), batch = 2, inputChannels = c.filters
-            let layer = ConvTranspose2D(geometry: g, inputChannels: inputChannels, initialisation: .he)
+            let layer = ConvTranspose2D(geometry: g, inputChannels: inputChannels, initialization: .he)
             XCTAssertEqual(layer.outputSize, g.inputSize)
             let harness = LayerHarness(layer, seed: UInt64(n))
             var data = TestData(seed: UInt64(70 + n))

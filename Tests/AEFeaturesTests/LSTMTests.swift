@@ -80,7 +80,7 @@ final class LSTMTests: XCTestCase {
         let repeatLayer = LayerHarness(RepeatVector(steps: 3, units: 2))
         XCTAssertEqual(repeatLayer.run([1, 2, 3, 4], batch: 2).y, [1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4])
         repeatLayer.assertGradientsMatchFiniteDifferences([0.1, -0.2, 0.3, 0.4], batch: 2)
-        let timeDistributed = LayerHarness(Dense(inputSize: 3, outputSize: 2, steps: 4, initialisation: .glorot))
+        let timeDistributed = LayerHarness(Dense(inputSize: 3, outputSize: 2, steps: 4, initialization: .glorot))
         var data = TestData(seed: 92)
         timeDistributed.assertGradientsMatchFiniteDifferences(data.uniform(2 * 12), batch: 2)
     }

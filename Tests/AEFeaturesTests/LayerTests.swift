@@ -25,7 +25,7 @@ final class LayerTests: XCTestCase {
     func testDenseFastMatchesReference() {
         for (batch, inputs, outputs) in [(1, 1, 1), (7, 13, 5), (33, 17, 29)] {
             var data = TestData(seed: UInt64(batch))
-            let harness = LayerHarness(Dense(inputSize: inputs, outputSize: outputs, initialisation: .glorot))
+            let harness = LayerHarness(Dense(inputSize: inputs, outputSize: outputs, initialization: .glorot))
             let theta = harness.parameters
             let w = Array(theta[0..<(outputs * inputs)]), b = Array(theta[(outputs * inputs)...])
             let x = data.uniform(batch * inputs), dy = data.uniform(batch * outputs)
@@ -40,12 +40,12 @@ final class LayerTests: XCTestCase {
 
     func testDenseFastMatchesFiniteDifferences() {
         var data = TestData(seed: 2)
-        LayerHarness(Dense(inputSize: 6, outputSize: 4, initialisation: .he))
+        LayerHarness(Dense(inputSize: 6, outputSize: 4, initialization: .he))
             .assertGradientsMatchFiniteDifferences(data.uniform(3 * 6), batch: 3)
     }
 
-    func testDenseInitialisationScale() {
-        let harness = LayerHarness(Dense(inputSize: 400, outputSize: 100, initialisation: .glorot))
+    func testDenseInitializationScale() {
+        let harness = LayerHarness(Dense(inputSize: 400, outputSize: 100, initialization: .glorot))
         let weights = harness.parameters.prefix(40_000)
         let limit = (6.0 / 500).squareRoot()
         XCTAssertLessThanOrEqual(weights.map(abs).max()!, limit)
@@ -60,8 +60,8 @@ final class LayerTests: XCTestCase {
     func testTiedDenseMatchesReferenceWithTransposedWeights() {
         for (batch, inputs, outputs) in [(1, 1, 1), (7, 13, 5), (33, 17, 29)] {
             var data = TestData(seed: UInt64(batch) + 40)
-            let encoder = Dense(inputSize: outputs, outputSize: inputs, initialisation: .glorot)
-            let tied = Dense(inputSize: inputs, outputSize: outputs, initialisation: .glorot, tiedTo: encoder)
+            let encoder = Dense(inputSize: outputs, outputSize: inputs, initialization: .glorot)
+            let tied = Dense(inputSize: inputs, outputSize: outputs, initialization: .glorot, tiedTo: encoder)
             XCTAssertEqual(tied.parameterCount, outputs)
             let harness = LayerHarness(tied, using: [encoder])
             let theta = harness.parameters, weights = inputs * outputs
@@ -84,8 +84,8 @@ final class LayerTests: XCTestCase {
 
     func testTiedDenseMatchesFiniteDifferences() {
         var data = TestData(seed: 5)
-        let encoder = Dense(inputSize: 4, outputSize: 6, initialisation: .he)
-        LayerHarness(Dense(inputSize: 6, outputSize: 4, initialisation: .he, tiedTo: encoder), using: [encoder])
+        let encoder = Dense(inputSize: 4, outputSize: 6, initialization: .he)
+        LayerHarness(Dense(inputSize: 6, outputSize: 4, initialization: .he, tiedTo: encoder), using: [encoder])
             .assertGradientsMatchFiniteDifferences(data.uniform(3 * 6), batch: 3)
     }
 

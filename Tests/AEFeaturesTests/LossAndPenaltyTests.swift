@@ -98,7 +98,7 @@ final class LossAndPenaltyTests: XCTestCase {
 
             // Fast path: dense forward, activation forward, penalty adds ∂P/∂a and the direct W term,
             // then the dense backward carries ∂P/∂a to x, W and b.
-            let dense = Dense(inputSize: inputs, outputSize: outputs, initialisation: .glorot)
+            let dense = Dense(inputSize: inputs, outputSize: outputs, initialization: .glorot)
             let harness = LayerHarness(dense)
             harness.parameters = w + b
             let a = harness.run(x, batch: batch).y

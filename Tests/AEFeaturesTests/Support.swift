@@ -58,7 +58,7 @@ final class LayerHarness {
     let block: ParameterBlock
 
     /// `layer` runs; `owners` are layers whose parameters it uses (a tied Dense's encoder layer),
-    /// laid out first in the block and initialised with it.
+    /// laid out first in the block and initialized with it.
     init(_ layer: Layer, using owners: [Layer] = [], seed: UInt64 = 7) {
         self.layer = layer
         block = ParameterBlock(layers: owners + [layer])

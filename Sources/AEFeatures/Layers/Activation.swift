@@ -47,7 +47,7 @@ public enum ActivationFunction: String, Codable, CaseIterable, Sendable {
     }
 
     /// Glorot suits saturating and linear functions, He the rectifier family.
-    var preferredInitialisation: WeightInitialisation {
+    var preferredInitialization: WeightInitialization {
         switch self {
         case .relu, .leakyRelu, .elu: return .he
         case .identity, .sigmoid, .tanh: return .glorot

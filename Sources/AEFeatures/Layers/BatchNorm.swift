@@ -1,8 +1,8 @@
-/// Batch normalisation over the last (channel) axis: a sample of `inputSize` floats is
+/// Batch normalization over the last (channel) axis: a sample of `inputSize` floats is
 /// `inputSize / channels` positions of `channels` values, so dense features (positions = 1) and
 /// channels-last feature maps share one implementation.
 /// Parameters: gamma [channels], beta [channels]. State: running mean, running variance.
-/// Training normalises with batch statistics and updates the running ones (momentum 0.1,
+/// Training normalizes with batch statistics and updates the running ones (momentum 0.1,
 /// unbiased variance, as PyTorch); inference uses the running statistics.
 final class BatchNorm: Layer {
     let channels: Int

@@ -6,7 +6,7 @@
 final class Conv2D: Layer {
     let geometry: ConvGeometry
     let filters: Int
-    let initialisation: WeightInitialisation
+    let initialization: WeightInitialization
     /// Direct kernels instead of im2col + GEMM when channels × filters ≤ 256: with so few the
     /// GEMM is a thin product whose im2col traffic costs more than its arithmetic. (Measured on
     /// W2's 1→16, 16→8, 8→16, 16→1, where direct kernels took 17 s an epoch against 23 s; at
@@ -15,10 +15,10 @@ final class Conv2D: Layer {
     private var weight, bias, weightGradient, biasGradient: UnsafeMutablePointer<Float>!
 
     /// `direct` nil chooses by the rule above; tests force each path.
-    init(geometry: ConvGeometry, filters: Int, initialisation: WeightInitialisation, direct: Bool? = nil) {
+    init(geometry: ConvGeometry, filters: Int, initialization: WeightInitialization, direct: Bool? = nil) {
         self.geometry = geometry
         self.filters = filters
-        self.initialisation = initialisation
+        self.initialization = initialization
         self.direct = direct ?? (geometry.channels * filters <= 256)
     }
 
@@ -39,7 +39,7 @@ final class Conv2D: Layer {
 
     func initialize(_ rng: inout RandomSource) {
         let area = geometry.kernelHeight * geometry.kernelWidth
-        initialisation.fill(weight, count: filters * geometry.patchSize, fanIn: geometry.patchSize,
+        initialization.fill(weight, count: filters * geometry.patchSize, fanIn: geometry.patchSize,
                             fanOut: area * filters, rng: &rng)
         bias.update(repeating: 0, count: filters)
     }

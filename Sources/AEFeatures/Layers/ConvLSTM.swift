@@ -26,7 +26,7 @@ final class ConvLSTM: Layer {
         func convolution(reading inputChannels: Int) throws -> Conv2D {
             let geometry = try ConvGeometry(input: (height, width, inputChannels), kernel: kernel, stride: (1, 1),
                                             dilation: (1, 1), padding: .same)
-            return Conv2D(geometry: geometry, filters: 4 * filters, initialisation: .glorot, direct: direct)
+            return Conv2D(geometry: geometry, filters: 4 * filters, initialization: .glorot, direct: direct)
         }
         inputConvolution = try convolution(reading: channels)
         recurrentConvolution = try convolution(reading: filters)

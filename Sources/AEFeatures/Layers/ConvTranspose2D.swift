@@ -8,13 +8,13 @@
 final class ConvTranspose2D: Layer {
     let geometry: ConvGeometry
     let inputChannels: Int
-    let initialisation: WeightInitialisation
+    let initialization: WeightInitialization
     private var weight, bias, weightGradient, biasGradient: UnsafeMutablePointer<Float>!
 
-    init(geometry: ConvGeometry, inputChannels: Int, initialisation: WeightInitialisation) {
+    init(geometry: ConvGeometry, inputChannels: Int, initialization: WeightInitialization) {
         self.geometry = geometry
         self.inputChannels = inputChannels
-        self.initialisation = initialisation
+        self.initialization = initialization
     }
 
     var filters: Int { geometry.channels }
@@ -32,7 +32,7 @@ final class ConvTranspose2D: Layer {
 
     func initialize(_ rng: inout RandomSource) {
         let area = geometry.kernelHeight * geometry.kernelWidth
-        initialisation.fill(weight, count: inputChannels * geometry.patchSize, fanIn: area * inputChannels,
+        initialization.fill(weight, count: inputChannels * geometry.patchSize, fanIn: area * inputChannels,
                             fanOut: geometry.patchSize, rng: &rng)
         bias.update(repeating: 0, count: filters)
     }

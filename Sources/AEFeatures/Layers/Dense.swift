@@ -5,11 +5,11 @@
 ///
 /// Tied weights: a decoder layer `tied` to the encoder layer that maps the other way owns only
 /// its bias and uses that layer's W transposed (y = x · W_enc + b), adding its weight gradient
-/// into the encoder layer's: half the weights, the classic regulariser.
+/// into the encoder layer's: half the weights, the classic regularizer.
 final class Dense: Layer {
     /// Values in and out per row; a sample is `steps` rows.
     let inputs, units, steps: Int
-    let initialisation: WeightInitialisation
+    let initialization: WeightInitialization
     /// The encoder layer (inputs = this layer's units, units = its inputs) whose weights this one
     /// uses transposed; nil when it owns its weights.
     let tied: Dense?
@@ -17,13 +17,13 @@ final class Dense: Layer {
     private(set) var bias: UnsafeMutablePointer<Float>!
     private(set) var biasGradient: UnsafeMutablePointer<Float>!
 
-    init(inputSize: Int, outputSize: Int, steps: Int = 1, initialisation: WeightInitialisation, tiedTo tied: Dense? = nil) {
+    init(inputSize: Int, outputSize: Int, steps: Int = 1, initialization: WeightInitialization, tiedTo tied: Dense? = nil) {
         precondition(tied.map { $0.inputs == outputSize && $0.units == inputSize && $0.tied == nil && steps == 1 } ?? true,
                      "a tied layer mirrors an untied per-row layer")
         inputs = inputSize
         units = outputSize
         self.steps = steps
-        self.initialisation = initialisation
+        self.initialization = initialization
         self.tied = tied
     }
 
@@ -48,7 +48,7 @@ final class Dense: Layer {
     }
 
     func initialize(_ rng: inout RandomSource) {
-        if tied == nil { initialisation.fill(weight, count: units * inputs, fanIn: inputs, fanOut: units, rng: &rng) }
+        if tied == nil { initialization.fill(weight, count: units * inputs, fanIn: inputs, fanOut: units, rng: &rng) }
         bias.update(repeating: 0, count: units)
     }
 

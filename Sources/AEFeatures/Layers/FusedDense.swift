@@ -1,7 +1,7 @@
 /// Inference through a Dense layer together with the BatchNorm and/or activation right after it:
 /// the GEMM writes the Dense output, then one pass per row adds the bias (folded with the
-/// normalisation's running statistics) and applies the activation into the group's output —
-/// instead of a bias broadcast, a GEMM that re-reads it, a normalisation pass and an activation
+/// normalization's running statistics) and applies the activation into the group's output —
+/// instead of a bias broadcast, a GEMM that re-reads it, a normalization pass and an activation
 /// pass. Training keeps the layers separate (backward needs each output).
 struct FusedDense {
     let dense: Dense

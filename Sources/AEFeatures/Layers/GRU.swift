@@ -63,8 +63,8 @@ final class GRU: RecurrentLayer {
     }
 
     func initialize(_ rng: inout RandomSource) {
-        WeightInitialisation.glorot.fill(w, count: 3 * units * features, fanIn: features, fanOut: 3 * units, rng: &rng)
-        WeightInitialisation.glorot.fill(r, count: 3 * units * units, fanIn: units, fanOut: 3 * units, rng: &rng)
+        WeightInitialization.glorot.fill(w, count: 3 * units * features, fanIn: features, fanOut: 3 * units, rng: &rng)
+        WeightInitialization.glorot.fill(r, count: 3 * units * units, fanIn: units, fanOut: 3 * units, rng: &rng)
         b.update(repeating: 0, count: 5 * units)  // b, b_Rn and h0
     }
 

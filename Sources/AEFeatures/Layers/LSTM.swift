@@ -72,8 +72,8 @@ final class LSTM: RecurrentLayer {
     }
 
     func initialize(_ rng: inout RandomSource) {
-        WeightInitialisation.glorot.fill(w, count: 4 * units * features, fanIn: features, fanOut: 4 * units, rng: &rng)
-        WeightInitialisation.glorot.fill(r, count: 4 * units * units, fanIn: units, fanOut: 4 * units, rng: &rng)
+        WeightInitialization.glorot.fill(w, count: 4 * units * features, fanIn: features, fanOut: 4 * units, rng: &rng)
+        WeightInitialization.glorot.fill(r, count: 4 * units * units, fanIn: units, fanOut: 4 * units, rng: &rng)
         b.update(repeating: 0, count: 4 * units)
         (b + 2 * units).update(repeating: 1, count: units)  // forget gate
         h0.update(repeating: 0, count: (peephole ? 5 : 2) * units)  // h0, c0 and the peepholes

@@ -1,6 +1,6 @@
 /// The variational bottleneck: input [mu | logvar] (2·size values), output z (size values).
 /// Training draws eps ~ N(0, I) and outputs z = mu + exp(logvar / 2) · eps (the
-/// reparameterisation trick, so gradients reach mu and logvar); inference outputs mu, the
+/// reparameterization trick, so gradients reach mu and logvar); inference outputs mu, the
 /// features. eps is kept in scratch for backward.
 final class Reparameterize: Layer {
     let size: Int

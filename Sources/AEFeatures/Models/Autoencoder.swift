@@ -66,12 +66,12 @@ public final class Autoencoder {
 
     // MARK: Fitting
 
-    /// Fits the scaler and the network from freshly initialised weights (a refit starts over),
+    /// Fits the scaler and the network from freshly initialized weights (a refit starts over),
     /// then sets the anomaly threshold from the training scores. `x` and `validation` are read
     /// in place, a batch at a time, so they must not change until the call returns.
     /// - Parameters:
     ///   - validation: explicit validation rows; otherwise `training.validation_split` of `x` is held out.
-    ///   - seed: overrides `spec.seed` for initialisation, shuffling, dropout and noise.
+    ///   - seed: overrides `spec.seed` for initialization, shuffling, dropout and noise.
     ///   - progress: called after each epoch; return false to stop (the model keeps that epoch's weights).
     /// - Throws: `AEError.invalidInput` for empty, misshapen or non-finite data; `AEError.diverged`
     ///   if the objective becomes non-finite (the model then keeps its last good state).
@@ -139,7 +139,7 @@ public final class Autoencoder {
     /// earlier `partialFit`, its optimizer state, random streams and schedule (each call counts
     /// as one epoch of them): for data larger than memory, or arriving over time, call it once per
     /// chunk and repeat the chunks for more epochs. On an unfitted model the first call starts
-    /// from freshly initialised weights (`seed`, else `spec.seed`) and fits the scaler on its
+    /// from freshly initialized weights (`seed`, else `spec.seed`) and fits the scaler on its
     /// rows; later calls keep that scaler, so the first chunk should represent the data's range.
     /// After `fit`, or after loading a file, the weights carry on but the optimizer starts anew.
     /// Each call appends one epoch to `history` and refits the score's statistics (error

@@ -3,8 +3,8 @@
 /// and names the offending field. Decoding rejects unknown fields. Absent optional fields take
 /// their defaults at decoding, so a spec read back from a model shows every value in force.
 public struct ModelSpec: Codable, Equatable, Sendable {
-    /// The family member. The regularised variants are the dense autoencoder with their
-    /// regulariser switched on by default; any variant may also set `noise` or `sparsity`.
+    /// The family member. The regularized variants are the dense autoencoder with their
+    /// regularizer switched on by default; any variant may also set `noise` or `sparsity`.
     public enum Variant: String, SpecChoice, Sendable {
         case dense, denoising, sparse, contractive, conv1d, conv2d, variational, adversarial, seq2seq, convlstm
 
@@ -19,7 +19,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public enum RecurrentCell: String, SpecChoice, Sendable { case lstm, gru }
     /// Where BatchNorm goes: `after` each hidden Dense or convolution (before its activation), or
     /// `before` every Dense and convolution, the input, code and output layers' included (the
-    /// reference study's `BN → Dense → activation`, which also normalises the input). In JSON
+    /// reference study's `BN → Dense → activation`, which also normalizes the input). In JSON
     /// `false`, `true` (after), `"after"` or `"before"`; read back as `false`, `true` or `"before"`.
     public enum BatchNormPlacement: Codable, Equatable, Sendable, CustomStringConvertible {
         case none, after, before

@@ -34,7 +34,7 @@ final class Network {
     }
 
     func initialize(seed: UInt64) {
-        var rng = RandomSource(seed: seed, stream: .initialisation)
+        var rng = RandomSource(seed: seed, stream: .initialization)
         for layer in layers { layer.initialize(&rng) }
     }
 

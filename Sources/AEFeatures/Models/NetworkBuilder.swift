@@ -88,7 +88,7 @@ private struct LayerStack {
     mutating func dense(_ inputs: Int, _ units: Int, _ activation: ActivationFunction, hidden: Bool,
                         tiedTo encoder: Dense? = nil) -> Dense {
         normalizeInput(size: inputs, channels: inputs)
-        let dense = Dense(inputSize: inputs, outputSize: units, initialisation: activation.preferredInitialisation, tiedTo: encoder)
+        let dense = Dense(inputSize: inputs, outputSize: units, initialization: activation.preferredInitialization, tiedTo: encoder)
         layers.append(dense)
         finishBlock(size: units, channels: units, activation: activation, hidden: hidden)
         return dense
@@ -101,7 +101,7 @@ private struct LayerStack {
         let dense: Dense
         if spec.variationalSettings != nil {
             normalizeInput(size: width, channels: width)
-            dense = Dense(inputSize: width, outputSize: 2 * size, initialisation: .glorot)
+            dense = Dense(inputSize: width, outputSize: 2 * size, initialization: .glorot)
             layers.append(dense)
             layers.append(Reparameterize(size: size))
         } else {
@@ -156,7 +156,7 @@ private struct LayerStack {
             width = units
         }
         layers.append(Dense(inputSize: width, outputSize: features, steps: steps,
-                            initialisation: spec.outputActivation.preferredInitialisation))
+                            initialization: spec.outputActivation.preferredInitialization))
         layers.append(Activation(size: steps * features, function: spec.outputActivation))
     }
 
@@ -176,7 +176,7 @@ private struct LayerStack {
         if let code = spec.codeSize {
             let map = height * width * c
             self.code(from: map, size: code)
-            layers.append(Dense(inputSize: code, outputSize: map, initialisation: spec.activation.preferredInitialisation))
+            layers.append(Dense(inputSize: code, outputSize: map, initialization: spec.activation.preferredInitialization))
             finishBlock(size: map, channels: c, activation: spec.activation, hidden: true)
         }
         for (k, block) in blocks.enumerated().reversed() {
@@ -185,7 +185,7 @@ private struct LayerStack {
         }
         // A 1x1 kernel sees one pixel of one step, so the steps stacked as one tall map are one convolution.
         let perStep = try ConvGeometry(input: (steps * height, width, c), kernel: (1, 1), stride: (1, 1), dilation: (1, 1), padding: .same)
-        layers.append(Conv2D(geometry: perStep, filters: channels, initialisation: spec.outputActivation.preferredInitialisation))
+        layers.append(Conv2D(geometry: perStep, filters: channels, initialization: spec.outputActivation.preferredInitialization))
         layers.append(Activation(size: spec.inputSize, function: spec.outputActivation))
     }
 
@@ -205,7 +205,7 @@ private struct LayerStack {
             let conv = try geometry(field, (h, w, c), ConvBlock.pair(block.kernel, rank: rank), stride,
                                     ConvBlock.pair(block.dilation, rank: rank), block.padding)
             normalizeInput(size: h * w * c, channels: c)
-            layers.append(Conv2D(geometry: conv, filters: block.filters, initialisation: spec.activation.preferredInitialisation))
+            layers.append(Conv2D(geometry: conv, filters: block.filters, initialization: spec.activation.preferredInitialization))
             let channelsIn = c
             (h, w, c) = (conv.outputHeight, conv.outputWidth, block.filters)
             finishBlock(size: h * w * c, channels: c, activation: spec.activation, hidden: true)
@@ -231,7 +231,7 @@ private struct LayerStack {
             let flat = h * w * c
             self.code(from: flat, size: code)
             normalizeInput(size: code, channels: code)
-            layers.append(Dense(inputSize: code, outputSize: flat, initialisation: spec.activation.preferredInitialisation))
+            layers.append(Dense(inputSize: code, outputSize: flat, initialization: spec.activation.preferredInitialization))
             finishBlock(size: flat, channels: c, activation: spec.activation, hidden: true)
         }
 
@@ -253,12 +253,12 @@ private struct LayerStack {
                 }
                 let conv = try geometry(field, (h, w, c), kernel, (1, 1), dilation, .same)
                 normalizeInput(size: h * w * c, channels: c)
-                layers.append(Conv2D(geometry: conv, filters: mirror.channels, initialisation: activation.preferredInitialisation))
+                layers.append(Conv2D(geometry: conv, filters: mirror.channels, initialization: activation.preferredInitialization))
             case .transpose:
                 // The geometry of the convolution this layer inverts: from (h·fh, w·fw) back to (h, w).
                 let inverse = try geometry(field, (h * fh, w * fw, mirror.channels), kernel, (fh, fw), dilation, .same)
                 normalizeInput(size: h * w * c, channels: c)
-                layers.append(ConvTranspose2D(geometry: inverse, inputChannels: c, initialisation: activation.preferredInitialisation))
+                layers.append(ConvTranspose2D(geometry: inverse, inputChannels: c, initialization: activation.preferredInitialization))
                 (h, w) = (h * fh, w * fw)
             }
             c = mirror.channels

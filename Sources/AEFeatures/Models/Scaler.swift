@@ -9,7 +9,7 @@ public struct Scaler: Codable, Equatable, Sendable {
         self.factor = factor
     }
 
-    /// Fits min-max (to [0, 1]) or standardisation (zero mean, unit variance) statistics.
+    /// Fits min-max (to [0, 1]) or standardization (zero mean, unit variance) statistics.
     /// Returns nil for `.none`.
     init?(kind: ModelSpec.Scaling, data x: Rows) {
         let rows = x.count, columns = x.width

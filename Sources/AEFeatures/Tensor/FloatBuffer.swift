@@ -1,4 +1,4 @@
-/// Zero-initialised Float storage with a stable address for the lifetime of the object.
+/// Zero-initialized Float storage with a stable address for the lifetime of the object.
 /// Layers and workspaces keep raw pointers into these, so they must never move or grow.
 final class FloatBuffer {
     let base: UnsafeMutablePointer<Float>

@@ -1,7 +1,7 @@
 import Glibc
 
 /// A small, fast, seedable generator (xoshiro256**) seeded through SplitMix64.
-/// One model seed derives independent streams for initialisation, shuffling, dropout and noise,
+/// One model seed derives independent streams for initialization, shuffling, dropout and noise,
 /// so adding noise never changes the shuffle order and the same seed gives the same weights.
 public struct RandomSource: RandomNumberGenerator {
     private var s0, s1, s2, s3: UInt64
@@ -24,7 +24,7 @@ public struct RandomSource: RandomNumberGenerator {
         self.init(seed: seed ^ (stream.rawValue &* 0xD1B5_4A32_D192_ED03))
     }
 
-    public enum Stream: UInt64 { case initialisation = 1, shuffle, dropout, noise, split, sampling, scoring }
+    public enum Stream: UInt64 { case initialization = 1, shuffle, dropout, noise, split, sampling, scoring }
 
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9

@@ -22,11 +22,11 @@ final class Adversary {
         var layers: [Layer] = []
         var width = network.codeSize
         for units in settings.discriminatorUnits {
-            layers.append(Dense(inputSize: width, outputSize: units, initialisation: .he))
+            layers.append(Dense(inputSize: width, outputSize: units, initialization: .he))
             layers.append(Activation(size: units, function: .leakyRelu))
             width = units
         }
-        layers.append(Dense(inputSize: width, outputSize: 1, initialisation: .glorot))
+        layers.append(Dense(inputSize: width, outputSize: 1, initialization: .glorot))
         discriminator = Network(layers: layers, codeLayerIndex: layers.count - 1)
         discriminator.initialize(seed: seed ^ 0xADE5)
         discriminatorWorkspace = Workspace(network: discriminator, capacity: batch, training: true)

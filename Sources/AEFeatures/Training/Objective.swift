@@ -42,7 +42,7 @@ struct Objective {
                                            scratch: workspace.penaltyScratch.base)
             }
         }, afterLayer: { i in
-            // The reparameterisation's backward has written ∂/∂[mu | logvar]; the KL adds its share.
+            // The reparameterization's backward has written ∂/∂[mu | logvar]; the KL adds its share.
             if i == codeIndex, let kl {
                 total += kl.apply(head: workspace.activations[i].base, batch: batch, factor: klFactor,
                                   gradient: workspace.gradients[i].base)

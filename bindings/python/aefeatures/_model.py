@@ -126,7 +126,7 @@ class NativeModel:
 
     def partial_fit(self, x, seed=None):
         """One pass over x continuing the model's training (aef_model_partial_fit): the first call
-        on an unfitted model initialises it (seed, else the spec's) and fits the scaling."""
+        on an unfitted model initializes it (seed, else the spec's) and fits the scaling."""
         x = _rows(x)
         seed_arg = ctypes.byref(ctypes.c_uint64(seed)) if seed is not None else None
         check(lib.aef_model_partial_fit(self._handle, _pointer(x), x.shape[0], x.shape[1], seed_arg))

@@ -1,7 +1,7 @@
 import CONNX
 import Glibc
 
-/// Serialises an `ONNXGraph` as an ONNX ModelProto through the protobuf-c code generated from
+/// Serializes an `ONNXGraph` as an ONNX ModelProto through the protobuf-c code generated from
 /// Debian's onnx.proto (Sources/CONNX). protobuf-c messages are C structs holding pointers, so
 /// everything they point to is allocated in one arena that lives until the bytes are packed.
 enum ONNXEncoding {
@@ -123,7 +123,7 @@ enum ONNXEncoding {
 }
 
 /// malloc'd storage for protobuf-c messages and what they point to, freed together. Everything
-/// stored is a trivial C value (structs of pointers and numbers), so no deinitialisation is needed.
+/// stored is a trivial C value (structs of pointers and numbers), so no deinitialization is needed.
 private final class Arena {
     private var blocks: [UnsafeMutableRawPointer] = []
 
@@ -135,10 +135,10 @@ private final class Arena {
         return raw.bindMemory(to: T.self, capacity: Swift.max(1, count))
     }
 
-    /// A message initialised by its generated `__init` function (descriptor and defaults).
-    func message<T>(_ initialise: (UnsafeMutablePointer<T>) -> Void) -> UnsafeMutablePointer<T> {
+    /// A message initialized by its generated `__init` function (descriptor and defaults).
+    func message<T>(_ initialize: (UnsafeMutablePointer<T>) -> Void) -> UnsafeMutablePointer<T> {
         let pointer = allocate(T.self, count: 1)
-        initialise(pointer)
+        initialize(pointer)
         return pointer
     }
 

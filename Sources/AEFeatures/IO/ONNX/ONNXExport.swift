@@ -1,5 +1,5 @@
 /// The four ONNX graphs of a fitted model. Each computes what the library computes for
-/// inference (dropout and noise are absent, batch normalisation uses its running statistics, a
+/// inference (dropout and noise are absent, batch normalization uses its running statistics, a
 /// variational code is its mean); all but the decoder take raw rows "input" [N, inputSize], the
 /// fitted scaling inside the graph.
 public enum ONNXGraphKind: String, CaseIterable, Sendable {
@@ -16,7 +16,7 @@ public enum ONNXGraphKind: String, CaseIterable, Sendable {
 }
 
 extension Autoencoder {
-    /// The serialised ONNX model (IR version 8, opset 17, batch dimension "N") of one graph.
+    /// The serialized ONNX model (IR version 8, opset 17, batch dimension "N") of one graph.
     /// - Throws: `AEError.notFitted` before the first fit, `AEError.busy` while another thread fits it,
     ///   `AEError.invalidInput` for the decoder graph of a model whose decoder unpools and for
     ///   any graph of a convlstm model (ONNX has no ConvLSTM operator).

@@ -1,7 +1,7 @@
-/// Uniform weight initialisation: Glorot before saturating or linear activations, He before the
+/// Uniform weight initialization: Glorot before saturating or linear activations, He before the
 /// ReLU family. Fans count kernel positions for convolutions (fan in = kernel area · input
 /// channels), as Keras and PyTorch do.
-enum WeightInitialisation {
+enum WeightInitialization {
     case glorot, he
 
     func fill(_ w: UnsafeMutablePointer<Float>, count: Int, fanIn: Int, fanOut: Int, rng: inout RandomSource) {
