@@ -8,9 +8,8 @@ final class Conv2D: Layer {
     let filters: Int
     let initialization: WeightInitialization
     /// Direct kernels instead of im2col + GEMM when channels × filters ≤ 256: with so few the
-    /// GEMM is a thin product whose im2col traffic costs more than its arithmetic. (Measured on
-    /// W2's 1→16, 16→8, 8→16, 16→1, where direct kernels took 17 s an epoch against 23 s; at
-    /// 32→32 and 16→64 the GEMM was faster.)
+    /// GEMM is a thin product whose im2col traffic costs more than its arithmetic (the
+    /// measurements: docs/design-measurements.md).
     let direct: Bool
     private var weight, bias, weightGradient, biasGradient: UnsafeMutablePointer<Float>!
 

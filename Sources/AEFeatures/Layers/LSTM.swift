@@ -15,9 +15,8 @@
 /// more GEMM. Internally the sequence is time-major, so each step's rows are contiguous.
 /// The recurrence runs batch-parallel: samples are independent, so each thread takes its own
 /// chunks of the batch through every step, with GEMMs small enough (at most 2^18 multiply-adds,
-/// OpenBLAS's threshold) that OpenBLAS runs them on the calling thread. A step-by-step loop
-/// over the whole batch instead waits for OpenBLAS's and the engine's threads twice per step,
-/// which cost W3 all the gain of a second core.
+/// OpenBLAS's threshold) that OpenBLAS runs them on the calling thread, never waiting for other
+/// threads within a step (why: docs/design-measurements.md).
 final class LSTM: RecurrentLayer {
     let steps, features, units: Int
     let returnSequences: Bool
