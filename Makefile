@@ -117,10 +117,10 @@ python: $(LIB)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check "./bindings/python[test]"
 
 # Run from outside the source tree, so the installed package (with its bundled library) is tested.
-# AEF_CLI: test_downstream.py runs `aef demo` to check its logistic regression against scikit-learn's.
+# AEF_DEMO: test_downstream.py runs `aef-demo` to check its logistic regression against scikit-learn's.
 py-tests: python
-	swift build -c release --product aef
-	cd /tmp && AEF_CLI=$$(cd $(CURDIR) && swift build -c release --show-bin-path)/aef $(PYTHON) -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
+	swift build -c release --product aef-demo
+	cd /tmp && AEF_DEMO=$$(cd $(CURDIR) && swift build -c release --show-bin-path)/aef-demo $(PYTHON) -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
 
 py-examples: python
 	$(PYTHON) examples/python/pipeline_and_anomalies.py --train 3000 --test 1000

@@ -9,6 +9,7 @@ let package = Package(
         // libaefeatures.so: the C ABI of include/aefeatures.h (build it with `make lib`).
         .library(name: "aefeatures", type: .dynamic, targets: ["AEFeaturesCAPI"]),
         .executable(name: "aef", targets: ["aef"]),
+        .executable(name: "aef-demo", targets: ["aef-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,9 +34,19 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Data sets for the command line, examples and benchmarks; the engine does not use it.
         .target(name: "AEFDatasets", dependencies: ["AEFeatures", "CZlib"]),
+        // What the command-line tools share: data files (.npy, CSV) and one-line errors.
+        .target(name: "AEFCommandLine",
+                dependencies: ["AEFeatures", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "aef",
-            dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["AEFeatures", "AEFCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The reference study reproduced (the main job); plots.py draws its report.
+        .executableTarget(
+            name: "aef-demo",
+            dependencies: ["AEFeatures", "AEFDatasets", "AEFCommandLine", "COpenBLAS",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            resources: [.copy("plots.py")]
         ),
         .executableTarget(name: "aef-bench", dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS"], path: "bench",
                           // Everything else in bench/ is a script or a C program of its own.

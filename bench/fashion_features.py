@@ -1,4 +1,4 @@
-"""Chooses `aef demo`'s own Fashion-MNIST features ("ours") on a validation split of the training
+"""Chooses `aef-demo`'s own Fashion-MNIST features ("ours") on a validation split of the training
 images, never on the test images.
 
 Splits the first --fit + --validate training images into fitting and validation images, fits

@@ -1,4 +1,4 @@
-"""Chooses `aef demo`'s own insurance features ("ours") on a validation split, never on test rows.
+"""Chooses `aef-demo`'s own insurance features ("ours") on a validation split, never on test rows.
 
 Simulates the reference study's policies (../shared/reference/insurance.md; numpy draws, so
 independent of the demo's), keeps 70% of each draw as the training rows and splits those again

@@ -1,26 +1,7 @@
+import AEFCommandLine
 import AEFeatures
 import ArgumentParser
 import Foundation
-
-/// Runs a command body, turning any failure into one line on stderr and exit status 1.
-func runReportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as CommandError {
-        fail(error.description)
-    } catch let error as AEError {
-        fail(error.description)
-    } catch let error as CleanExit {
-        throw error
-    } catch {
-        fail("\(error)")
-    }
-}
-
-private func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("aef: \(message)\n".utf8))
-    exit(1)
-}
 
 /// Reads `path` and checks its rows fit `model`.
 private func readData(_ path: String, for model: Autoencoder, modelPath: String) throws -> Table {

@@ -1,6 +1,6 @@
 """aefeatures from Python on Fashion-MNIST (Debian's dataset-fashion-mnist):
 1. autoencoder features inside a scikit-learn Pipeline, against a classifier on raw pixels, with
-   the settings that won `aef demo` (one wide convolution, max-pooled; see README);
+   the settings that won `aef-demo` (one wide convolution, max-pooled; see README);
 2. anomaly detection: fit on one class only, score the test set, AUROC with the other
    classes as anomalies.
 

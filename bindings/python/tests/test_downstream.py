@@ -1,9 +1,9 @@
-"""`aef demo` judges features with the reference study's downstream model: per-feature min-max
+"""`aef-demo` judges features with the reference study's downstream model: per-feature min-max
 scaling, then L2-regularised logistic regression with C = 1 solved to convergence (binary for the
 insurance policies, multinomial for Fashion-MNIST). On the very features the demo used (its
 --save-features dump), scikit-learn's LogisticRegression must reach the same metric within 0.1
-point. The demo is the `aef` command line tool: AEF_CLI names it (the Makefile sets it), else
-`aef` on PATH or the package's own build."""
+point. The demo is the `aef-demo` tool: AEF_DEMO names it (the Makefile sets it), else
+`aef-demo` on PATH or the package's own build."""
 import csv
 import os
 import shutil
@@ -21,20 +21,20 @@ from sklearn.preprocessing import MinMaxScaler  # noqa: E402
 REPO = Path(__file__).resolve().parents[3]
 
 
-def aef_command():
-    if os.environ.get("AEF_CLI"):
-        return os.environ["AEF_CLI"]
-    for candidate in [shutil.which("aef"), REPO / ".build" / "release" / "aef", REPO / ".build" / "debug" / "aef"]:
+def demo_command():
+    if os.environ.get("AEF_DEMO"):
+        return os.environ["AEF_DEMO"]
+    for candidate in [shutil.which("aef-demo"), REPO / ".build" / "release" / "aef-demo", REPO / ".build" / "debug" / "aef-demo"]:
         # A built tool runs only where the Swift runtime it links is (not where a wheel is tested).
         if candidate and Path(candidate).exists() and subprocess.run([str(candidate), "--help"], capture_output=True).returncode == 0:
             return str(candidate)
-    pytest.skip("the aef command line tool is not built (swift build --product aef) or cannot run here, and AEF_CLI is not set")
+    pytest.skip("the aef-demo tool is not built (swift build --product aef-demo) or cannot run here, and AEF_DEMO is not set")
 
 
 @pytest.fixture(scope="module")
 def dump(tmp_path_factory):
     directory = tmp_path_factory.mktemp("features")
-    subprocess.run([aef_command(), "demo", "--seeds", "1", "--policies", "400", "--insurance-epochs", "3",
+    subprocess.run([demo_command(), "--seeds", "1", "--policies", "400", "--insurance-epochs", "3",
                     "--train", "500", "--test", "300", "--epochs", "1", "--rows", "dense,conv2d (ours",
                     "--save-features", str(directory)], check=True, stdout=subprocess.DEVNULL)
     with open(directory / "index.csv") as f:

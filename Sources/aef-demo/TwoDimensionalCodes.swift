@@ -1,3 +1,4 @@
+import AEFCommandLine
 import AEFeatures
 
 /// The classic picture (Hinton and Salakhutdinov, 2006): the test images in two dimensions, by

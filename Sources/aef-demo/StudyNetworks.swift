@@ -1,3 +1,4 @@
+import AEFCommandLine
 /// The reference study's networks as specs (../shared/reference/study.md), and our own settings
 /// beside them. Every spec leaves out seed, epochs and batch size: the demo sets those.
 struct NetworkSpec {

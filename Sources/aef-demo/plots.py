@@ -1,8 +1,3 @@
-/// The plotting script `aef demo --report DIR` writes as DIR/plots.py and runs: numpy and
-/// matplotlib only, reading what DemoReport wrote under DIR/data. Kept here, not beside the
-/// binary, so a copied `aef` still writes a complete report.
-enum ReportPlots {
-    static let script = #"""
 """Draws the plots of an `aef demo --report DIR` from DIR/data (numpy and matplotlib only).
 
     python3 DIR/plots.py DIR
@@ -141,5 +136,3 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python3 plots.py REPORT_DIR")
     main(sys.argv[1])
-"""#
-}

@@ -1,24 +1,30 @@
 import Foundation
 
 /// A numeric table read from or written to disk: `rows` samples of `columns` float32 values.
-struct Table {
-    var rows: Int
-    var columns: Int
-    var values: [Float]
+public struct Table {
+    public var rows: Int
+    public var columns: Int
+    public var values: [Float]
+
+    public init(rows: Int, columns: Int, values: [Float]) {
+        self.rows = rows
+        self.columns = columns
+        self.values = values
+    }
 }
 
 /// A one-line error for the command line: the message is all the user sees.
-struct CommandError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
+public struct CommandError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
 }
 
 /// Reads and writes the command line's data files, chosen by extension: `.npy` (NumPy format
 /// 1.0–3.0, little-endian float32/float64/integer/uint8, C order; the first axis is samples and
 /// the rest are flattened) or CSV (comma-separated numbers, one sample per line; a first line that
 /// is not numeric is a header and skipped; blank lines are ignored).
-enum DataFiles {
-    static func read(_ path: String) throws -> Table {
+public enum DataFiles {
+    public static func read(_ path: String) throws -> Table {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CommandError("cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied or not a file" : "no such file")")
         }
@@ -30,7 +36,7 @@ enum DataFiles {
         return table
     }
 
-    static func write(_ table: Table, to path: String) throws {
+    public static func write(_ table: Table, to path: String) throws {
         let bytes = path.lowercased().hasSuffix(".npy") ? npyBytes(table) : Array(csvText(table).utf8)
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
             throw CommandError("cannot write \(path)")

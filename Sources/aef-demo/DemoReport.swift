@@ -1,3 +1,4 @@
+import AEFCommandLine
 import Foundation
 
 /// What `aef demo --report` plots, collected from the first seed: per dataset the test codes,
@@ -54,7 +55,11 @@ struct DemoReport {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(datasets).write(to: URL(fileURLWithPath: dataDirectory + "/index.json"))
         let script = directory + "/plots.py"
-        try ReportPlots.script.write(toFile: script, atomically: true, encoding: .utf8)
+        guard let source = Bundle.module.url(forResource: "plots", withExtension: "py"),
+              let text = try? String(contentsOf: source, encoding: .utf8) else {
+            throw CommandError("the plotting script plots.py is missing from aef-demo's resources")
+        }
+        try text.write(toFile: script, atomically: true, encoding: .utf8)
 
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -1,3 +1,4 @@
+import AEFCommandLine
 import COpenBLAS
 import Foundation
 

@@ -1,3 +1,4 @@
+import AEFCommandLine
 import AEFDatasets
 import AEFeatures
 import ArgumentParser
@@ -6,8 +7,10 @@ import Foundation
 /// The main job: the reference study reproduced on its synthetic insurance data and on
 /// Fashion-MNIST, every variant's features judged by a downstream logistic regression next to raw
 /// inputs and PCA, and every variant's reconstruction error as an anomaly score.
+@main
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "aef-demo",
         abstract: "Reproduce the reference study: features from every autoencoder variant vs raw inputs and PCA, and anomaly detection, over several seeds.")
 
     @Option(help: "Seeds for the insurance tables (each draws new policies, split, initializations and noise).") var seeds = 5

@@ -1,3 +1,4 @@
+import AEFCommandLine
 import AEFeatures
 import COpenBLAS
 import Foundation
