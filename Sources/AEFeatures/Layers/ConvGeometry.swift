@@ -2,10 +2,12 @@
 /// lowering that turns it into one GEMM. A sample is [height, width, channels] row-major; 1-D
 /// layers are the height-1 case. Shared by Conv2D and ConvTranspose2D (whose geometry is that of
 /// the convolution it is the adjoint of).
+/// valid: no padding, output = floor((input − effective kernel) / stride) + 1;
+/// same: zero padding so that output = ceil(input / stride), the odd pixel bottom/right.
+public enum ConvolutionPadding: String, Codable, CaseIterable, Sendable { case valid, same }
+
 struct ConvGeometry: Equatable {
-    /// valid: no padding, output = floor((input − effective kernel) / stride) + 1;
-    /// same: zero padding so that output = ceil(input / stride), the odd pixel bottom/right.
-    typealias Padding = ConvBlock.ConvPadding
+    typealias Padding = ConvolutionPadding
 
     let inputHeight, inputWidth, channels: Int
     let kernelHeight, kernelWidth: Int

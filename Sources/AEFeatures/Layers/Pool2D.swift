@@ -2,8 +2,10 @@
 /// window and stride. "valid" windows must tile the input exactly (checked at spec time), "same"
 /// pads so that output = ceil(input / stride); padded positions never win a max and are not
 /// counted in an average (as Keras).
+public enum PoolingKind: String, Codable, CaseIterable, Sendable { case max, average }
+
 final class Pool2D: Layer {
-    typealias Kind = ConvBlock.PoolType
+    typealias Kind = PoolingKind
 
     let kind: Kind
     /// Window geometry: the kernel is the window, channels pass through one by one.

@@ -134,6 +134,8 @@ extension SpecChoice {
 }
 
 extension ActivationFunction: SpecChoice {}
+extension ConvolutionPadding: SpecChoice {}
+extension PoolingKind: SpecChoice {}
 extension LossFunction: SpecChoice {}
 extension SparsityPenalty.Kind: SpecChoice {}
 extension Corruption.Kind: SpecChoice {}

@@ -16,8 +16,8 @@ public struct ConvBlock: Codable, Equatable, Sendable {
     public var poolType: PoolType
     public var poolPadding: ConvPadding
 
-    public enum ConvPadding: String, SpecChoice, Sendable { case valid, same }
-    public enum PoolType: String, SpecChoice, Sendable { case max, average }
+    public typealias ConvPadding = ConvolutionPadding
+    public typealias PoolType = PoolingKind
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case filters, kernel, stride, dilation, padding, pool, poolStride = "pool_stride", poolType = "pool_type"

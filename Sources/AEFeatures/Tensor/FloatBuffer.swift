@@ -17,4 +17,10 @@ final class FloatBuffer {
     var array: [Float] { Array(buffer) }
 
     func zero() { base.update(repeating: 0, count: count) }
+
+    /// Floats per vector of the flat loops over whole buffers (SIMD4: the baseline x86-64 width).
+    static let vectorWidth = 4
+
+    /// `count` rounded up to whole vectors, so such loops need no scalar tail.
+    static func paddedToVectors(_ count: Int) -> Int { (count + vectorWidth - 1) / vectorWidth * vectorWidth }
 }

@@ -34,8 +34,7 @@ final class Adversary {
         discriminatorTraining.learningRate = settings.discriminatorLearningRate
         discriminatorOptimizer = Optimizer(settings: discriminatorTraining, parameterCount: discriminator.parameters.values.count)
         let encoder = network.layers[0...network.codeLayerIndex].reduce(0) { $0 + $1.parameterCount }
-        encoderParameterCount = Swift.min(network.parameters.values.count,
-                                          (encoder + Optimizer.vectorWidth - 1) / Optimizer.vectorWidth * Optimizer.vectorWidth)
+        encoderParameterCount = Swift.min(network.parameters.values.count, FloatBuffer.paddedToVectors(encoder))
         var generatorTraining = training
         generatorTraining.learningRate = settings.generatorRate(trainingRate: training.learningRate)
         generatorOptimizer = Optimizer(settings: generatorTraining, parameterCount: encoderParameterCount)

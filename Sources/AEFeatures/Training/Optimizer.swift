@@ -7,7 +7,7 @@ import Glibc
 /// The loops run over SIMD4 vectors (the baseline x86-64 vector width), on the parameter block's
 /// padded length: the plain scalar loops were not vectorised by the compiler.
 final class Optimizer {
-    static let vectorWidth = 4
+    static let vectorWidth = FloatBuffer.vectorWidth
     typealias Vector = SIMD4<Float>
 
     private let settings: TrainingSpec

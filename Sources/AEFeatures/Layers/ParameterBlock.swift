@@ -13,7 +13,7 @@ final class ParameterBlock {
         let stateTotal = layers.reduce(0) { $0 + $1.stateCount }
         parameterCount = parameterTotal
         // Padded to whole vectors so optimizers run without a scalar tail; the padding stays 0.
-        let padded = (parameterTotal + Optimizer.vectorWidth - 1) / Optimizer.vectorWidth * Optimizer.vectorWidth
+        let padded = FloatBuffer.paddedToVectors(parameterTotal)
         values = FloatBuffer(count: padded)
         gradients = FloatBuffer(count: padded)
         state = FloatBuffer(count: stateTotal)
