@@ -47,9 +47,9 @@ public final class Autoencoder {
     /// A model of `spec`; without `initializeWeights` its weights are left for the caller to set
     /// (loading a file sets every one, so drawing them first is wasted work on large models).
     init(spec: ModelSpec, initializeWeights: Bool) throws {
-        try spec.validate()
+        let (layers, codeLayerIndex) = try spec.validatedLayers()
         self.spec = spec
-        network = try NetworkBuilder.build(spec)
+        network = Network(layers: layers, codeLayerIndex: codeLayerIndex)
         objective = Objective(loss: spec.loss, sparsity: spec.sparsity?.perInputValue(spec.inputSize),
                               contractive: spec.contractiveWeight.map { ContractivePenalty(weight: $0) },
                               kl: spec.variationalSettings.map { KLDivergence(weight: $0.beta, size: spec.codeSize ?? 0, inputSize: spec.inputSize) })
@@ -60,8 +60,9 @@ public final class Autoencoder {
         if initializeWeights { network.initialize(seed: spec.seed) }
     }
 
+    /// Parses `json` and validates it while building the network (once).
     public convenience init(json: String) throws {
-        try self.init(spec: ModelSpec(json: json))
+        try self.init(spec: SpecJSON.decode(ModelSpec.self, from: json))
     }
 
     // MARK: Fitting

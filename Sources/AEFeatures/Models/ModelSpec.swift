@@ -198,7 +198,11 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     }
 
     /// Throws `AEError.invalidSpec` naming the first field out of range.
-    public func validate() throws {
+    public func validate() throws { _ = try validatedLayers() }
+
+    /// Checks every field, then builds the layers (which checks the shapes through every layer
+    /// and the size) and returns them: validating and building a model is one build.
+    func validatedLayers() throws -> (layers: [Layer], codeLayerIndex: Int) {
         func fail(_ field: String, _ rule: String, _ value: Any) throws -> Never {
             throw AEError.invalidSpec("field '\(field)' \(rule), got \(value)")
         }
@@ -320,10 +324,12 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         try training.validate()
         // Shapes through every layer (kernels that do not fit, pooling that does not tile, a
         // decoder that cannot reach the input) and the total size, before anything is allocated.
-        let parameters = try NetworkBuilder.layers(self).layers.reduce(0) { $0 + $1.parameterCount + $1.stateCount }
+        let built = try NetworkBuilder.layers(self)
+        let parameters = built.layers.reduce(0) { $0 + $1.parameterCount + $1.stateCount }
         if parameters > ModelSpec.maximumParameters {
             throw AEError.invalidSpec("the model would have \(parameters) parameters; at most \(ModelSpec.maximumParameters) are allowed")
         }
+        return built
     }
 }
 

@@ -39,11 +39,6 @@
 ///            channels; BatchNorm?/activation/Dropout? as in the encoder, output_activation after
 ///            the last; a final crop when the upsampling overshoots the input.
 enum NetworkBuilder {
-    static func build(_ spec: ModelSpec) throws -> Network {
-        let (layers, codeLayerIndex) = try self.layers(spec)
-        return Network(layers: layers, codeLayerIndex: codeLayerIndex)
-    }
-
     /// The layers and the index of the code layer; throws `invalidSpec` naming the block whose
     /// shapes do not work. Allocates no weights.
     static func layers(_ spec: ModelSpec) throws -> (layers: [Layer], codeLayerIndex: Int) {
