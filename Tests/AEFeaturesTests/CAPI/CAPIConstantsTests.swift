@@ -6,8 +6,9 @@ import XCTest
 /// include/aefeatures.h is the single source of the ABI's facts: every enum constant, the version
 /// and the ABI number in Swift must equal the header's, read here, in both directions.
 final class CAPIConstantsTests: XCTestCase {
+    /// The repository: this file is Tests/AEFeaturesTests/CAPI/CAPIConstantsTests.swift.
     private static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     private func header() throws -> String {
         try String(contentsOf: Self.root.appendingPathComponent("include/aefeatures.h"), encoding: .utf8)
