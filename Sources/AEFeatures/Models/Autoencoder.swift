@@ -49,10 +49,11 @@ public final class Autoencoder {
     init(spec: ModelSpec, initializeWeights: Bool) throws {
         let (layers, codeLayerIndex) = try spec.validatedLayers()
         self.spec = spec
-        network = Network(layers: layers, codeLayerIndex: codeLayerIndex)
-        objective = Objective(loss: spec.loss, sparsity: spec.sparsity?.perInputValue(spec.inputSize),
-                              contractive: spec.contractiveWeight.map { ContractivePenalty(weight: $0) },
-                              kl: spec.variationalSettings.map { KLDivergence(weight: $0.beta, size: spec.codeSize ?? 0, inputSize: spec.inputSize) })
+        let network = Network(layers: layers, codeLayerIndex: codeLayerIndex)
+        self.network = network
+        let kl = spec.variationalSettings.map { KLDivergence(weight: $0.beta, size: spec.codeSize ?? 0, inputSize: spec.inputSize) }
+        objective = Objective(loss: spec.loss,
+                              terms: spec.penalties.map { $0.term(in: spec, network: network) } + (kl.map { [$0] } ?? []))
         if spec.score == .combined && network.codeSize > CodeDistances.codeSizeLimit {
             throw AEError.invalidSpec("score \"combined\" keeps a code-size x code-size whitening matrix; " +
                                       "code size \(network.codeSize) exceeds \(CodeDistances.codeSizeLimit)")

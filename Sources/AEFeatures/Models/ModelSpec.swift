@@ -95,8 +95,16 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public var loss: LossFunction
     public var scaling: Scaling
     public var noise: Corruption?
-    public var sparsity: SparsityPenalty?
-    public var contractiveWeight: Float?
+    /// The code penalties in force, each under its own field (`CodePenalties.all`).
+    var penalties: [any CodePenalty]
+    public var sparsity: SparsityPenalty? {
+        get { penalty(SparsityPenalty.self) }
+        set { setPenalty(newValue) }
+    }
+    public var contractiveWeight: Float? {
+        get { penalty(ContractivePenalty.self)?.weight }
+        set { setPenalty(newValue.map(ContractivePenalty.init(weight:))) }
+    }
     /// Makes the code variational (mu and log-variance heads, sampling); see docs/spec.md.
     public var variationalSettings: VariationalSettings?
     /// Makes the autoencoder adversarial (a discriminator pushes codes towards a prior).
@@ -148,13 +156,13 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         case convBlocks = "conv_blocks", convDecoder = "conv_decoder", bidirectional, peephole, cell
         case activation, codeActivation = "code_activation", outputActivation = "output_activation"
         case decoderUnits = "decoder_units", tiedWeights = "tied_weights", batchNorm = "batch_norm", dropout, inputDropout = "input_dropout", loss, scaling
-        case noise, sparsity, contractiveWeight = "contractive_weight", variationalSettings = "variational"
+        case noise, variationalSettings = "variational"
         case adversarialSettings = "adversarial"
         case score, contamination, seed, training
     }
 
     public init(from decoder: Decoder) throws {
-        try decoder.rejectUnknownFields(CodingKeys.self)
+        try decoder.rejectUnknownFields(CodingKeys.self, extra: CodePenalties.fields)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         variant = try c.value(.variant, default: .dense)
         inputShape = try c.integers(.inputShape)
@@ -183,10 +191,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         outputActivation = try c.value(.outputActivation, default: boundedOutput ? .sigmoid : .identity)
         noise = try c.decodeIfPresent(Corruption.self, forKey: .noise)
             ?? (variant == .denoising ? Corruption(kind: .gaussian, level: 0.1) : nil)
-        sparsity = try c.decodeIfPresent(SparsityPenalty.self, forKey: .sparsity)
-            ?? (variant == .sparse ? SparsityPenalty(kind: .kl) : nil)
-        contractiveWeight = try c.decodeIfPresent(Float.self, forKey: .contractiveWeight)
-            ?? (variant == .contractive ? 1e-4 : nil)
+        penalties = try CodePenalties.decode(from: decoder, variant: variant)
         variationalSettings = try c.decodeIfPresent(VariationalSettings.self, forKey: .variationalSettings)
             ?? (variant == .variational ? VariationalSettings() : nil)
         adversarialSettings = try c.decodeIfPresent(AdversarialSettings.self, forKey: .adversarialSettings)
@@ -241,9 +246,6 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             if convBlocks.isEmpty { try fail("conv_blocks", "must list at least one block for \(variant.rawValue)", "[]") }
             if !hiddenUnits.isEmpty { try fail("hidden_units", "must be empty for \(variant.rawValue) (use conv_blocks)", hiddenUnits) }
             for (i, block) in convBlocks.enumerated() { try block.validate(rank: rank, field: "conv_blocks[\(i)]") }
-            if contractiveWeight != nil && codeSize == nil {
-                try fail("contractive_weight", "needs a dense code: set code_size for \(variant.rawValue)", contractiveWeight!)
-            }
         } else if variant == .seq2seq || variant == .convlstm {
             let name = variant.rawValue
             if variant == .seq2seq {
@@ -257,12 +259,6 @@ public struct ModelSpec: Codable, Equatable, Sendable {
             if batchNorm != .none || dropout > 0 {
                 try fail(batchNorm != .none ? "batch_norm" : "dropout", "is not supported for \(name) (recurrent layers)", batchNorm != .none ? "\(batchNorm)" : "\(dropout)")
             }
-            if contractiveWeight != nil && codeSize == nil {
-                try fail("contractive_weight", "needs a dense code: set code_size for \(name)", contractiveWeight!)
-            }
-            if sparsity?.kind == .kl && codeSize == nil {
-                try fail("sparsity", "of type 'kl' needs a dense sigmoid code for \(name) (the LSTM state lies in (-1, 1)): set code_size", "kl")
-            }
         } else {
             if codeSize == nil { throw AEError.invalidSpec("required field 'code_size' is missing") }
             if !convBlocks.isEmpty { try fail("conv_blocks", "is only for conv1d, conv2d and convlstm, not \(variant.rawValue)", convBlocks.count) }
@@ -275,25 +271,10 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         if let noise, !noise.levelRange.contains(noise.level) {
             try fail("noise.level", noise.levelRange.description, noise.level)
         }
-        if let sparsity {
-            if !(sparsity.weight >= 0 && sparsity.weight.isFinite) {
-                try fail("sparsity.weight", "must be finite and >= 0", sparsity.weight)
-            }
-            if sparsity.kind == .kl {
-                if !(sparsity.target > 0 && sparsity.target < 1) {
-                    try fail("sparsity.target", "must be in (0, 1)", sparsity.target)
-                }
-                if effectiveCodeActivation != .sigmoid {
-                    try fail(codeSize == nil ? "activation" : "code_activation",
-                             "must be 'sigmoid' for KL sparsity (code activations are rates in (0, 1))",
-                             effectiveCodeActivation.rawValue)
-                }
-            }
-        }
         if let variational = variationalSettings {
             if codeSize == nil { try fail("code_size", "is required for a variational code (the latent size)", "null") }
-            if sparsity != nil || contractiveWeight != nil {
-                try fail("variational", "cannot be combined with sparsity or contractive_weight (its code is a sample, not an activation)", "both")
+            if !penalties.isEmpty {
+                try fail("variational", "cannot be combined with \(penaltyFields) (its code is a sample, not an activation)", "both")
             }
             if !(variational.beta >= 0 && variational.beta.isFinite) { try fail("variational.beta", "must be finite and >= 0", variational.beta) }
             if variational.warmupEpochs < 0 { try fail("variational.warmup_epochs", "must be >= 0", variational.warmupEpochs) }
@@ -301,8 +282,8 @@ public struct ModelSpec: Codable, Equatable, Sendable {
         }
         if let adversarial = adversarialSettings {
             if codeSize == nil { try fail("code_size", "is required for an adversarial code", "null") }
-            if variationalSettings != nil || sparsity != nil || contractiveWeight != nil {
-                try fail("adversarial", "cannot be combined with variational, sparsity or contractive_weight", "both")
+            if variationalSettings != nil || !penalties.isEmpty {
+                try fail("adversarial", "cannot be combined with \(variationalSettings != nil ? "variational" : penaltyFields)", "both")
             }
             if let bad = adversarial.discriminatorUnits.first(where: { $0 < 1 || $0 > 65_536 }) {
                 try fail("adversarial.discriminator_units", "must hold widths in 1...65536", bad)
@@ -317,9 +298,7 @@ public struct ModelSpec: Codable, Equatable, Sendable {
                 try fail("adversarial.generator_learning_rate", "must be finite and > 0", rate)
             }
         }
-        if let contractiveWeight, !(contractiveWeight >= 0 && contractiveWeight.isFinite) {
-            try fail("contractive_weight", "must be finite and >= 0", contractiveWeight)
-        }
+        for penalty in penalties { try penalty.validate(in: self) }
         if !(contamination > 0 && contamination < 0.5) { try fail("contamination", "must be in (0, 0.5)", contamination) }
         try training.validate()
         // Shapes through every layer (kernels that do not fit, pooling that does not tile, a

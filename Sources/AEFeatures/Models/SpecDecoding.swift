@@ -19,10 +19,10 @@ func dottedPath(_ keys: [CodingKey]) -> String {
 }
 
 extension Decoder {
-    /// Throws if the JSON object being decoded has a key outside `allowed`.
-    func rejectUnknownFields<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
+    /// Throws if the JSON object being decoded has a key outside `keys` and `extra`.
+    func rejectUnknownFields<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type, extra: [String] = []) throws {
         let container = try self.container(keyedBy: AnyCodingKey.self)
-        let allowed = Set(Keys.allCases.map(\.stringValue))
+        let allowed = Set(Keys.allCases.map(\.stringValue) + extra)
         for key in container.allKeys where !allowed.contains(key.stringValue) {
             let path = dottedPath(codingPath + [key])
             throw AEError.invalidSpec(

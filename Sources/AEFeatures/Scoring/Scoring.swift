@@ -18,14 +18,14 @@ enum Scoring {
     }
 
     /// The anomaly score of each row, into `scores`: the mean of its per-value errors (each
-    /// multiplied by `errorWeights`, when given: the standardized score), plus for a variational
-    /// code its weighted KL per value (so the score is the negative ELBO per value, the quantity
-    /// training minimises); with `codeDistances`, that combined with the code's distances from
+    /// multiplied by `errorWeights`, when given: the standardized score), plus what the objective's
+    /// terms add (a variational code's weighted KL per value, so the score is the negative ELBO per
+    /// value, the quantity training minimises); with `codeDistances`, that combined with the code's distances from
     /// the training codes. `codes`, when given, receives each row's code (`codeSize` values).
     static func rowScores(_ network: Network, _ objective: Objective, data x: Rows,
                           scaler: Scaler?, errorWeights: [Float]? = nil, codeDistances: CodeDistances? = nil,
                           codes: UnsafeMutablePointer<Float>? = nil, into scores: UnsafeMutableBufferPointer<Float>) {
-        let width = network.inputSize, head = network.codeLayerIndex, codeSize = network.codeSize
+        let width = network.inputSize, code = network.codeLayerIndex, codeSize = network.codeSize
         elementErrors(network, objective.loss, data: x, scaler: scaler) { start, n, errors, workspace in
             for r in 0..<n {
                 var sum: Float = 0
@@ -35,11 +35,9 @@ enum Scoring {
                     for j in 0..<width { sum += errors[r * width + j] }
                 }
                 scores[start + r] = sum / Float(width)
-                if let kl = objective.kl {
-                    scores[start + r] += kl.scoreTerm(workspace.activations[head].base + r * 2 * kl.size)
-                }
+                for term in objective.terms { scores[start + r] += term.scoreTerm(workspace, row: r, network: network) }
             }
-            let chunkCodes = workspace.activations[head + 1].base
+            let chunkCodes = workspace.activations[code + 1].base
             codes?.advanced(by: start * codeSize).update(from: chunkCodes, count: n * codeSize)
             codeDistances?.apply(codes: chunkCodes, rows: n, scores: scores.baseAddress! + start)
         }

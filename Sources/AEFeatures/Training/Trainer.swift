@@ -158,7 +158,7 @@ final class TrainingSession {
         passes += 1
         optimizer.learningRate = scheduler.rate(forEpoch: passes)
         let warmup = trainer.warmupEpochs
-        objective.klFactor = warmup > 0 ? Swift.min(1, Float(passes) / Float(warmup)) : 1
+        objective.warmup = warmup > 0 ? Swift.min(1, Float(passes) / Float(warmup)) : 1
         let lastGood = parameters.snapshot()
         let order = settings.shuffle ? shuffleRNG.permutation(rows) : Array(0..<rows)
         var total: Double = 0

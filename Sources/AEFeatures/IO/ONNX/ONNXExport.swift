@@ -71,11 +71,8 @@ extension Autoencoder {
             }
             let axes = [("axes", ONNXGraph.Attribute.ints([1])), ("keepdims", .int(0))]
             var score = graph.node("ReduceMean", [errors], axes)
-            if let kl = objective.kl {
-                // The head [mu | logvar] is the input of the code layer.
-                let head = graph.flat(outputs[network.codeLayerIndex - 1])
-                let term = graph.klScoreTerm(head: head, kl)
-                score = graph.node("Add", [score, term])
+            for term in objective.terms {
+                if let value = term.onnxScoreTerm(&graph, outputs: outputs, network: network) { score = graph.node("Add", [score, value]) }
             }
             if let codeDistances {
                 score = graph.combinedScore(score, codes: graph.flat(outputs[network.codeLayerIndex]), codeDistances)
@@ -169,21 +166,5 @@ extension ONNXGraph {
             node("Mul", [value, constant("term_weight", dims: [], [terms.termWeights[t]])])
         }
         return weighted.dropFirst().reduce(weighted[0]) { node("Add", [$0, $1]) }
-    }
-
-    /// weight / inputSize · KL(N(mu, e^logvar) ‖ N(0, I)) per sample, as KLDivergence.scoreTerm:
-    /// −½ Σ (1 + logvar − mu² − e^logvar).
-    mutating func klScoreTerm(head: String, _ kl: KLDivergence) -> String {
-        let mu = slice(head, columns: 0..<kl.size), logVariance = slice(head, columns: kl.size..<(2 * kl.size))
-        let one = constant("one", dims: [], [1])
-        let shifted = node("Add", [logVariance, one])
-        let square = node("Mul", [mu, mu])
-        let exponential = node("Exp", [logVariance])
-        let partial = node("Sub", [shifted, square])
-        let terms = node("Sub", [partial, exponential])
-        let axes = constant("axes", int64: [1])
-        let sum = node("ReduceSum", [terms, axes], [("keepdims", .int(0))])
-        let factor = constant("kl_factor", dims: [], [-0.5 * kl.weight / Float(kl.inputSize)])
-        return node("Mul", [sum, factor])
     }
 }

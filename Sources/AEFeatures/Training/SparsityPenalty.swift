@@ -78,84 +78,34 @@ public struct SparsityPenalty: Codable, Equatable, Sendable {
     }
 }
 
-/// Contractive penalty: weight · mean over the batch of ‖∂h/∂x‖²_F for the code h = f(W x + b),
-/// f elementwise, x the code layer's input. With J = diag(f′(a)) W the norm is
-/// Σ_j f′(a_j)² · S_j, S_j = Σ_i W_ji², so both the value and its gradient are exact and cheap:
-///   ∂P/∂a_j  = weight/B · 2 f′(a_j) f″(a_j) S_j      (flows back through the dense layer)
-///   ∂P/∂W_ji += weight/B · 2 Σ_b f′(a_bj)² · W_ji     (direct term)
-struct ContractivePenalty {
-    let weight: Float
+extension SparsityPenalty: CodePenalty, ObjectiveTerm {
+    static let field = "sparsity"
 
-    /// `code` is h [batch, size]; adds ∂P/∂a into `preactivationGradient` and the direct term into
-    /// the dense layer's weight gradient. `scratch` holds 2·size floats. Returns the penalty.
-    func apply(code h: UnsafePointer<Float>, function: ActivationFunction, dense: Dense, batch: Int,
-               preactivationGradient: UnsafeMutablePointer<Float>,
-               scratch: UnsafeMutablePointer<Float>) -> Double {
-        let size = dense.units, inputs = dense.inputs
-        let rowNorms = scratch, slopeSquares = scratch + size
-        for j in 0..<size {
-            let w = dense.weight + j * inputs
-            var s: Float = 0
-            for i in 0..<inputs { s += w[i] * w[i] }
-            rowNorms[j] = s
-        }
-        slopeSquares.update(repeating: 0, count: size)
-        let scale = weight / Float(batch)
-        var total: Double = 0
-        for r in 0..<batch {
-            let hr = h + r * size, gr = preactivationGradient + r * size
-            for j in 0..<size {
-                let d1 = function.derivative(output: hr[j])
-                let d2 = function.secondDerivative(output: hr[j])
-                slopeSquares[j] += d1 * d1
-                gr[j] += scale * 2 * d1 * d2 * rowNorms[j]
-            }
-        }
-        for j in 0..<size {
-            total += Double(slopeSquares[j]) * Double(rowNorms[j])
-            let k = scale * 2 * slopeSquares[j]
-            let w = dense.weight + j * inputs, gw = dense.weightGradient + j * inputs
-            for i in 0..<inputs { gw[i] += k * w[i] }
-        }
-        return Double(scale) * total
-    }
-}
+    static func implied(by variant: ModelSpec.Variant) -> SparsityPenalty? { variant == .sparse ? SparsityPenalty(kind: .kl) : nil }
 
-/// The VAE's KL(q(z|x) ‖ N(0, I)) = −½ Σ_j (1 + logvar_j − mu_j² − e^logvar_j) per sample, on the
-/// head [mu | logvar] (2·size values per sample). Training minimises the mean over values of the
-/// reconstruction loss, so the KL enters divided by the values per sample, `inputSize`: the
-/// objective is then the ELBO per value, recon + weight · KL, averaged over the batch.
-struct KLDivergence {
-    let weight: Float
-    let size: Int
-    let inputSize: Int
-
-    /// Per-sample KL (not yet weighted).
-    @inline(__always)
-    func sampleKL(_ head: UnsafePointer<Float>) -> Float {
-        var kl: Float = 0
-        for j in 0..<size {
-            let mu = head[j], logvar = head[size + j]
-            kl += -0.5 * (1 + logvar - mu * mu - FastMath.exp(logvar))
+    func validate(in spec: ModelSpec) throws {
+        func fail(_ field: String, _ rule: String, _ value: Any) throws -> Never {
+            throw AEError.invalidSpec("field '\(field)' \(rule), got \(value)")
         }
-        return kl
+        if !(weight >= 0 && weight.isFinite) { try fail("sparsity.weight", "must be finite and >= 0", weight) }
+        guard kind == .kl else { return }
+        if !(target > 0 && target < 1) { try fail("sparsity.target", "must be in (0, 1)", target) }
+        if spec.codeSize == nil && (spec.variant == .seq2seq || spec.variant == .convlstm) {
+            try fail("sparsity", "of type 'kl' needs a dense sigmoid code for \(spec.variant.rawValue) (the LSTM state lies in (-1, 1)): set code_size", "kl")
+        }
+        if spec.effectiveCodeActivation != .sigmoid {
+            try fail(spec.codeSize == nil ? "activation" : "code_activation",
+                     "must be 'sigmoid' for KL sparsity (code activations are rates in (0, 1))", spec.effectiveCodeActivation.rawValue)
+        }
     }
 
-    /// weight / inputSize times each sample's KL, i.e. the term the score adds per sample.
-    func scoreTerm(_ head: UnsafePointer<Float>) -> Float { weight * sampleKL(head) / Float(inputSize) }
+    func term(in spec: ModelSpec, network: Network) -> any ObjectiveTerm { perInputValue(spec.inputSize) }
 
-    /// Adds the gradient into `gradient` (same layout as `head`); returns the batch-mean penalty.
-    func apply(head: UnsafePointer<Float>, batch: Int, factor: Float, gradient: UnsafeMutablePointer<Float>) -> Double {
-        let scale = factor * weight / Float(batch * inputSize)
-        var total: Double = 0
-        for r in 0..<batch {
-            let h = head + r * 2 * size, g = gradient + r * 2 * size
-            total += Double(sampleKL(h))
-            for j in 0..<size {
-                g[j] += scale * h[j]
-                g[size + j] += scale * 0.5 * (FastMath.exp(h[size + j]) - 1)
-            }
-        }
-        return Double(scale) * total
+    /// On the code's output gradient, before the code activation's backward.
+    func beforeBackward(ofLayer layer: Int, _ pass: ObjectivePass) -> Double {
+        let code = pass.network.codeLayerIndex, workspace = pass.workspace
+        guard layer == code else { return 0 }
+        return apply(code: workspace.activations[code + 1].base, batch: pass.batch, size: pass.network.codeSize,
+                     gradient: workspace.gradients[code + 1].base, means: workspace.penaltyScratch.base)
     }
 }
