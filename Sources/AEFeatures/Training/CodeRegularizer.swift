@@ -49,7 +49,7 @@ protocol CodePenalty: Codable, Sendable {
 
 /// Every code penalty the spec knows, in the order their terms enter the objective.
 enum CodePenalties {
-    static let all: [any CodePenalty.Type] = [SparsityPenalty.self, ContractivePenalty.self]
+    static let all: [any CodePenalty.Type] = [SparsityPenalty.self, ContractivePenalty.self, DecorrelationPenalty.self]
 
     static var fields: [String] { all.map { $0.field } }
 
