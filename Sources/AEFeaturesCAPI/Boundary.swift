@@ -2,7 +2,6 @@
 // error into a status code and a thread-local message, and validates every pointer and size with
 // the checks below before the engine sees them, so nothing traps on bad input.
 import AEFeatures
-import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc

@@ -2,7 +2,6 @@
 // This file: the library's functions and a model's life (create, fit, free); Inference.swift,
 // ModelFiles.swift: the rest; Boundary.swift: the checks and the error wrapper they all use.
 import AEFeatures
-import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -41,7 +40,7 @@ public func aef_set_num_threads(_ threads: Int32) -> Int32 {
         guard threads >= 0, threads <= 1024 else {
             throw BoundaryError(status: .invalidArgument, message: "n_threads is \(threads); use 0 (all cores) or 1...1024")
         }
-        Threading.threadCount = threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : Int(threads)
+        Threading.threadCount = threads == 0 ? Swift.max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) : Int(threads)
         return .ok
     }
 }

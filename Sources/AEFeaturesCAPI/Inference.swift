@@ -1,6 +1,5 @@
 // The C ABI's inference entry points: outputs into caller buffers, sized by aef_model_output_size.
 import AEFeatures
-import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,5 @@
 // The C ABI's queries, persistence (files and buffers) and ONNX export.
 import AEFeatures
-import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc

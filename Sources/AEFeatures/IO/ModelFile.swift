@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 /// The model file format, version 1. All integers little-endian.
@@ -105,14 +104,14 @@ enum ModelFile {
             return UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
         }
         let specText = String(decoding: take(lengths[0]), as: UTF8.self)
-        let stateText = Data(take(lengths[1]))
+        let stateText = String(decoding: take(lengths[1]), as: UTF8.self)
         let model: Autoencoder
         do {
             model = try Autoencoder(spec: ModelSpec(json: specText), initializeWeights: false)
         } catch AEError.invalidSpec(let message) {
             throw AEError.corruptModel("stored spec: \(message)")
         }
-        guard let state = try? JSONDecoder().decode(FittedState.self, from: stateText) else {
+        guard let state = try? JSONDecoding.decode(FittedState.self, from: stateText) else {
             throw AEError.corruptModel("fitted state is unreadable")
         }
         let parameters = model.network.parameters

@@ -1,14 +1,7 @@
-import FoundationEssentials
 import Glibc
 
 /// Strict JSON decoding for the spec: unknown fields and type errors become `AEError.invalidSpec`
 /// messages that name the field by its dotted path.
-struct AnyCodingKey: CodingKey {
-    var stringValue: String
-    var intValue: Int?
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { self.stringValue = String(intValue); self.intValue = intValue }
-}
 
 /// "training.early_stopping.patience", "conv_blocks[0].kernel": a field's path as users write it.
 func dottedPath(_ keys: [CodingKey]) -> String {
@@ -74,9 +67,8 @@ extension KeyedDecodingContainer {
 
 enum SpecJSON {
     static func decode<T: Decodable>(_ type: T.Type, from json: String) throws -> T {
-        guard let data = json.data(using: .utf8) else { throw AEError.invalidSpec("spec is not UTF-8") }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try JSONDecoding.decode(T.self, from: json)
         } catch let error as AEError {
             throw error
         } catch let DecodingError.typeMismatch(type, context) {
@@ -96,12 +88,9 @@ enum SpecJSON {
         }
     }
 
+    /// Pretty-printed with sorted keys; "" for a value that cannot be JSON (a non-finite number).
     static func encode<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        // Encoding plain structs of numbers, strings and arrays cannot fail.
-        let data = (try? encoder.encode(value)) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        (try? JSONEncoding.encode(value)).map(JSONWriter.write) ?? ""
     }
 
     private static func path(_ context: DecodingError.Context) -> String { dottedPath(context.codingPath) }
