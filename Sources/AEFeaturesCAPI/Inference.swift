@@ -92,9 +92,7 @@ public func aef_model_latent_distribution(_ handle: OpaquePointer?, _ x: UnsafeP
         let needed = try outputCount(.features, rows: count, of: model)
         let means = try output(mean, capacity: capacity, needed: needed)
         let logVariances = try output(logVariance, capacity: capacity, needed: needed)
-        let distribution = try model.latentDistribution(Tensor(shape: [count, sampleSize], scalars: Array(data)))
-        _ = means.update(from: distribution.mean.scalars)
-        _ = logVariances.update(from: distribution.logVariance.scalars)
+        try model.latentDistribution(data, rows: count, mean: means, logVariance: logVariances)
         return .ok
     }
 }

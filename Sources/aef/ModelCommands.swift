@@ -139,9 +139,9 @@ struct Score: ParsableCommand {
         try options.run { model, x in
             let scores = try model.anomalyScores(x)
             let threshold = model.threshold ?? .infinity
-            let flagged = scores.filter { $0 > threshold }.count
-            print(String(format: "%d of %d rows score above the threshold %.5g", flagged, scores.count, threshold))
-            return Table(rows: scores.count, columns: 1, values: labels ? scores.map { $0 > threshold ? 1 : 0 } : scores)
+            let anomalous = try scores.map { try model.isAnomaly(score: $0) }
+            print(String(format: "%d of %d rows score above the threshold %.5g", anomalous.filter { $0 }.count, scores.count, threshold))
+            return Table(rows: scores.count, columns: 1, values: labels ? anomalous.map { $0 ? 1 : 0 } : scores)
         }
     }
 }

@@ -71,23 +71,47 @@ extension Autoencoder {
     }
 
     private func latentDistributionShared(_ x: Tensor) throws -> (mean: Tensor, logVariance: Tensor) {
-        guard isFitted else { throw AEError.notFitted }
         try checkShape(x, name: "input")
-        let rows = x.sampleCount, size = codeSize, head = network.codeLayerIndex
+        let rows = x.sampleCount, size = codeSize
         var mean = [Float](repeating: 0, count: rows * size), logVariance = mean
         try x.scalars.withUnsafeBufferPointer { data in
-            try checkData(data, rows: rows, name: "input")
-            network.infer(Rows(data.baseAddress!, count: rows, width: inputSize), layers: 0..<head, scaler: scaler) { start, n, ws in
-                for r in 0..<n {
-                    let values = ws.activations[head].base + r * 2 * size
-                    for j in 0..<size {
-                        mean[(start + r) * size + j] = values[j]
-                        logVariance[(start + r) * size + j] = values[size + j]
-                    }
-                }
+            try mean.withUnsafeMutableBufferPointer { m in
+                try logVariance.withUnsafeMutableBufferPointer { try latentDistributionShared(data, rows: rows, mean: m, logVariance: $0) }
             }
         }
         return (try Tensor(shape: [rows, size], scalars: mean), try Tensor(shape: [rows, size], scalars: logVariance))
+    }
+
+    /// mu and log-variance of q(z|x) for `rows` rows of `x` into `mean` and `logVariance` (each
+    /// `rows` x `codeSize`), for a variational model.
+    public func latentDistribution(_ x: UnsafeBufferPointer<Float>, rows: Int, mean: UnsafeMutableBufferPointer<Float>,
+                                   logVariance: UnsafeMutableBufferPointer<Float>) throws {
+        guard spec.variationalSettings != nil else { throw AEError.invalidInput("latentDistribution needs a variational model") }
+        try usage.shared { try latentDistributionShared(x, rows: rows, mean: mean, logVariance: logVariance) }
+    }
+
+    private func latentDistributionShared(_ x: UnsafeBufferPointer<Float>, rows: Int, mean: UnsafeMutableBufferPointer<Float>,
+                                          logVariance: UnsafeMutableBufferPointer<Float>) throws {
+        guard isFitted else { throw AEError.notFitted }
+        try checkData(x, rows: rows, name: "input")
+        try checkOutput(mean, rows: rows, width: codeSize)
+        try checkOutput(logVariance, rows: rows, width: codeSize)
+        let size = codeSize, head = network.codeLayerIndex
+        network.infer(Rows(x.baseAddress!, count: rows, width: inputSize), layers: 0..<head, scaler: scaler) { start, n, ws in
+            for r in 0..<n {
+                let values = ws.activations[head].base + r * 2 * size
+                for j in 0..<size {
+                    mean[(start + r) * size + j] = values[j]
+                    logVariance[(start + r) * size + j] = values[size + j]
+                }
+            }
+        }
+    }
+
+    /// The anomaly rule, for scores from `anomalyScores`: above the fitted threshold.
+    public func isAnomaly(score: Float) throws -> Bool {
+        guard let threshold else { throw AEError.notFitted }
+        return Scoring.isAnomaly(score: score, threshold: threshold)
     }
 
     /// 1 where the score exceeds the fitted threshold, else 0.
@@ -110,7 +134,7 @@ extension Autoencoder {
             }
             var scores = [Float](repeating: 0, count: rows)
             try scores.withUnsafeMutableBufferPointer { try anomalyScores(x, rows: rows, into: $0) }
-            for i in 0..<rows { output[i] = scores[i] > threshold ? 1 : 0 }
+            for i in 0..<rows { output[i] = Scoring.isAnomaly(score: scores[i], threshold: threshold) ? 1 : 0 }
         }
     }
 

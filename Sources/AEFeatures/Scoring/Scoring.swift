@@ -7,7 +7,7 @@ enum Scoring {
     static func elementErrors(_ network: Network, _ loss: LossFunction, data x: Rows,
                               scaler: Scaler?,
                               body: (Int, Int, UnsafeMutablePointer<Float>, Workspace) -> Void) {
-        let top = loss == .bce ? network.layers.count - 1 : network.layers.count
+        let top = loss.layersBeforeLoss(network)
         let width = network.inputSize
         network.infer(x, layers: 0..<top, scaler: scaler, inputInWorkspace: true) { start, n, workspace in
             let output = workspace.activations[top].base, target = workspace.activations[0].base
@@ -16,6 +16,10 @@ enum Scoring {
             body(start, n, target, workspace)
         }
     }
+
+    /// The one anomaly rule: a row is an anomaly when its score is above the threshold.
+    @inline(__always)
+    static func isAnomaly(score: Float, threshold: Float) -> Bool { score > threshold }
 
     /// The anomaly score of each row, into `scores`: the mean of its per-value errors (each
     /// multiplied by `errorWeights`, when given: the standardized score), plus what the objective's

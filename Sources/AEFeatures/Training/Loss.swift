@@ -54,3 +54,9 @@ public enum LossFunction: String, Codable, CaseIterable, Sendable {
         return total * Double(invN)
     }
 }
+
+extension LossFunction {
+    /// How many of `network`'s layers run before the loss: all but the final sigmoid for binary
+    /// cross-entropy, which is taken on the logits (training, scoring and the ONNX scorer alike).
+    func layersBeforeLoss(_ network: Network) -> Int { self == .bce ? network.layers.count - 1 : network.layers.count }
+}

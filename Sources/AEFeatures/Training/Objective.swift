@@ -8,17 +8,12 @@ struct Objective {
     /// The KL warm-up factor of the current epoch, in (0, 1].
     var warmup: Float = 1
 
-    /// Binary cross-entropy is taken on the logits, so the final sigmoid layer is skipped in training.
-    func lossLayerCount(_ network: Network) -> Int {
-        loss == .bce ? network.layers.count - 1 : network.layers.count
-    }
-
     /// Input in `workspace.activations[0]`; `target` is the clean input (the input buffer itself
     /// when nothing corrupted it). Adds into the gradients (the caller zeroes them); returns the
     /// batch objective.
     func evaluate(_ network: Network, _ workspace: Workspace, target: UnsafePointer<Float>, batch: Int,
                   rng: inout RandomSource) -> Double {
-        let top = lossLayerCount(network)
+        let top = loss.layersBeforeLoss(network)
         network.forward(workspace, batch: batch, layers: 0..<top, phase: .training, rng: &rng)
         var total = loss.lossAndGradient(
             output: workspace.activations[top].base, target: target,

@@ -61,7 +61,7 @@ extension Autoencoder {
             graph.output(reconstruction, as: "reconstruction")
         case .scorer:
             // As Scoring.rowScores: BCE is computed from the logits, before the final sigmoid.
-            let top = spec.loss == .bce ? layers.count - 1 : layers.count
+            let top = spec.loss.layersBeforeLoss(network)
             let scaled = scaledInput()
             let outputs = exportLayers(&graph, scaled, 0..<top)
             let output = graph.flat(outputs.last!)
