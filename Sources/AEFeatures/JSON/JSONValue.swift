@@ -23,8 +23,6 @@ indirect enum JSONValue {
         case .object: return "an object"
         }
     }
-
-    func member(_ key: String) -> JSONValue? { if case .object(let members) = self { members.first { $0.key == key }?.value } else { nil } }
 }
 
 /// Thrown by the parser: what is wrong and at which byte.
