@@ -24,9 +24,12 @@ let package = Package(
         // ONNX's schema as protobuf-c code, generated from Debian's onnx.proto (libonnx-dev) by
         // scripts/regenerate-onnx-proto and committed; links libprotobuf-c (libprotobuf-c-dev).
         .target(name: "CONNX"),
+        // The innermost loops in C, built per instruction set (baseline, AVX2/FMA, AVX-512) with
+        // per-function target attributes and chosen once at load by cpuid; no package-wide flags.
+        .target(name: "AEFKernels"),
         .target(
             name: "AEFeatures",
-            dependencies: ["COpenBLAS", "CONNX"]
+            dependencies: ["COpenBLAS", "CONNX", "AEFKernels"]
         ),
         // The only code that knows C: the @_cdecl entry points.
         .target(name: "AEFeaturesCAPI", dependencies: ["AEFeatures"], exclude: ["exports.map"]),

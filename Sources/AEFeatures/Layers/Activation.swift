@@ -1,3 +1,4 @@
+import AEFKernels
 import Glibc
 
 /// Elementwise nonlinearities. Every derivative is written in terms of the output y = f(x), so a
@@ -46,6 +47,18 @@ public enum ActivationFunction: String, Codable, CaseIterable, Sendable {
         }
     }
 
+    /// The vector kernels' name for the function.
+    var kernelCode: aef_activation {
+        switch self {
+        case .identity: return AEF_ACTIVATION_IDENTITY
+        case .relu: return AEF_ACTIVATION_RELU
+        case .leakyRelu: return AEF_ACTIVATION_LEAKY_RELU
+        case .elu: return AEF_ACTIVATION_ELU
+        case .sigmoid: return AEF_ACTIVATION_SIGMOID
+        case .tanh: return AEF_ACTIVATION_TANH
+        }
+    }
+
     /// Glorot suits saturating and linear functions, He the rectifier family.
     var preferredInitialization: WeightInitialization {
         switch self {
@@ -55,14 +68,16 @@ public enum ActivationFunction: String, Codable, CaseIterable, Sendable {
     }
 }
 
-/// y = f(x) elementwise; backward uses only y.
+/// y = f(x) elementwise, by the vector kernels; backward uses only y.
 final class Activation: Layer {
     let size: Int
     let function: ActivationFunction
+    let kernels: aef_kernel_table
 
-    init(size: Int, function: ActivationFunction) {
+    init(size: Int, function: ActivationFunction, kernels: aef_kernel_table = Kernels.active) {
         self.size = size
         self.function = function
+        self.kernels = kernels
     }
 
     var inputSize: Int { size }
@@ -71,8 +86,7 @@ final class Activation: Layer {
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
         Parallel.forRanges(batch * size) { range in
-            let start = range.lowerBound, input = x + start
-            function.apply(count: range.count, into: y + start) { input[$0] }
+            kernels.activation_forward(function.kernelCode, range.count, x + range.lowerBound, y + range.lowerBound)
         }
     }
 
@@ -80,16 +94,9 @@ final class Activation: Layer {
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
         guard let dx else { return }
-        let slope = ActivationFunction.leakySlope
         Parallel.forRanges(batch * size) { range in
-            switch function {
-            case .identity: for i in range { dx[i] = dy[i] }
-            case .relu: for i in range { dx[i] = y[i] > 0 ? dy[i] : 0 }
-            case .leakyRelu: for i in range { dx[i] = y[i] > 0 ? dy[i] : slope * dy[i] }
-            case .elu: for i in range { dx[i] = y[i] > 0 ? dy[i] : dy[i] * (y[i] + 1) }
-            case .sigmoid: for i in range { dx[i] = dy[i] * y[i] * (1 - y[i]) }
-            case .tanh: for i in range { dx[i] = dy[i] * (1 - y[i] * y[i]) }
-            }
+            let start = range.lowerBound
+            kernels.activation_backward(function.kernelCode, range.count, y + start, dy + start, dx + start)
         }
     }
 

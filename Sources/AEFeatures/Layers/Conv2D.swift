@@ -1,3 +1,5 @@
+import AEFKernels
+
 /// 2-D convolution (1-D is height 1) over channels-last data, lowered to one GEMM by im2col:
 ///   col [batch·positions, patch] = im2col(x);  y [batch·positions, filters] = col · Wᵀ + b
 /// or, with few input channels and filters, computed directly (DirectConvolution.swift).
@@ -11,10 +13,14 @@ final class Conv2D: Layer {
     /// GEMM is a thin product whose im2col traffic costs more than its arithmetic (the
     /// measurements: docs/design-measurements.md).
     let direct: Bool
+    /// The vector kernels the direct path runs (tests pass each instruction set's).
+    let kernels: aef_kernel_table
     private var weight, bias, weightGradient, biasGradient: UnsafeMutablePointer<Float>!
 
     /// `direct` nil chooses by the rule above; tests force each path.
-    init(geometry: ConvGeometry, filters: Int, initialization: WeightInitialization, direct: Bool? = nil) {
+    init(geometry: ConvGeometry, filters: Int, initialization: WeightInitialization, direct: Bool? = nil,
+         kernels: aef_kernel_table = Kernels.active) {
+        self.kernels = kernels
         self.geometry = geometry
         self.filters = filters
         self.initialization = initialization
@@ -48,7 +54,8 @@ final class Conv2D: Layer {
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
         if direct {
             geometry.transposeKernels(weight, filters: filters, into: scratch)
-            return geometry.directForward(x, weight: weight, transposed: scratch, bias: bias, filters: filters, batch: batch, into: y)
+            return geometry.directForward(x, weight: weight, transposed: scratch, bias: bias, filters: filters, batch: batch, into: y,
+                                             kernels: kernels)
         }
         let rows = batch * geometry.outputPositions
         geometry.im2col(x, batch: batch, into: scratch)
@@ -63,8 +70,8 @@ final class Conv2D: Layer {
         Bias.accumulateGradient(dy, rows: rows, columns: filters, into: biasGradient)
         if direct {
             geometry.directWeightGradient(x, dy, filters: filters, batch: batch, partials: scratch + filters * geometry.patchSize,
-                                          into: weightGradient)
-            if let dx { geometry.directInputGradient(dy, weight: weight, filters: filters, batch: batch, into: dx) }
+                                          into: weightGradient, kernels: kernels)
+            if let dx { geometry.directInputGradient(dy, weight: weight, filters: filters, batch: batch, into: dx, kernels: kernels) }
             return
         }
         BLAS.gemm(transA: true, m: filters, n: geometry.patchSize, k: rows, dy, scratch, beta: 1, weightGradient)

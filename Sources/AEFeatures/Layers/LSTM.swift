@@ -1,3 +1,5 @@
+import AEFKernels
+
 /// Long short-term memory over [batch, steps, features] sequences (batch first, row-major), with
 /// learned initial states h0 and c0 (starting at zero, so an untrained layer starts from zero
 /// states as usual). Output: every step's hidden state [batch, steps, units] (`returnSequences`) or
@@ -11,20 +13,26 @@
 /// P), starting at zero: the input and forget gates also see c_{t−1}, the output gate c_t
 /// (i = σ(… + P_i ⊙ c_{t−1}), f = σ(… + P_f ⊙ c_{t−1}), o = σ(… + P_o ⊙ c_t)).
 ///
-/// The input projections of all steps are one GEMM up front; each step adds h_{t−1} · Rᵀ with one
-/// more GEMM. Internally the sequence is time-major, so each step's rows are contiguous.
-/// The recurrence runs batch-parallel: samples are independent, so each thread takes its own
-/// chunks of the batch through every step, with GEMMs small enough (at most 2^18 multiply-adds,
-/// OpenBLAS's threshold) that OpenBLAS runs them on the calling thread, never waiting for other
-/// threads within a step (why: docs/design-measurements.md).
+/// The input projections of all steps are one GEMM up front. Each step is one call of the vector
+/// kernel lstm_step_forward (Sources/AEFKernels): for a block of samples it sums h_{t−1} · Rᵀ for
+/// the four gates in registers, with R packed once per pass so it streams from cache, and
+/// applies the cell update before moving on; its backward twin computes the gate gradients and
+/// dh_{t−1} = dGates · R the same way. (A per-step sgemm of about 16 × 64 × 256 spent more time
+/// in OpenBLAS's dispatch and packing than in arithmetic.) Internally the sequence is time-major,
+/// so each step's rows are contiguous. The recurrence runs batch-parallel: samples are
+/// independent, so each thread takes its own chunks of the batch through every step.
 final class LSTM: RecurrentLayer {
     let steps, features, units: Int
     let returnSequences: Bool
     let repeatsInput: Bool
     let peephole: Bool
+    /// The vector kernels of the steps (tests pass each instruction set's).
+    let kernels: aef_kernel_table
     private var w, r, b, h0, c0, p, dw, dr, db, dh0, dc0, dp: UnsafeMutablePointer<Float>!
 
-    init(steps: Int, features: Int, units: Int, returnSequences: Bool, repeatsInput: Bool = false, peephole: Bool = false) {
+    init(steps: Int, features: Int, units: Int, returnSequences: Bool, repeatsInput: Bool = false, peephole: Bool = false,
+         kernels: aef_kernel_table = Kernels.active) {
+        self.kernels = kernels
         self.steps = steps
         self.features = features
         self.units = units
@@ -41,9 +49,9 @@ final class LSTM: RecurrentLayer {
     /// Scratch, time-major: x (for a repeated input: the gate gradients summed over the steps,
     /// [batch, 4·units]), gate activations, cell states, hidden states, gate gradients,
     /// hidden-state gradients, dx (none for a repeated input); then [batch, units] each: two
-    /// carries and h0, c0 per sample.
+    /// carries and h0, c0 per sample; then R packed for the step kernel.
     private struct Regions {
-        let x, gates, cells, hidden, dGates, dHidden, dx, dhNext, dcNext, hInitial, cInitial: UnsafeMutablePointer<Float>
+        let x, gates, cells, hidden, dGates, dHidden, dx, dhNext, dcNext, hInitial, cInitial, packed: UnsafeMutablePointer<Float>
     }
 
     private func regions(_ s: UnsafeMutablePointer<Float>, batch: Int) -> Regions {
@@ -51,15 +59,15 @@ final class LSTM: RecurrentLayer {
         let x = s, gates = x + inputScratch(batch: batch), cells = gates + tb * 4 * units, hidden = cells + tb * units
         let dGates = hidden + tb * units, dHidden = dGates + tb * 4 * units, dx = dHidden + tb * units
         let dhNext = dx + (repeatsInput ? 0 : tb * features), dcNext = dhNext + batch * units
-        let hInitial = dcNext + batch * units, cInitial = hInitial + batch * units
+        let hInitial = dcNext + batch * units, cInitial = hInitial + batch * units, packed = cInitial + batch * units
         return Regions(x: x, gates: gates, cells: cells, hidden: hidden, dGates: dGates, dHidden: dHidden, dx: dx,
-                       dhNext: dhNext, dcNext: dcNext, hInitial: hInitial, cInitial: cInitial)
+                       dhNext: dhNext, dcNext: dcNext, hInitial: hInitial, cInitial: cInitial, packed: packed)
     }
 
     private func inputScratch(batch: Int) -> Int { repeatsInput ? batch * 4 * units : steps * batch * features }
 
     func scratchCount(batch: Int) -> Int {
-        inputScratch(batch: batch) + steps * batch * ((repeatsInput ? 0 : features) + 11 * units) + 4 * batch * units
+        inputScratch(batch: batch) + steps * batch * ((repeatsInput ? 0 : features) + 11 * units) + 4 * batch * units + aef_lstm_packed_count(units)
     }
 
     func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
@@ -85,24 +93,13 @@ final class LSTM: RecurrentLayer {
                                  gates: g4, repeated: repeatsInput, into: s.gates)
         Bias.broadcast(h0, into: s.hInitial, rows: batch, columns: h)
         Bias.broadcast(c0, into: s.cInitial, rows: batch, columns: h)
+        aef_lstm_pack_recurrent(r, units, s.packed)
         Recurrence.forEachChunk(steps: steps, batch: batch, units: units, gates: 4) { t, first, rows in
             let row = t * batch + first
             let gates = s.gates + row * g4, cells = s.cells + row * h, hidden = s.hidden + row * h
             let previousHidden = t > 0 ? hidden - batch * h : s.hInitial + first * h
             let previousCells = t > 0 ? cells - batch * h : s.cInitial + first * h
-            BLAS.gemm(transB: true, m: rows, n: g4, k: h, previousHidden, r, beta: 1, gates)
-            for n in 0..<rows {
-                let a = gates + n * g4, c = cells + n * h, out = hidden + n * h, previous = previousCells + n * h
-                if peephole {
-                    peepholeCell(a, c, previous)
-                } else {
-                    // Activate in place first (simple loops over one buffer vectorise), then combine.
-                    for j in 0..<(3 * h) { a[j] = FastMath.sigmoid(a[j]) }
-                    for j in (3 * h)..<(4 * h) { a[j] = FastMath.tanh(a[j]) }
-                    for j in 0..<h { c[j] = a[2 * h + j] * previous[j] + a[j] * a[3 * h + j] }
-                }
-                for j in 0..<h { out[j] = a[h + j] * FastMath.tanh(c[j]) }
-            }
+            kernels.lstm_step_forward(rows, h, previousHidden, s.packed, p, previousCells, gates, cells, hidden)
         }
         emitOutput(s.hidden, into: y, batch: batch)
     }
@@ -114,29 +111,11 @@ final class LSTM: RecurrentLayer {
         s.dhNext.update(repeating: 0, count: 2 * batch * h)  // dhNext and dcNext
         Recurrence.forEachChunk(steps: steps, batch: batch, units: units, gates: 4, backwards: true) { t, first, rows in
             let row = t * batch + first
-            let gates = s.gates + row * g4, cells = s.cells + row * h
-            let dGates = s.dGates + row * g4, dHidden = s.dHidden + row * h
+            let cells = s.cells + row * h
             let previousCells = t > 0 ? cells - batch * h : s.cInitial + first * h
-            let dhNext = s.dhNext + first * h, dcNext = s.dcNext + first * h
-            for n in 0..<rows {
-                let a = gates + n * g4, c = cells + n * h, da = dGates + n * g4, previous = previousCells + n * h
-                let dhn = dhNext + n * h, dcn = dcNext + n * h
-                for j in 0..<h {
-                    let i = a[j], o = a[h + j], f = a[2 * h + j], candidate = a[3 * h + j]
-                    let tc = FastMath.tanh(c[j])
-                    let dh = dHidden[n * h + j] + dhn[j]
-                    let dOutputGate = dh * tc * o * (1 - o)
-                    // Through the output peephole c_t also reaches o.
-                    let dc = dh * o * (1 - tc * tc) + dcn[j] + (peephole ? dOutputGate * p[h + j] : 0)
-                    da[j] = dc * candidate * i * (1 - i)
-                    da[h + j] = dOutputGate
-                    da[2 * h + j] = dc * previous[j] * f * (1 - f)
-                    da[3 * h + j] = dc * i * (1 - candidate * candidate)
-                    dcn[j] = dc * f + (peephole ? da[j] * p[j] + da[2 * h + j] * p[2 * h + j] : 0)
-                }
-            }
-            // dh_{t−1} = dGates_t · R (at t = 0: the gradient of the initial state)
-            BLAS.gemm(m: rows, n: h, k: g4, dGates, r, dhNext)
+            // Also leaves dh_{t−1} = dGates_t · R in dhNext (at t = 0: the gradient of the initial state).
+            kernels.lstm_step_backward(rows, h, r, p, s.gates + row * g4, cells, previousCells, s.dHidden + row * h,
+                                              s.dhNext + first * h, s.dcNext + first * h, s.dGates + row * g4)
         }
         // h0 and c0 are shared by every sample: their gradients sum over the batch.
         Bias.accumulateGradient(s.dhNext, rows: batch, columns: h, into: dh0)
@@ -147,20 +126,6 @@ final class LSTM: RecurrentLayer {
         Bias.accumulateGradient(s.dGates, rows: steps * batch, columns: g4, into: db)
         Recurrence.inputGradients(s.dGates, x: x, timeMajor: s.x, dxTimeMajor: s.dx, weight: w, weightGradient: dw, dx: dx,
                                   steps: steps, batch: batch, features: features, gates: g4, repeated: repeatsInput)
-    }
-
-    /// One sample's step with peepholes, on the gate pre-activations `a`: i and f see the previous
-    /// cell state, o the new one; writes the cell state into `c`.
-    @inline(__always)
-    private func peepholeCell(_ a: UnsafeMutablePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ previous: UnsafeMutablePointer<Float>) {
-        let h = units
-        for j in 0..<h {
-            let i = FastMath.sigmoid(a[j] + p[j] * previous[j]), f = FastMath.sigmoid(a[2 * h + j] + p[2 * h + j] * previous[j])
-            let candidate = FastMath.tanh(a[3 * h + j])
-            c[j] = f * previous[j] + i * candidate
-            (a[j], a[2 * h + j], a[3 * h + j]) = (i, f, candidate)
-            a[h + j] = FastMath.sigmoid(a[h + j] + p[h + j] * c[j])
-        }
     }
 
     /// dP_i += Σ dz_i ⊙ c_{t−1}, dP_f += Σ dz_f ⊙ c_{t−1}, dP_o += Σ dz_o ⊙ c_t over steps and

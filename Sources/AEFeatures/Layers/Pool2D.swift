@@ -1,3 +1,5 @@
+import AEFKernels
+
 /// Max or average pooling over channels-last [H, W, C] samples (1-D is height 1), with separate
 /// window and stride. "valid" windows must tile the input exactly (checked at spec time), "same"
 /// pads so that output = ceil(input / stride); padded positions never win a max and are not
@@ -12,10 +14,13 @@ final class Pool2D: Layer {
     let geometry: ConvGeometry
     /// Set by the MaxUnpool2D that reads this pool's winners: ONNX export then also emits them.
     var isUnpooled = false
+    /// The vector kernels of max pooling (tests pass each instruction set's).
+    let kernels: aef_kernel_table
 
-    init(kind: Kind, geometry: ConvGeometry) {
+    init(kind: Kind, geometry: ConvGeometry, kernels: aef_kernel_table = Kernels.active) {
         self.kind = kind
         self.geometry = geometry
+        self.kernels = kernels
     }
 
     var inputSize: Int { geometry.inputSize }
@@ -58,30 +63,18 @@ final class Pool2D: Layer {
         let work = Swift.max(1, outputSize * geometry.kernelHeight * geometry.kernelWidth)
         // Samples are independent: split the batch across threads.
         Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / work)) { samples in
+            if kind == .max {
+                // The vector kernel: running max and winner per channel, updated by selects.
+                var shape = geometry.kernelShape
+                let winners = UnsafeMutableRawPointer(scratch).assumingMemoryBound(to: UInt32.self)
+                return kernels.max_pool_forward(&shape, x, samples.lowerBound, samples.count, y, winners)
+            }
             forEachWindow(samples: samples) { out, window in
                 let first = window[0]
-                switch kind {
-                case .max:
-                    // Running max and winner in registers, updated by selects: the data decides
-                    // the comparisons, so branches on them would mispredict half the time.
-                    let sampleStart = out / outputSize * inputSize
-                    let winners = UnsafeMutableRawPointer(scratch).assumingMemoryBound(to: UInt32.self)
-                    for c in 0..<channels {
-                        var best = x[first + c], winner = first &+ c
-                        for offset in window.dropFirst() {
-                            let value = x[offset &+ c]
-                            winner = value > best ? offset &+ c : winner
-                            best = value > best ? value : best
-                        }
-                        y[out + c] = best
-                        winners[out + c] = UInt32(truncatingIfNeeded: winner &- sampleStart)
-                    }
-                case .average:
-                    for c in 0..<channels { y[out + c] = x[first + c] }
-                    for offset in window.dropFirst() { for c in 0..<channels { y[out + c] += x[offset + c] } }
-                    let scale = 1 / Float(window.count)
-                    for c in 0..<channels { y[out + c] *= scale }
-                }
+                for c in 0..<channels { y[out + c] = x[first + c] }
+                for offset in window.dropFirst() { for c in 0..<channels { y[out + c] += x[offset + c] } }
+                let scale = 1 / Float(window.count)
+                for c in 0..<channels { y[out + c] *= scale }
             }
         }
     }

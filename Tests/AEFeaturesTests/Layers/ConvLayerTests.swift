@@ -1,4 +1,5 @@
 import XCTest
+import AEFKernels
 @testable import AEFeatures
 @testable import AEFReference
 
@@ -62,22 +63,31 @@ final class ConvLayerTests: XCTestCase {
         }
     }
 
-    /// Both the im2col + GEMM and the direct kernels, over the cases above plus shapes that take
-    /// each direct loop form: vector blocks with tails (5 → 9, 12 → 2), 1 → 16 and 16 → 1 (the
-    /// autoencoder's first and last layers), and a batch spanning two gradient groups.
+    /// Both the im2col + GEMM and the direct kernels (every instruction set's build this CPU runs),
+    /// over the cases above plus shapes that take each direct loop form: vector blocks with tails
+    /// (5 → 9, 12 → 2, 3 → 37: two-register, one-register and single-filter blocks along the
+    /// filters, and spans with a tail), 1 → 16 and 16 → 1 (the autoencoder's first and last
+    /// layers), and a batch spanning two gradient groups.
     func testConvFastMatchesReferenceAndFiniteDifferences() throws {
         let shapes: [Case] = [
             ((5, 4, 5), (3, 3), (1, 1), (1, 1), .same, 9), ((4, 5, 12), (3, 2), (2, 1), (1, 1), .same, 2),
             ((6, 6, 1), (3, 3), (1, 1), (1, 1), .same, 16), ((6, 6, 16), (3, 3), (1, 1), (1, 1), .same, 1),
+            ((5, 5, 3), (3, 3), (1, 1), (1, 1), .same, 37),
         ]
-        for direct in [false, true] { try assertConvFastMatchesReference(cases + shapes, direct: direct, batch: 3) }
-        try assertConvFastMatchesReference([shapes[2], shapes[3]], direct: true, batch: ConvGeometry.directGroup + 3)
+        try assertConvFastMatchesReference(cases + shapes, direct: false, batch: 3)
+        XCTAssertFalse(Kernels.supported.isEmpty)
+        for kernels in Kernels.supported {
+            try assertConvFastMatchesReference(cases + shapes, direct: true, batch: 3, kernels: kernels)
+            try assertConvFastMatchesReference([shapes[2], shapes[3]], direct: true, batch: ConvGeometry.directGroup + 3,
+                                               kernels: kernels)
+        }
     }
 
-    private func assertConvFastMatchesReference(_ cases: [Case], direct: Bool, batch: Int) throws {
+    private func assertConvFastMatchesReference(_ cases: [Case], direct: Bool, batch: Int,
+                                                kernels: aef_kernel_table = Kernels.active) throws {
         for (n, c) in cases.enumerated() {
             let g = try geometry(c)
-            let layer = Conv2D(geometry: g, filters: c.filters, initialization: .glorot, direct: direct)
+            let layer = Conv2D(geometry: g, filters: c.filters, initialization: .glorot, direct: direct, kernels: kernels)
             let harness = LayerHarness(layer, seed: UInt64(n))
             var data = TestData(seed: UInt64(50 + n))
             harness.parameters = data.uniform(harness.block.parameterCount)
@@ -88,9 +98,9 @@ final class ConvLayerTests: XCTestCase {
             let s = reference(g, batch: batch, filters: c.filters)
             let fast = harness.run(x, batch: batch, dy: dy)
             let ref = Reference.convBackward(s, x: x, w: w, dy: dy)
-            let label = "case \(n), \(direct ? "direct" : "im2col"), batch \(batch)"
-            assertClose(fast.y, Reference.convForward(s, x: x, w: w, b: b), absolute: 1e-5, "conv y, \(label)")
-            assertClose(fast.dx, ref.dx, absolute: 1e-5, "conv dx, \(label)")
+            let label = "case \(n), \(direct ? "direct \(String(cString: kernels.name))" : "im2col"), batch \(batch)"
+            assertClose(fast.y, Reference.convForward(s, x: x, w: w, b: b), absolute: 1e-5, relative: 1e-5, "conv y, \(label)")
+            assertClose(fast.dx, ref.dx, absolute: 1e-5, relative: 1e-5, "conv dx, \(label)")
             assertClose(fast.dparameters, ref.dw + ref.db, absolute: 1e-4, "conv dW db, \(label)")
             if n < 3 { harness.assertGradientsMatchFiniteDifferences(data.uniform(2 * g.inputSize), batch: 2) }
         }
@@ -123,19 +133,21 @@ final class ConvLayerTests: XCTestCase {
         let pools: [((Int, Int, Int), (Int, Int), (Int, Int), ConvGeometry.Padding)] = [
             ((4, 6, 2), (2, 2), (2, 2), .valid), ((5, 7, 3), (2, 3), (2, 2), .same), ((4, 3, 1), (2, 1), (2, 1), .valid),
             ((1, 7, 2), (1, 4), (1, 4), .same), ((6, 6, 1), (3, 3), (1, 1), .valid),
+            ((4, 5, 19), (2, 2), (2, 2), .same),  // whole registers of channels and a tail, for every width
         ]
         for (n, (input, window, stride, padding)) in pools.enumerated() {
             let g = try ConvGeometry(input: input, kernel: window, stride: stride, dilation: (1, 1), padding: padding)
             let s = reference(g, batch: 2, filters: input.2)
-            for kind in Pool2D.Kind.allCases {
-                let harness = LayerHarness(Pool2D(kind: kind, geometry: g))
+            // Max pooling runs the vector kernels: every instruction set's build this CPU runs.
+            for kind in Pool2D.Kind.allCases { for kernels in kind == .max ? Kernels.supported : [Kernels.active] {
+                let harness = LayerHarness(Pool2D(kind: kind, geometry: g, kernels: kernels))
                 // Distinct values far apart, so a finite-difference step never changes a max.
                 var data = TestData(seed: UInt64(90 + n))
                 let x = data.rng.permutation(2 * g.inputSize).map { Double($0) * 0.05 - 0.4 }
-                assertClose(harness.run(x, batch: 2).y, Reference.pool(s, max: kind == .max, x: x), absolute: 1e-6,
-                            "\(kind) pool case \(n)")
+                assertClose(harness.run(x, batch: 2).y, Reference.pool(s, max: kind == .max, x: x), absolute: 1e-6, relative: 1e-6,
+                            "\(kind) pool case \(n), \(String(cString: kernels.name))")
                 harness.assertGradientsMatchFiniteDifferences(x, batch: 2, step: 1e-3)
-            }
+            } }
         }
     }
 

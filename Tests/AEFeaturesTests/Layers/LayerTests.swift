@@ -1,4 +1,5 @@
 import XCTest
+import AEFKernels
 @testable import AEFeatures
 @testable import AEFReference
 
@@ -166,21 +167,24 @@ final class LayerTests: XCTestCase {
         }
     }
 
+    /// Every instruction set's build of the kernels this CPU runs; 60 values are whole registers
+    /// and a tail for every width.
     func testActivationFastMatchesReference() {
         var data = TestData(seed: 7)
         let x = data.awayFromZero(60).map { $0 * 4 }, dy = data.uniform(60)
-        for f in ActivationFunction.allCases {
-            let fast = LayerHarness(Activation(size: 6, function: f)).run(x, batch: 10, dy: dy)
-            assertClose(fast.y, x.map { Reference.activation(f, $0) }, absolute: 1e-6, relative: 1e-6, "\(f) y")
+        for kernels in Kernels.supported { for f in ActivationFunction.allCases {
+            let name = "\(f) \(String(cString: kernels.name))"
+            let fast = LayerHarness(Activation(size: 6, function: f, kernels: kernels)).run(x, batch: 10, dy: dy)
+            assertClose(fast.y, x.map { Reference.activation(f, $0) }, absolute: 1e-6, relative: 1e-6, "\(name) y")
             assertClose(fast.dx, zip(x, dy).map { Reference.activationDerivative(f, $0) * $1 }, absolute: 1e-6,
-                        relative: 1e-5, "\(f) dx")
+                        relative: 1e-5, "\(name) dx")
             // The output-based derivatives the contractive penalty uses.
             let y = fast.y.map(Float.init)
             assertClose(y.map { Double(f.derivative(output: $0)) }, x.map { Reference.activationDerivative(f, $0) },
                         absolute: 1e-6, relative: 1e-5, "\(f) f'(y)")
             assertClose(y.map { Double(f.secondDerivative(output: $0)) }, x.map { Reference.activationSecondDerivative(f, $0) },
-                        absolute: 1e-6, relative: 1e-5, "\(f) f''(y)")
-        }
+                        absolute: 1e-6, relative: 1e-5, "\(name) f''(y)")
+        } }
     }
 
     func testActivationFastMatchesFiniteDifferences() {
@@ -190,12 +194,15 @@ final class LayerTests: XCTestCase {
         }
     }
 
+    /// Saturated, never past the range: the sigmoid's reciprocal may leave 1 − 6e-8 for 1.
     func testSaturatingActivationsStayFiniteForLargeInputs() {
-        let y = LayerHarness(Activation(size: 4, function: .sigmoid)).run([-1e4, -90, 90, 1e4], batch: 1).y
-        XCTAssertTrue(y[0] >= 0 && y[0] < 1e-30 && y[1] >= 0 && y[1] < 1e-30, "\(y)")
-        XCTAssertEqual(Array(y[2...]), [1, 1])
-        let elu = LayerHarness(Activation(size: 2, function: .elu)).run([-1e4, -100], batch: 1).y
-        XCTAssertEqual(elu, [-1, -1])
+        for kernels in Kernels.supported {
+            let y = LayerHarness(Activation(size: 4, function: .sigmoid, kernels: kernels)).run([-1e4, -90, 90, 1e4], batch: 1).y
+            XCTAssertTrue(y[0] >= 0 && y[0] < 1e-30 && y[1] >= 0 && y[1] < 1e-30, "\(y)")
+            XCTAssertTrue(y[2...].allSatisfy { $0 <= 1 && $0 > 1 - 1e-7 }, "\(y)")
+            let elu = LayerHarness(Activation(size: 2, function: .elu, kernels: kernels)).run([-1e4, -100], batch: 1).y
+            XCTAssertEqual(elu, [-1, -1])
+        }
     }
 
     // MARK: Dropout

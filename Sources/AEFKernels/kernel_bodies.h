@@ -1,0 +1,449 @@
+/* The kernels of aef_kernels.h written once for a vector width. Each kernels_<isa>.c defines
+ * AEF_WIDTH (floats per register), AEF_ROWS (samples a register block holds), AEF_NAME(x) (the
+ * suffixed name) and the target attribute around its #include of this file. */
+#include "aef_kernels.h"
+
+typedef float vf __attribute__((vector_size(AEF_WIDTH * 4)));
+typedef int vi __attribute__((vector_size(AEF_WIDTH * 4)));
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* A loop, not (vf){0} + s: adding zero is not a no-op for -0.0, so that would cost an add. */
+INLINE vf splat(float s) { vf v; for (int i = 0; i < AEF_WIDTH; i++) v[i] = s; return v; }
+INLINE vf load(const float *p) { vf v; __builtin_memcpy(&v, p, sizeof v); return v; }
+INLINE void store(float *p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
+/* The first n < AEF_WIDTH lanes; the rest zero (loads) or untouched (stores). */
+INLINE vf load_part(const float *p, long n) { vf v = splat(0); for (long i = 0; i < n; i++) v[i] = p[i]; return v; }
+INLINE void store_part(float *p, vf v, long n) { for (long i = 0; i < n; i++) p[i] = v[i]; }
+INLINE vf load_n(const float *p, long n) { return n == AEF_WIDTH ? load(p) : load_part(p, n); }
+INLINE void store_n(float *p, vf v, long n) { if (n == AEF_WIDTH) store(p, v); else store_part(p, v, n); }
+INLINE vf choose(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
+
+/* FastMath.exp (Cephes' expf, relative error below 2e-7, saturating at -87.3 and 88) per lane. */
+INLINE vf vexp(vf x) {
+    vf v = choose(x < 88.0f, x, splat(88.0f));
+    v = choose(v > -87.3f, v, splat(-87.3f));
+    const vf magic = splat(12582912.0f); /* 1.5·2^23: adding it rounds to an integer in the low bits */
+    vf shifted = v * 1.44269504f + magic;
+    vf n = shifted - magic;
+    vf r = (v - n * 0.693359375f) - n * -2.1219444e-4f;
+    vf p = splat(1.98756915e-4f);
+    p = p * r + 1.39819995e-3f;
+    p = p * r + 8.3334519e-3f;
+    p = p * r + 4.1665796e-2f;
+    p = p * r + 1.66666655e-1f;
+    p = p * r + 5.00000012e-1f;
+    p = p * r * r + r + 1.0f;
+    vi exponent = ((vi)shifted - (vi)magic) + 127;
+    return p * (vf)(exponent << 23);
+}
+/* 1 / d from the approximate reciprocal and one Newton step (relative error about 1e-7), where the
+ * instruction set has one: a division is several times slower. */
+INLINE vf reciprocal(vf d) {
+#if AEF_WIDTH == 8
+    vf r = __builtin_ia32_rcpps256(d);
+    return r * (2.0f - d * r);
+#elif AEF_WIDTH == 16
+    vf r = __builtin_ia32_rcp14ps512_mask(d, splat(0), (unsigned short)0xffff);
+    return r * (2.0f - d * r);
+#else
+    return 1.0f / d;
+#endif
+}
+INLINE vf vsigmoid(vf x) { return reciprocal(1.0f + vexp(-x)); }
+INLINE vf vtanh(vf x) { return 2.0f * vsigmoid(2.0f * x) - 1.0f; }
+
+/* ---- Direct convolution ------------------------------------------------------------------- */
+
+/* The taps of one output position that fall inside the input, as spans of adjacent values in
+ * both input and weights: first kernel position, length in floats, input offset. */
+typedef struct { long k, length, offset; } span;
+
+INLINE long spans_of(const aef_conv_shape *s, long b, long oh, long ow, span *out) {
+    long count = 0, c = s->channels, left = ow * s->stride_width - s->pad_left;
+    for (long kh = 0; kh < s->kernel_height; kh++) {
+        long ih = oh * s->stride_height - s->pad_top + kh * s->dilation_height;
+        if (ih < 0 || ih >= s->input_height) continue;
+        long row = (b * s->input_height + ih) * s->input_width;
+        if (s->dilation_width == 1) {
+            long first = left < 0 ? -left : 0, end = s->input_width - left;
+            if (end > s->kernel_width) end = s->kernel_width;
+            if (first < end) out[count++] = (span){kh * s->kernel_width + first, (end - first) * c, (row + left + first) * c};
+        } else {
+            for (long kw = 0; kw < s->kernel_width; kw++) {
+                long iw = left + kw * s->dilation_width;
+                if (iw >= 0 && iw < s->input_width) out[count++] = (span){kh * s->kernel_width + kw, c, (row + iw) * c};
+            }
+        }
+    }
+    return count;
+}
+
+INLINE float dot(long n, const float *x, const float *y) {
+    vf sum = splat(0);
+    long i = 0;
+    for (; i + AEF_WIDTH <= n; i += AEF_WIDTH) sum += load(x + i) * load(y + i);
+    float total = 0;
+    for (long l = 0; l < AEF_WIDTH; l++) total += sum[l];
+    for (; i < n; i++) total += x[i] * y[i];
+    return total;
+}
+
+/* y[0..<n] += a · x[0..<n] */
+INLINE void axpy(long n, float a, const float *x, float *y) {
+    vf scale = splat(a);
+    long i = 0;
+    for (; i + AEF_WIDTH <= n; i += AEF_WIDTH) store(y + i, load(y + i) + scale * load(x + i));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+static void AEF_NAME(conv_forward)(const aef_conv_shape *s, const float *x, const float *weight,
+                                   const float *transposed, const float *bias, long filters, long first, long count,
+                                   float *y) {
+    long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c;
+    span spans[s->kernel_height * s->kernel_width];
+    for (long b = first; b < first + count; b++) {
+        float *out = y + b * s->output_height * s->output_width * filters;
+        for (long oh = 0; oh < s->output_height; oh++) {
+            for (long ow = 0; ow < s->output_width; ow++, out += filters) {
+                long n = spans_of(s, b, oh, ow, spans);
+                long f = 0;
+                /* Many filters: registers along the filters, summed over every tap of the patch, with
+                 * even and odd taps in separate registers so that consecutive multiply-adds do not
+                 * wait for each other. */
+                for (; f + 2 * AEF_WIDTH <= filters; f += 2 * AEF_WIDTH) {
+                    vf even0 = load(bias + f), even1 = load(bias + f + AEF_WIDTH), odd0 = splat(0), odd1 = splat(0);
+                    for (long p = 0; p < n; p++) {
+                        const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
+                        long j = 0;
+                        for (; j + 2 <= spans[p].length; j += 2, w += 2 * filters) {
+                            vf a = splat(patch[j]), b = splat(patch[j + 1]);
+                            even0 += a * load(w);
+                            even1 += a * load(w + AEF_WIDTH);
+                            odd0 += b * load(w + filters);
+                            odd1 += b * load(w + filters + AEF_WIDTH);
+                        }
+                        if (j < spans[p].length) {
+                            vf a = splat(patch[j]);
+                            even0 += a * load(w);
+                            even1 += a * load(w + AEF_WIDTH);
+                        }
+                    }
+                    store(out + f, even0 + odd0);
+                    store(out + f + AEF_WIDTH, even1 + odd1);
+                }
+                for (; f + AEF_WIDTH <= filters; f += AEF_WIDTH) {
+                    vf sum[4] = {load(bias + f), splat(0), splat(0), splat(0)};
+                    for (long p = 0; p < n; p++) {
+                        const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
+                        long j = 0;
+                        for (; j + 4 <= spans[p].length; j += 4, w += 4 * filters) {
+                            for (int u = 0; u < 4; u++) sum[u] += splat(patch[j + u]) * load(w + u * filters);
+                        }
+                        for (; j < spans[p].length; j++, w += filters) sum[0] += splat(patch[j]) * load(w);
+                    }
+                    store(out + f, (sum[0] + sum[1]) + (sum[2] + sum[3]));
+                }
+                /* Few filters (or the last few): dot products along the patch. */
+                for (; f < filters; f++) {
+                    float sum = bias[f];
+                    for (long p = 0; p < n; p++)
+                        sum += dot(spans[p].length, weight + f * row_stride + spans[p].k * c, x + spans[p].offset);
+                    out[f] = sum;
+                }
+            }
+        }
+    }
+}
+
+static void AEF_NAME(conv_input_gradient)(const aef_conv_shape *s, const float *dy, const float *weight, long filters,
+                                          long first, long count, float *dx) {
+    long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c;
+    long input_size = s->input_height * s->input_width * c;
+    span spans[s->kernel_height * s->kernel_width];
+    for (long i = first * input_size; i < (first + count) * input_size; i++) dx[i] = 0;
+    for (long b = first; b < first + count; b++) {
+        const float *gradient = dy + b * s->output_height * s->output_width * filters;
+        for (long oh = 0; oh < s->output_height; oh++) {
+            for (long ow = 0; ow < s->output_width; ow++, gradient += filters) {
+                long n = spans_of(s, b, oh, ow, spans);
+                for (long p = 0; p < n; p++) {
+                    float *d = dx + spans[p].offset;
+                    const float *w = weight + spans[p].k * c;
+                    /* d[0..<length] += Σ_f gradient[f] · W[f, k..]: two registers along the span at a
+                     * time, then one, then single values. */
+                    long length = spans[p].length, i = 0;
+                    for (; i + 2 * AEF_WIDTH <= length; i += 2 * AEF_WIDTH) {
+                        vf s0 = load(d + i), s1 = load(d + i + AEF_WIDTH);
+                        for (long f = 0; f < filters; f++) {
+                            vf g = splat(gradient[f]);
+                            s0 += g * load(w + f * row_stride + i);
+                            s1 += g * load(w + f * row_stride + i + AEF_WIDTH);
+                        }
+                        store(d + i, s0);
+                        store(d + i + AEF_WIDTH, s1);
+                    }
+                    for (; i + AEF_WIDTH <= length; i += AEF_WIDTH) {
+                        vf s0 = load(d + i);
+                        for (long f = 0; f < filters; f++) s0 += splat(gradient[f]) * load(w + f * row_stride + i);
+                        store(d + i, s0);
+                    }
+                    for (; i < length; i++) {
+                        float sum = d[i];
+                        for (long f = 0; f < filters; f++) sum += gradient[f] * w[f * row_stride + i];
+                        d[i] = sum;
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void AEF_NAME(conv_weight_gradient)(const aef_conv_shape *s, const float *x, const float *dy, long filters,
+                                           long first, long count, int natural, float *partial) {
+    long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c;
+    span spans[s->kernel_height * s->kernel_width];
+    for (long b = first; b < first + count; b++) {
+        const float *gradient = dy + b * s->output_height * s->output_width * filters;
+        for (long oh = 0; oh < s->output_height; oh++) {
+            for (long ow = 0; ow < s->output_width; ow++, gradient += filters) {
+                long n = spans_of(s, b, oh, ow, spans);
+                for (long p = 0; p < n; p++) {
+                    const float *patch = x + spans[p].offset;
+                    if (natural) {
+                        for (long f = 0; f < filters; f++)
+                            axpy(spans[p].length, gradient[f], patch, partial + f * row_stride + spans[p].k * c);
+                    } else {
+                        float *sum = partial + spans[p].k * c * filters;
+                        for (long j = 0; j < spans[p].length; j++, sum += filters) axpy(filters, patch[j], gradient, sum);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---- Pooling ------------------------------------------------------------------------------- */
+
+static void AEF_NAME(max_pool_forward)(const aef_conv_shape *s, const float *x, long first, long count, float *y,
+                                       unsigned *winners) {
+    long c = s->channels, input_size = s->input_height * s->input_width * c;
+    long output_size = s->output_height * s->output_width * c;
+    long window[s->kernel_height * s->kernel_width];
+    vi lane;
+    for (int l = 0; l < AEF_WIDTH; l++) lane[l] = l;
+    for (long b = first; b < first + count; b++) {
+        long out = b * output_size;
+        for (long oh = 0; oh < s->output_height; oh++) {
+            for (long ow = 0; ow < s->output_width; ow++, out += c) {
+                long n = 0; /* offsets of the window's in-bounds pixels within the sample */
+                for (long kh = 0; kh < s->kernel_height; kh++) {
+                    long ih = oh * s->stride_height - s->pad_top + kh;
+                    if (ih < 0 || ih >= s->input_height) continue;
+                    for (long kw = 0; kw < s->kernel_width; kw++) {
+                        long iw = ow * s->stride_width - s->pad_left + kw;
+                        if (iw >= 0 && iw < s->input_width) window[n++] = (ih * s->input_width + iw) * c;
+                    }
+                }
+                const float *sample = x + b * input_size;
+                long j = 0;
+                /* Running max and winner per lane, updated by selects: branches on the data mispredict. */
+                for (; j + AEF_WIDTH <= c; j += AEF_WIDTH) {
+                    vf best = load(sample + window[0] + j);
+                    vi winner = lane + (int)(window[0] + j);
+                    for (long w = 1; w < n; w++) {
+                        vf value = load(sample + window[w] + j);
+                        vi better = value > best;
+                        winner = (better & (lane + (int)(window[w] + j))) | (~better & winner);
+                        best = choose(better, value, best);
+                    }
+                    store(y + out + j, best);
+                    __builtin_memcpy(winners + out + j, &winner, sizeof winner);
+                }
+                for (; j < c; j++) {
+                    float best = sample[window[0] + j];
+                    unsigned winner = (unsigned)(window[0] + j);
+                    for (long w = 1; w < n; w++) {
+                        float value = sample[window[w] + j];
+                        winner = value > best ? (unsigned)(window[w] + j) : winner;
+                        best = value > best ? value : best;
+                    }
+                    y[out + j] = best;
+                    winners[out + j] = winner;
+                }
+            }
+        }
+    }
+}
+
+/* ---- Activations ---------------------------------------------------------------------------- */
+
+INLINE vf activate(aef_activation function, vf v) {
+    vf zero = splat(0);
+    switch (function) {
+    case AEF_ACTIVATION_IDENTITY: return v;
+    case AEF_ACTIVATION_RELU: return choose(v > zero, v, zero);
+    case AEF_ACTIVATION_LEAKY_RELU: return choose(v > zero, v, 0.01f * v);
+    case AEF_ACTIVATION_ELU: return choose(v > zero, v, vexp(v) - 1.0f);
+    case AEF_ACTIVATION_SIGMOID: return vsigmoid(v);
+    case AEF_ACTIVATION_TANH: return vtanh(v);
+    }
+    return v;
+}
+
+/* dy · f′ from y = f(x) */
+INLINE vf differentiate(aef_activation function, vf y, vf dy) {
+    vf zero = splat(0);
+    switch (function) {
+    case AEF_ACTIVATION_IDENTITY: return dy;
+    case AEF_ACTIVATION_RELU: return choose(y > zero, dy, zero);
+    case AEF_ACTIVATION_LEAKY_RELU: return choose(y > zero, dy, 0.01f * dy);
+    case AEF_ACTIVATION_ELU: return choose(y > zero, dy, dy * (y + 1.0f));
+    case AEF_ACTIVATION_SIGMOID: return dy * y * (1.0f - y);
+    case AEF_ACTIVATION_TANH: return dy * (1.0f - y * y);
+    }
+    return dy;
+}
+
+/* The switch inside the loop is loop-invariant: the compiler makes one loop per function. */
+static void AEF_NAME(activation_forward)(aef_activation function, long count, const float *x, float *y) {
+    long i = 0;
+    for (; i + AEF_WIDTH <= count; i += AEF_WIDTH) store(y + i, activate(function, load(x + i)));
+    if (i < count) store_part(y + i, activate(function, load_part(x + i, count - i)), count - i);
+}
+
+static void AEF_NAME(activation_backward)(aef_activation function, long count, const float *y, const float *dy,
+                                          float *dx) {
+    long i = 0;
+    for (; i + AEF_WIDTH <= count; i += AEF_WIDTH) store(dx + i, differentiate(function, load(y + i), load(dy + i)));
+    if (i < count) store_part(dx + i, differentiate(function, load_part(y + i, count - i), load_part(dy + i, count - i)), count - i);
+}
+
+/* ---- LSTM step ------------------------------------------------------------------------------ */
+
+#define PACK 16 /* units per packed block of R (aef_lstm_pack_recurrent) */
+
+/* Rows r0..<r0+rb (rb ≤ AEF_ROWS, a constant once inlined) for units j0..<j0+lanes: the four
+ * gates' recurrent sums in registers over k, then the cell update, all before the next block. */
+INLINE void lstm_forward_block(const int rb, long r0, long j0, long lanes, long units, const float *h_prev,
+                               const float *packed, const float *peephole, const float *c_prev, float *gates,
+                               float *cells, float *hidden) {
+    vf sum[AEF_ROWS][4];
+    for (int r = 0; r < rb; r++) for (int g = 0; g < 4; g++) sum[r][g] = splat(0);
+    const float *p = packed + (j0 / PACK) * units * 4 * PACK + j0 % PACK;
+    for (long k = 0; k < units; k++, p += 4 * PACK) {
+        for (int r = 0; r < rb; r++) {
+            vf h = splat(h_prev[(r0 + r) * units + k]);
+            for (int g = 0; g < 4; g++) sum[r][g] += h * load(p + g * PACK);
+        }
+    }
+    vf zero = splat(0);
+    vf pi = peephole ? load_n(peephole + j0, lanes) : zero;
+    vf po = peephole ? load_n(peephole + units + j0, lanes) : zero;
+    vf pf = peephole ? load_n(peephole + 2 * units + j0, lanes) : zero;
+    for (int r = 0; r < rb; r++) {
+        float *a = gates + (r0 + r) * 4 * units + j0;
+        long state = (r0 + r) * units + j0;
+        vf previous = load_n(c_prev + state, lanes);
+        vf i = vsigmoid(sum[r][0] + load_n(a, lanes) + pi * previous);
+        vf f = vsigmoid(sum[r][2] + load_n(a + 2 * units, lanes) + pf * previous);
+        vf candidate = vtanh(sum[r][3] + load_n(a + 3 * units, lanes));
+        vf c = f * previous + i * candidate;
+        vf o = vsigmoid(sum[r][1] + load_n(a + units, lanes) + po * c);
+        store_n(a, i, lanes);
+        store_n(a + units, o, lanes);
+        store_n(a + 2 * units, f, lanes);
+        store_n(a + 3 * units, candidate, lanes);
+        store_n(cells + state, c, lanes);
+        store_n(hidden + state, o * vtanh(c), lanes);
+    }
+}
+
+static void AEF_NAME(lstm_step_forward)(long rows, long units, const float *h_prev, const float *packed,
+                                        const float *peephole, const float *c_prev, float *gates, float *cells,
+                                        float *hidden) {
+    for (long j0 = 0; j0 < units; j0 += AEF_WIDTH) {
+        long lanes = units - j0 < AEF_WIDTH ? units - j0 : AEF_WIDTH;
+        long r0 = 0;
+        for (; r0 + AEF_ROWS <= rows; r0 += AEF_ROWS)
+            lstm_forward_block(AEF_ROWS, r0, j0, lanes, units, h_prev, packed, peephole, c_prev, gates, cells, hidden);
+        for (; r0 < rows; r0++)
+            lstm_forward_block(1, r0, j0, lanes, units, h_prev, packed, peephole, c_prev, gates, cells, hidden);
+    }
+}
+
+/* d_hidden_next[r0..<r0+rb, j0..<j0+2W] = d_gates · R, summed over the 4H gate values in registers. */
+INLINE void lstm_recurrent_gradient_block(const int rb, const int vectors, long r0, long j0, long units,
+                                          const float *r, const float *d_gates, float *dh_next) {
+    vf sum[AEF_ROWS][2];
+    for (int q = 0; q < rb; q++) for (int v = 0; v < vectors; v++) sum[q][v] = splat(0);
+    for (long m = 0; m < 4 * units; m++) {
+        const float *w = r + m * units + j0;
+        for (int q = 0; q < rb; q++) {
+            vf g = splat(d_gates[(r0 + q) * 4 * units + m]);
+            for (int v = 0; v < vectors; v++) sum[q][v] += g * load(w + v * AEF_WIDTH);
+        }
+    }
+    for (int q = 0; q < rb; q++) for (int v = 0; v < vectors; v++) store(dh_next + (r0 + q) * units + j0 + v * AEF_WIDTH, sum[q][v]);
+}
+
+static void AEF_NAME(lstm_step_backward)(long rows, long units, const float *r, const float *peephole,
+                                         const float *gates, const float *cells, const float *c_prev,
+                                         const float *d_hidden, float *dh_next, float *dc_next, float *d_gates) {
+    /* The gate gradients of every row first: the product below needs whole rows of them. */
+    for (long q = 0; q < rows; q++) {
+        const float *a = gates + q * 4 * units;
+        float *da = d_gates + q * 4 * units;
+        for (long j0 = 0; j0 < units; j0 += AEF_WIDTH) {
+            long lanes = units - j0 < AEF_WIDTH ? units - j0 : AEF_WIDTH, state = q * units + j0;
+            vf i = load_n(a + j0, lanes), o = load_n(a + units + j0, lanes);
+            vf f = load_n(a + 2 * units + j0, lanes), candidate = load_n(a + 3 * units + j0, lanes);
+            vf tc = vtanh(load_n(cells + state, lanes));
+            vf dh = load_n(d_hidden + state, lanes) + load_n(dh_next + state, lanes);
+            vf d_output = dh * tc * o * (1.0f - o);
+            vf dc = dh * o * (1.0f - tc * tc) + load_n(dc_next + state, lanes);
+            if (peephole) dc += d_output * load_n(peephole + units + j0, lanes); /* c_t also reaches o */
+            vf d_input = dc * candidate * i * (1.0f - i);
+            vf d_forget = dc * load_n(c_prev + state, lanes) * f * (1.0f - f);
+            store_n(da + j0, d_input, lanes);
+            store_n(da + units + j0, d_output, lanes);
+            store_n(da + 2 * units + j0, d_forget, lanes);
+            store_n(da + 3 * units + j0, dc * i * (1.0f - candidate * candidate), lanes);
+            vf carry = dc * f;
+            if (peephole) carry += d_input * load_n(peephole + j0, lanes) + d_forget * load_n(peephole + 2 * units + j0, lanes);
+            store_n(dc_next + state, carry, lanes);
+        }
+    }
+    /* dh_next = d_gates · R */
+    long j0 = 0;
+    for (; j0 + 2 * AEF_WIDTH <= units; j0 += 2 * AEF_WIDTH) {
+        long r0 = 0;
+        for (; r0 + AEF_ROWS <= rows; r0 += AEF_ROWS) lstm_recurrent_gradient_block(AEF_ROWS, 2, r0, j0, units, r, d_gates, dh_next);
+        for (; r0 < rows; r0++) lstm_recurrent_gradient_block(1, 2, r0, j0, units, r, d_gates, dh_next);
+    }
+    for (; j0 + AEF_WIDTH <= units; j0 += AEF_WIDTH) {
+        long r0 = 0;
+        for (; r0 + AEF_ROWS <= rows; r0 += AEF_ROWS) lstm_recurrent_gradient_block(AEF_ROWS, 1, r0, j0, units, r, d_gates, dh_next);
+        for (; r0 < rows; r0++) lstm_recurrent_gradient_block(1, 1, r0, j0, units, r, d_gates, dh_next);
+    }
+    for (long q = 0; q < rows; q++) {
+        for (long j = j0; j < units; j++) {
+            float sum = 0;
+            for (long m = 0; m < 4 * units; m++) sum += d_gates[q * 4 * units + m] * r[m * units + j];
+            dh_next[q * units + j] = sum;
+        }
+    }
+}
+
+const aef_kernel_table AEF_NAME(aef_kernel_table) = {
+    .isa = AEF_ISA_ID,
+    .name = AEF_ISA_NAME,
+    .conv_forward = AEF_NAME(conv_forward),
+    .conv_input_gradient = AEF_NAME(conv_input_gradient),
+    .conv_weight_gradient = AEF_NAME(conv_weight_gradient),
+    .max_pool_forward = AEF_NAME(max_pool_forward),
+    .activation_forward = AEF_NAME(activation_forward),
+    .activation_backward = AEF_NAME(activation_backward),
+    .lstm_step_forward = AEF_NAME(lstm_step_forward),
+    .lstm_step_backward = AEF_NAME(lstm_step_backward),
+};
