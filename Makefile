@@ -10,6 +10,8 @@
 #   make wheel        dist/aefeatures-*-manylinux_*.whl, self-contained (scripts/wheel)
 #   make test-wheel   the wheel in a fresh venv, Swift and -dev libraries hidden (scripts/test-wheel)
 #   make py-tests     the Python tests (and scikit-learn's estimator checks) against the installed package
+#   make check-baseline  the C tests and the Python variant, golden-model and batch-bound tests with
+#                     the vector kernels forced to their baseline x86-64 build (AEF_FORCE_ISA=baseline)
 #   make check-reliability  fuzzing, the bad-input matrix, ThreadSanitizer, soak, kill-during-save and
 #                     determinism, briefly; LONG=1 runs each much longer (see "Reliability" below)
 
@@ -28,13 +30,13 @@ LDLIBS   := -L$(LIBDIR) -laefeatures -lpthread -lm
 RUN      := env LD_LIBRARY_PATH=$(CURDIR)/$(LIBDIR)
 VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
 
-.PHONY: lib openblas-positions bench-latency check-lib c-tests valgrind examples install check-install python py-tests py-examples wheel test-wheel clean \
+.PHONY: lib openblas-positions bench-latency check-lib check-baseline c-tests valgrind examples install check-install python py-tests py-examples wheel test-wheel clean \
         check-reliability fuzz fuzz-replay bad-inputs tsan soak kill-save save-failures determinism
 .DELETE_ON_ERROR:
 
 lib: $(LIB)
 
-$(LIB): Package.swift $(shell find Sources/AEFeatures Sources/AEFeaturesCAPI Sources/CONNX -name "*.swift" -o -name "*.map" -o -name "*.[ch]")
+$(LIB): Package.swift $(shell find Sources/AEFeatures Sources/AEFeaturesCAPI Sources/AEFKernels Sources/CONNX -name "*.swift" -o -name "*.map" -o -name "*.[ch]")
 	swift build -c release --scratch-path $(SCRATCH) --product aefeatures \
 	    -Xswiftc -static-stdlib \
 	    -Xlinker --version-script=$(CURDIR)/Sources/AEFeaturesCAPI/exports.map \
@@ -121,6 +123,13 @@ python: $(LIB)
 py-tests: python
 	swift build -c release --product aef-demo
 	cd /tmp && AEF_DEMO=$$(cd $(CURDIR) && swift build -c release --show-bin-path)/aef-demo $(PYTHON) -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
+
+# The baseline build of the vector kernels still runs and gives the same answers within rounding,
+# on a machine whose CPU would pick AVX2 or AVX-512.
+check-baseline: $(OUT)/test_capi python
+	cd $(OUT) && $(RUN) AEF_FORCE_ISA=baseline ./test_capi
+	cd /tmp && AEF_FORCE_ISA=baseline $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    $(addprefix $(CURDIR)/bindings/python/tests/,test_native.py test_transformer_variants.py test_golden_models.py test_batch_bound.py)
 
 py-examples: python
 	$(PYTHON) examples/python/pipeline_and_anomalies.py --train 3000 --test 1000

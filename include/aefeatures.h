@@ -128,10 +128,16 @@ const char *aef_version(void);
 /* ABI version of the loaded library; equals AEF_ABI_VERSION when header and library agree. */
 uint32_t aef_abi_version(void);
 
-/* The OpenBLAS doing the math and the kernel core it picked for this CPU, e.g. "OpenBLAS 0.3.21
- * DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64; core Haswell". The core is the "machine kind" of
- * "Machines." above: bit-for-bit results hold between processes that report the same. Never NULL;
- * static storage. Thread-safe. */
+/* The OpenBLAS doing the math, the kernel core it picked for this CPU and the build of the
+ * library's own vector kernels, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell
+ * MAX_THREADS=64; core Haswell; kernels avx2". The kernels (direct convolution, pooling,
+ * activations, the LSTM step) are built for baseline x86-64, AVX2/FMA and AVX-512; the widest the
+ * CPU has is used, or the one the environment variable AEF_FORCE_ISA names ("baseline", "avx2",
+ * "avx512") when the CPU has it (read once, at the library's first use; an unknown or unsupported
+ * name is ignored). Builds differ from each other by float32 rounding only, within the batch
+ * bound of "Batches." above. Core and kernels are the "machine kind" of "Machines." above:
+ * bit-for-bit results hold between processes that report the same. Never NULL; static storage.
+ * Thread-safe. */
 const char *aef_blas_info(void);
 
 /* Message of the last failing call on this thread ("" if none yet). Never NULL. Owned by the

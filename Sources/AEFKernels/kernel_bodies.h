@@ -1,7 +1,7 @@
-/* The kernels of aef_kernels.h written once for a vector width. Each kernels_<isa>.c defines
+/* The kernels of aefk_kernels.h written once for a vector width. Each kernels_<isa>.c defines
  * AEF_WIDTH (floats per register), AEF_ROWS (samples a register block holds), AEF_NAME(x) (the
  * suffixed name) and the target attribute around its #include of this file. */
-#include "aef_kernels.h"
+#include "aefk_kernels.h"
 
 typedef float vf __attribute__((vector_size(AEF_WIDTH * 4)));
 typedef int vi __attribute__((vector_size(AEF_WIDTH * 4)));
@@ -59,7 +59,7 @@ INLINE vf vtanh(vf x) { return 2.0f * vsigmoid(2.0f * x) - 1.0f; }
  * both input and weights: first kernel position, length in floats, input offset. */
 typedef struct { long k, length, offset; } span;
 
-INLINE long spans_of(const aef_conv_shape *s, long b, long oh, long ow, span *out) {
+INLINE long spans_of(const aefk_conv_shape *s, long b, long oh, long ow, span *out) {
     long count = 0, c = s->channels, left = ow * s->stride_width - s->pad_left;
     for (long kh = 0; kh < s->kernel_height; kh++) {
         long ih = oh * s->stride_height - s->pad_top + kh * s->dilation_height;
@@ -97,7 +97,7 @@ INLINE void axpy(long n, float a, const float *x, float *y) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
-static void AEF_NAME(conv_forward)(const aef_conv_shape *s, const float *x, const float *weight,
+static void AEF_NAME(conv_forward)(const aefk_conv_shape *s, const float *x, const float *weight,
                                    const float *transposed, const float *bias, long filters, long first, long count,
                                    float *y) {
     long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c;
@@ -156,7 +156,7 @@ static void AEF_NAME(conv_forward)(const aef_conv_shape *s, const float *x, cons
     }
 }
 
-static void AEF_NAME(conv_input_gradient)(const aef_conv_shape *s, const float *dy, const float *weight, long filters,
+static void AEF_NAME(conv_input_gradient)(const aefk_conv_shape *s, const float *dy, const float *weight, long filters,
                                           long first, long count, float *dx) {
     long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c;
     long input_size = s->input_height * s->input_width * c;
@@ -199,7 +199,7 @@ static void AEF_NAME(conv_input_gradient)(const aef_conv_shape *s, const float *
     }
 }
 
-static void AEF_NAME(conv_weight_gradient)(const aef_conv_shape *s, const float *x, const float *dy, long filters,
+static void AEF_NAME(conv_weight_gradient)(const aefk_conv_shape *s, const float *x, const float *dy, long filters,
                                            long first, long count, int natural, float *partial) {
     long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c;
     span spans[s->kernel_height * s->kernel_width];
@@ -225,7 +225,7 @@ static void AEF_NAME(conv_weight_gradient)(const aef_conv_shape *s, const float 
 
 /* ---- Pooling ------------------------------------------------------------------------------- */
 
-static void AEF_NAME(max_pool_forward)(const aef_conv_shape *s, const float *x, long first, long count, float *y,
+static void AEF_NAME(max_pool_forward)(const aefk_conv_shape *s, const float *x, long first, long count, float *y,
                                        unsigned *winners) {
     long c = s->channels, input_size = s->input_height * s->input_width * c;
     long output_size = s->output_height * s->output_width * c;
@@ -278,41 +278,41 @@ static void AEF_NAME(max_pool_forward)(const aef_conv_shape *s, const float *x, 
 
 /* ---- Activations ---------------------------------------------------------------------------- */
 
-INLINE vf activate(aef_activation function, vf v) {
+INLINE vf activate(aefk_activation function, vf v) {
     vf zero = splat(0);
     switch (function) {
-    case AEF_ACTIVATION_IDENTITY: return v;
-    case AEF_ACTIVATION_RELU: return choose(v > zero, v, zero);
-    case AEF_ACTIVATION_LEAKY_RELU: return choose(v > zero, v, 0.01f * v);
-    case AEF_ACTIVATION_ELU: return choose(v > zero, v, vexp(v) - 1.0f);
-    case AEF_ACTIVATION_SIGMOID: return vsigmoid(v);
-    case AEF_ACTIVATION_TANH: return vtanh(v);
+    case AEFK_ACTIVATION_IDENTITY: return v;
+    case AEFK_ACTIVATION_RELU: return choose(v > zero, v, zero);
+    case AEFK_ACTIVATION_LEAKY_RELU: return choose(v > zero, v, 0.01f * v);
+    case AEFK_ACTIVATION_ELU: return choose(v > zero, v, vexp(v) - 1.0f);
+    case AEFK_ACTIVATION_SIGMOID: return vsigmoid(v);
+    case AEFK_ACTIVATION_TANH: return vtanh(v);
     }
     return v;
 }
 
 /* dy · f′ from y = f(x) */
-INLINE vf differentiate(aef_activation function, vf y, vf dy) {
+INLINE vf differentiate(aefk_activation function, vf y, vf dy) {
     vf zero = splat(0);
     switch (function) {
-    case AEF_ACTIVATION_IDENTITY: return dy;
-    case AEF_ACTIVATION_RELU: return choose(y > zero, dy, zero);
-    case AEF_ACTIVATION_LEAKY_RELU: return choose(y > zero, dy, 0.01f * dy);
-    case AEF_ACTIVATION_ELU: return choose(y > zero, dy, dy * (y + 1.0f));
-    case AEF_ACTIVATION_SIGMOID: return dy * y * (1.0f - y);
-    case AEF_ACTIVATION_TANH: return dy * (1.0f - y * y);
+    case AEFK_ACTIVATION_IDENTITY: return dy;
+    case AEFK_ACTIVATION_RELU: return choose(y > zero, dy, zero);
+    case AEFK_ACTIVATION_LEAKY_RELU: return choose(y > zero, dy, 0.01f * dy);
+    case AEFK_ACTIVATION_ELU: return choose(y > zero, dy, dy * (y + 1.0f));
+    case AEFK_ACTIVATION_SIGMOID: return dy * y * (1.0f - y);
+    case AEFK_ACTIVATION_TANH: return dy * (1.0f - y * y);
     }
     return dy;
 }
 
 /* The switch inside the loop is loop-invariant: the compiler makes one loop per function. */
-static void AEF_NAME(activation_forward)(aef_activation function, long count, const float *x, float *y) {
+static void AEF_NAME(activation_forward)(aefk_activation function, long count, const float *x, float *y) {
     long i = 0;
     for (; i + AEF_WIDTH <= count; i += AEF_WIDTH) store(y + i, activate(function, load(x + i)));
     if (i < count) store_part(y + i, activate(function, load_part(x + i, count - i)), count - i);
 }
 
-static void AEF_NAME(activation_backward)(aef_activation function, long count, const float *y, const float *dy,
+static void AEF_NAME(activation_backward)(aefk_activation function, long count, const float *y, const float *dy,
                                           float *dx) {
     long i = 0;
     for (; i + AEF_WIDTH <= count; i += AEF_WIDTH) store(dx + i, differentiate(function, load(y + i), load(dy + i)));
@@ -321,7 +321,7 @@ static void AEF_NAME(activation_backward)(aef_activation function, long count, c
 
 /* ---- LSTM step ------------------------------------------------------------------------------ */
 
-#define PACK 16 /* units per packed block of R (aef_lstm_pack_recurrent) */
+#define PACK 16 /* units per packed block of R (aefk_lstm_pack_recurrent) */
 
 /* Rows r0..<r0+rb (rb ≤ AEF_ROWS, a constant once inlined) for units j0..<j0+lanes: the four
  * gates' recurrent sums in registers over k, then the cell update, all before the next block. */
@@ -435,7 +435,7 @@ static void AEF_NAME(lstm_step_backward)(long rows, long units, const float *r, 
     }
 }
 
-const aef_kernel_table AEF_NAME(aef_kernel_table) = {
+const aefk_table AEF_NAME(aefk_table) = {
     .isa = AEF_ISA_ID,
     .name = AEF_ISA_NAME,
     .conv_forward = AEF_NAME(conv_forward),

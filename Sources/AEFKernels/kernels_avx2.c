@@ -2,7 +2,7 @@
  * Only this file's functions use avx2,fma; dispatch.c calls them only where cpuid reports it. */
 #define AEF_WIDTH 8
 #define AEF_ROWS 2
-#define AEF_ISA_ID AEF_ISA_AVX2
+#define AEF_ISA_ID AEFK_ISA_AVX2
 #define AEF_ISA_NAME "avx2"
 #define AEF_NAME(x) x##_avx2
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)

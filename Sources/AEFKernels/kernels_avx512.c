@@ -2,7 +2,7 @@
  * Only this file's functions use avx512f,avx2,fma; dispatch.c calls them only where cpuid reports it. */
 #define AEF_WIDTH 16
 #define AEF_ROWS 4
-#define AEF_ISA_ID AEF_ISA_AVX512
+#define AEF_ISA_ID AEFK_ISA_AVX512
 #define AEF_ISA_NAME "avx512"
 #define AEF_NAME(x) x##_avx512
 #pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)

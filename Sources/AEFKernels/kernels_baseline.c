@@ -2,7 +2,7 @@
  * SSE2, which every x86-64 has. */
 #define AEF_WIDTH 4
 #define AEF_ROWS 2
-#define AEF_ISA_ID AEF_ISA_BASELINE
+#define AEF_ISA_ID AEFK_ISA_BASELINE
 #define AEF_ISA_NAME "baseline"
 #define AEF_NAME(x) x##_baseline
 #include "kernel_bodies.h"

@@ -48,14 +48,14 @@ public enum ActivationFunction: String, Codable, CaseIterable, Sendable {
     }
 
     /// The vector kernels' name for the function.
-    var kernelCode: aef_activation {
+    var kernelCode: aefk_activation {
         switch self {
-        case .identity: return AEF_ACTIVATION_IDENTITY
-        case .relu: return AEF_ACTIVATION_RELU
-        case .leakyRelu: return AEF_ACTIVATION_LEAKY_RELU
-        case .elu: return AEF_ACTIVATION_ELU
-        case .sigmoid: return AEF_ACTIVATION_SIGMOID
-        case .tanh: return AEF_ACTIVATION_TANH
+        case .identity: return AEFK_ACTIVATION_IDENTITY
+        case .relu: return AEFK_ACTIVATION_RELU
+        case .leakyRelu: return AEFK_ACTIVATION_LEAKY_RELU
+        case .elu: return AEFK_ACTIVATION_ELU
+        case .sigmoid: return AEFK_ACTIVATION_SIGMOID
+        case .tanh: return AEFK_ACTIVATION_TANH
         }
     }
 
@@ -72,9 +72,9 @@ public enum ActivationFunction: String, Codable, CaseIterable, Sendable {
 final class Activation: Layer {
     let size: Int
     let function: ActivationFunction
-    let kernels: aef_kernel_table
+    let kernels: aefk_table
 
-    init(size: Int, function: ActivationFunction, kernels: aef_kernel_table = Kernels.active) {
+    init(size: Int, function: ActivationFunction, kernels: aefk_table = Kernels.active) {
         self.size = size
         self.function = function
         self.kernels = kernels

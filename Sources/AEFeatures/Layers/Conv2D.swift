@@ -14,12 +14,12 @@ final class Conv2D: Layer {
     /// measurements: docs/design-measurements.md).
     let direct: Bool
     /// The vector kernels the direct path runs (tests pass each instruction set's).
-    let kernels: aef_kernel_table
+    let kernels: aefk_table
     private var weight, bias, weightGradient, biasGradient: UnsafeMutablePointer<Float>!
 
     /// `direct` nil chooses by the rule above; tests force each path.
     init(geometry: ConvGeometry, filters: Int, initialization: WeightInitialization, direct: Bool? = nil,
-         kernels: aef_kernel_table = Kernels.active) {
+         kernels: aefk_table = Kernels.active) {
         self.kernels = kernels
         self.geometry = geometry
         self.filters = filters

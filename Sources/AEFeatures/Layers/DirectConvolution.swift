@@ -31,8 +31,8 @@ extension ConvGeometry {
     }
 
     /// The shape as the vector kernels take it.
-    var kernelShape: aef_conv_shape {
-        aef_conv_shape(input_height: inputHeight, input_width: inputWidth, channels: channels,
+    var kernelShape: aefk_conv_shape {
+        aefk_conv_shape(input_height: inputHeight, input_width: inputWidth, channels: channels,
                        kernel_height: kernelHeight, kernel_width: kernelWidth,
                        stride_height: strideHeight, stride_width: strideWidth,
                        dilation_height: dilationHeight, dilation_width: dilationWidth,
@@ -42,7 +42,7 @@ extension ConvGeometry {
     /// y[b, o, :] = bias + Σ_k W_k · x[b, in(o, k), :]
     func directForward(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, transposed: UnsafePointer<Float>,
                        bias: UnsafePointer<Float>, filters: Int, batch: Int, into y: UnsafeMutablePointer<Float>,
-                       kernels: aef_kernel_table = Kernels.active) {
+                       kernels: aefk_table = Kernels.active) {
         var shape = kernelShape
         Parallel.forRanges(batch, grain: 1) { samples in
             kernels.conv_forward(&shape, x, weight, transposed, bias, filters, samples.lowerBound, samples.count, y)
@@ -51,7 +51,7 @@ extension ConvGeometry {
 
     /// dx[b, in(o, k), :] = Σ W_kᵀ · dy[b, o, :]
     func directInputGradient(_ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>, filters: Int, batch: Int,
-                             into dx: UnsafeMutablePointer<Float>, kernels: aef_kernel_table = Kernels.active) {
+                             into dx: UnsafeMutablePointer<Float>, kernels: aefk_table = Kernels.active) {
         var shape = kernelShape
         Parallel.forRanges(batch, grain: 1) { samples in
             kernels.conv_input_gradient(&shape, dy, weight, filters, samples.lowerBound, samples.count, dx)
@@ -62,7 +62,7 @@ extension ConvGeometry {
     /// `partials` (in whichever layout puts the longer axis innermost), then added in order.
     func directWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, filters: Int, batch: Int,
                               partials: UnsafeMutablePointer<Float>, into weightGradient: UnsafeMutablePointer<Float>,
-                              kernels: aef_kernel_table = Kernels.active) {
+                              kernels: aefk_table = Kernels.active) {
         let c = channels, area = kernelArea, size = filters * area * c
         let group = ConvGeometry.directGroup, groups = (batch + group - 1) / group
         let natural = c >= filters

@@ -27,11 +27,11 @@ final class LSTM: RecurrentLayer {
     let repeatsInput: Bool
     let peephole: Bool
     /// The vector kernels of the steps (tests pass each instruction set's).
-    let kernels: aef_kernel_table
+    let kernels: aefk_table
     private var w, r, b, h0, c0, p, dw, dr, db, dh0, dc0, dp: UnsafeMutablePointer<Float>!
 
     init(steps: Int, features: Int, units: Int, returnSequences: Bool, repeatsInput: Bool = false, peephole: Bool = false,
-         kernels: aef_kernel_table = Kernels.active) {
+         kernels: aefk_table = Kernels.active) {
         self.kernels = kernels
         self.steps = steps
         self.features = features
@@ -67,7 +67,7 @@ final class LSTM: RecurrentLayer {
     private func inputScratch(batch: Int) -> Int { repeatsInput ? batch * 4 * units : steps * batch * features }
 
     func scratchCount(batch: Int) -> Int {
-        inputScratch(batch: batch) + steps * batch * ((repeatsInput ? 0 : features) + 11 * units) + 4 * batch * units + aef_lstm_packed_count(units)
+        inputScratch(batch: batch) + steps * batch * ((repeatsInput ? 0 : features) + 11 * units) + 4 * batch * units + aefk_lstm_packed_count(units)
     }
 
     func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
@@ -93,7 +93,7 @@ final class LSTM: RecurrentLayer {
                                  gates: g4, repeated: repeatsInput, into: s.gates)
         Bias.broadcast(h0, into: s.hInitial, rows: batch, columns: h)
         Bias.broadcast(c0, into: s.cInitial, rows: batch, columns: h)
-        aef_lstm_pack_recurrent(r, units, s.packed)
+        aefk_lstm_pack_recurrent(r, units, s.packed)
         Recurrence.forEachChunk(steps: steps, batch: batch, units: units, gates: 4) { t, first, rows in
             let row = t * batch + first
             let gates = s.gates + row * g4, cells = s.cells + row * h, hidden = s.hidden + row * h

@@ -15,9 +15,9 @@ final class Pool2D: Layer {
     /// Set by the MaxUnpool2D that reads this pool's winners: ONNX export then also emits them.
     var isUnpooled = false
     /// The vector kernels of max pooling (tests pass each instruction set's).
-    let kernels: aef_kernel_table
+    let kernels: aefk_table
 
-    init(kind: Kind, geometry: ConvGeometry, kernels: aef_kernel_table = Kernels.active) {
+    init(kind: Kind, geometry: ConvGeometry, kernels: aefk_table = Kernels.active) {
         self.kind = kind
         self.geometry = geometry
         self.kernels = kernels

@@ -58,13 +58,13 @@ enum BLAS {
     }
 }
 
-/// The OpenBLAS build and the kernel core it picked for this CPU: what bit-for-bit
-/// reproducibility depends on besides the seed and thread count.
+/// The OpenBLAS build, the kernel core it picked for this CPU and the build of the engine's own
+/// vector kernels: what bit-for-bit reproducibility depends on besides the seed and thread count.
 public enum BLASInfo {
     public static let description: String = {
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
         let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
-        return "\(config.split(separator: " ").joined(separator: " ")); core \(core)"
+        return "\(config.split(separator: " ").joined(separator: " ")); core \(core); kernels \(KernelInfo.instructionSet)"
     }()
 }
 

@@ -4,11 +4,11 @@ import AEFKernels
 /// CPU has chosen on first use, or the one the environment variable AEF_FORCE_ISA names
 /// (`baseline`, `avx2`, `avx512`) if the CPU has it.
 enum Kernels {
-    static let active: aef_kernel_table = aef_kernels().pointee
+    static let active: aefk_table = aefk_kernels().pointee
 
     /// The table of every instruction set this CPU runs, baseline first (tests check each).
-    static var supported: [aef_kernel_table] {
-        [AEF_ISA_BASELINE, AEF_ISA_AVX2, AEF_ISA_AVX512].compactMap { aef_kernels_for($0)?.pointee }
+    static var supported: [aefk_table] {
+        [AEFK_ISA_BASELINE, AEFK_ISA_AVX2, AEFK_ISA_AVX512].compactMap { aefk_kernels_for($0)?.pointee }
     }
 }
 

@@ -84,7 +84,7 @@ final class ConvLayerTests: XCTestCase {
     }
 
     private func assertConvFastMatchesReference(_ cases: [Case], direct: Bool, batch: Int,
-                                                kernels: aef_kernel_table = Kernels.active) throws {
+                                                kernels: aefk_table = Kernels.active) throws {
         for (n, c) in cases.enumerated() {
             let g = try geometry(c)
             let layer = Conv2D(geometry: g, filters: c.filters, initialization: .glorot, direct: direct, kernels: kernels)

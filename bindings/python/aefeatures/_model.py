@@ -230,9 +230,11 @@ def set_num_threads(n_threads):
 
 
 def blas_info():
-    """The OpenBLAS doing the math and the kernel core it picked for this CPU, e.g.
-    "OpenBLAS 0.3.21 ... Haswell MAX_THREADS=64; core Haswell": bit-for-bit results hold between
-    processes reporting the same core (and thread count)."""
+    """The OpenBLAS doing the math, the kernel core it picked for this CPU and the build of the
+    library's vector kernels, e.g. "OpenBLAS 0.3.21 ... Haswell MAX_THREADS=64; core Haswell;
+    kernels avx2": bit-for-bit results hold between processes reporting the same core and kernels
+    (and thread count). The environment variable AEF_FORCE_ISA ("baseline", "avx2", "avx512"),
+    set before the library loads, picks another kernel build the CPU has."""
     return lib.aef_blas_info().decode()
 
 

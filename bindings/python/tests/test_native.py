@@ -19,10 +19,48 @@ def test_import_needs_only_numpy():
 
     assert aefeatures.library_path.endswith((".so", f".so.{aefeatures._native.ABI_VERSION}"))
     info = aefeatures.blas_info()  # the machine kind bit-for-bit results depend on
-    assert info.startswith("OpenBLAS ") and info.rsplit("; core ", 1)[1].isidentifier(), info
+    assert info.startswith("OpenBLAS ") and info.split("; core ", 1)[1].split("; kernels ")[0].isidentifier(), info
+    assert info.rsplit("; kernels ", 1)[1] in ("baseline", "avx2", "avx512"), info
     code = "import sys, aefeatures; print(sorted(m for m in ('sklearn', 'scipy', 'torch', 'pandas') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def kernels_of(environment):
+    import os
+    import subprocess
+
+    code = "import aefeatures; print(aefeatures.blas_info().rsplit('; kernels ', 1)[1])"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, **environment}).stdout.strip()
+
+
+def test_force_isa_picks_a_kernel_build_the_cpu_has():
+    widest = kernels_of({"AEF_FORCE_ISA": ""})
+    assert kernels_of({"AEF_FORCE_ISA": "baseline"}) == "baseline"
+    # Unknown names are ignored; a build the CPU lacks falls back to the widest it has.
+    assert kernels_of({"AEF_FORCE_ISA": "sse9"}) == widest
+    flags = open("/proc/cpuinfo").read()
+    assert kernels_of({"AEF_FORCE_ISA": "avx512"}) == ("avx512" if " avx512f" in flags else widest)
+    assert widest == ("avx512" if " avx512f" in flags else "avx2" if " avx2" in flags and " fma" in flags else "baseline")
+
+
+def test_a_forced_baseline_build_trains_and_matches_the_default(tmp_path):
+    """The same seed trains to the same losses within float32 rounding on every kernel build."""
+    import os
+    import subprocess
+
+    code = ("import numpy as np, aefeatures; rng = np.random.default_rng(0); x = rng.random((256, 1, 8, 8), np.float32);"
+            "m = aefeatures.NativeModel.create({'input_shape': [8, 8, 1], 'variant': 'conv2d', 'conv_blocks': "
+            "[{'filters': 4, 'kernel': [3, 3]}], 'code_size': 6, 'seed': 1, 'training': {'epochs': 3}});"
+            "m.fit(x.reshape(256, 64)); print(' '.join(str(v) for v in m.transform(x.reshape(256, 64)[:4]).ravel()))")
+    def codes(isa):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**os.environ, "AEF_FORCE_ISA": isa}).stdout
+        return np.array(out.split(), dtype=np.float64)
+    baseline, default = codes("baseline"), codes("")
+    assert baseline.shape == (24,) and np.all(np.isfinite(baseline))
+    np.testing.assert_allclose(baseline, default, rtol=1e-3, atol=1e-3)
 
 
 def test_native_model_round_trips(data, tmp_path):

@@ -1,4 +1,4 @@
-/* aef_kernels.h — the innermost loops of aefeatures, built once per x86-64 instruction set and
+/* aefk_kernels.h — the innermost loops of aefeatures, built once per x86-64 instruction set and
  * chosen once per process by the CPU's features (cpuid). Internal to the library: the Swift engine
  * keeps the layer logic, shapes, threads and memory and calls these for the arithmetic.
  *
@@ -15,12 +15,12 @@
  *
  * Memory: every pointer is caller-owned; nothing is allocated. All counts are in floats or
  * elements, never bytes. Thread-safety: every kernel may run on many threads at once on disjoint
- * outputs; aef_kernels() is safe to call from any thread.
+ * outputs; aefk_kernels() is safe to call from any thread.
  */
 #ifndef AEF_KERNELS_H
 #define AEF_KERNELS_H
 
-typedef enum { AEF_ISA_BASELINE = 0, AEF_ISA_AVX2 = 1, AEF_ISA_AVX512 = 2 } aef_isa;
+typedef enum { AEFK_ISA_BASELINE = 0, AEFK_ISA_AVX2 = 1, AEFK_ISA_AVX512 = 2 } aefk_isa;
 
 /* A convolution over channels-last samples [height, width, channels], as ConvGeometry has it. */
 typedef struct {
@@ -29,52 +29,52 @@ typedef struct {
     long stride_height, stride_width, dilation_height, dilation_width;
     long pad_top, pad_left;
     long output_height, output_width;
-} aef_conv_shape;
+} aefk_conv_shape;
 
 /* Activation functions, in ActivationFunction's order (ELU's alpha 1, leaky ReLU's slope 0.01). */
 typedef enum {
-    AEF_ACTIVATION_IDENTITY = 0, AEF_ACTIVATION_RELU = 1, AEF_ACTIVATION_LEAKY_RELU = 2,
-    AEF_ACTIVATION_ELU = 3, AEF_ACTIVATION_SIGMOID = 4, AEF_ACTIVATION_TANH = 5
-} aef_activation;
+    AEFK_ACTIVATION_IDENTITY = 0, AEFK_ACTIVATION_RELU = 1, AEFK_ACTIVATION_LEAKY_RELU = 2,
+    AEFK_ACTIVATION_ELU = 3, AEFK_ACTIVATION_SIGMOID = 4, AEFK_ACTIVATION_TANH = 5
+} aefk_activation;
 
-/* Floats aef_lstm_pack_recurrent writes for `units` hidden units. */
-long aef_lstm_packed_count(long units);
+/* Floats aefk_lstm_pack_recurrent writes for `units` hidden units. */
+long aefk_lstm_packed_count(long units);
 
 /* Packs R [4·units, units] (gate blocks i, o, f, c; row-major) for lstm_step_forward: blocks of 16
  * units, then k, then gate, then the 16 units (zero past `units`). Not dispatched: one layout. */
-void aef_lstm_pack_recurrent(const float *r, long units, float *packed);
+void aefk_lstm_pack_recurrent(const float *r, long units, float *packed);
 
 typedef struct {
-    aef_isa isa;
+    aefk_isa isa;
     const char *name;    /* "baseline", "avx2", "avx512" */
 
     /* Direct convolution of samples first..<first+count (ConvGeometry.directForward):
      * y[b, o, :] = bias + Σ_k W_k · x[b, in(o, k), :]. weight is [filters, kh, kw, channels],
      * transposed the same values as [kh, kw, channels, filters]. */
-    void (*conv_forward)(const aef_conv_shape *shape, const float *x, const float *weight, const float *transposed,
+    void (*conv_forward)(const aefk_conv_shape *shape, const float *x, const float *weight, const float *transposed,
                          const float *bias, long filters, long first, long count, float *y);
     /* dx[b] = Σ W_kᵀ · dy[b, o, :] for samples first..<first+count (their dx is overwritten). */
-    void (*conv_input_gradient)(const aef_conv_shape *shape, const float *dy, const float *weight, long filters,
+    void (*conv_input_gradient)(const aefk_conv_shape *shape, const float *dy, const float *weight, long filters,
                                 long first, long count, float *dx);
     /* partial += Σ_{b, o, k} dy[b, o, :] ⊗ x[b, in(o, k), :] over samples first..<first+count, in the
      * layout [filters, kh, kw, channels] when `natural`, else [kh, kw, channels, filters]. */
-    void (*conv_weight_gradient)(const aef_conv_shape *shape, const float *x, const float *dy, long filters,
+    void (*conv_weight_gradient)(const aefk_conv_shape *shape, const float *x, const float *dy, long filters,
                                  long first, long count, int natural, float *partial);
 
     /* Max pooling of samples first..<first+count (Pool2D): y[b, o, c] = the window's largest value
      * (padding never wins; the first of equal values does), winners[b, o, c] = its offset within
      * sample b's input. The shape's kernel is the window; dilation is not used. */
-    void (*max_pool_forward)(const aef_conv_shape *shape, const float *x, long first, long count, float *y,
+    void (*max_pool_forward)(const aefk_conv_shape *shape, const float *x, long first, long count, float *y,
                              unsigned *winners);
 
     /* y[i] = f(x[i]) for i < count (tanh as 2σ(2x) − 1: absolute error about 1e-7). */
-    void (*activation_forward)(aef_activation function, long count, const float *x, float *y);
+    void (*activation_forward)(aefk_activation function, long count, const float *x, float *y);
     /* dx[i] = dy[i] · f′ written in terms of the output y[i], for i < count. */
-    void (*activation_backward)(aef_activation function, long count, const float *y, const float *dy, float *dx);
+    void (*activation_backward)(aefk_activation function, long count, const float *y, const float *dy, float *dx);
 
     /* One LSTM step for `rows` samples (all row-major, contiguous rows; H = units):
      * gates [rows, 4H] holds x·Wᵀ + b on entry and the activated gates i, o, f, c on exit;
-     * gates += h_prev · Rᵀ (R packed by aef_lstm_pack_recurrent), then c = f ⊙ c_prev + i ⊙ c̃,
+     * gates += h_prev · Rᵀ (R packed by aefk_lstm_pack_recurrent), then c = f ⊙ c_prev + i ⊙ c̃,
      * h = o ⊙ tanh(c). peephole [3H] (i, o, f) or NULL: i, f also see P ⊙ c_prev, o sees P ⊙ c. */
     void (*lstm_step_forward)(long rows, long units, const float *h_prev, const float *packed, const float *peephole,
                               const float *c_prev, float *gates, float *cells, float *hidden);
@@ -84,12 +84,12 @@ typedef struct {
     void (*lstm_step_backward)(long rows, long units, const float *r, const float *peephole, const float *gates,
                                const float *cells, const float *c_prev, const float *d_hidden, float *dh_next,
                                float *dc_next, float *d_gates);
-} aef_kernel_table;
+} aefk_table;
 
 /* The table in use: chosen on the first call (cpuid and AEF_FORCE_ISA), the same ever after. */
-const aef_kernel_table *aef_kernels(void);
+const aefk_table *aefk_kernels(void);
 
 /* The table of one instruction set, or NULL when this CPU cannot run it (tests run every one). */
-const aef_kernel_table *aef_kernels_for(aef_isa isa);
+const aefk_table *aefk_kernels_for(aefk_isa isa);
 
 #endif
