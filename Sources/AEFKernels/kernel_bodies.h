@@ -1,15 +1,16 @@
 /* The kernels of aefk_kernels.h written once for a vector width. Each kernels_<isa>.c defines
- * AEF_WIDTH (floats per register), AEF_ROWS (samples a register block holds), AEF_NAME(x) (the
- * suffixed name) and the target attribute around its #include of this file. */
+ * AEF_WIDTH (floats per register), AEF_ROWS and AEF_BACKWARD_ROWS (samples a register block of the
+ * LSTM step's forward and backward products holds), AEF_NAME(x) (the suffixed name) and the
+ * target attribute around its #include of this file. */
 #include "aefk_kernels.h"
 
-typedef float vf __attribute__((vector_size(AEF_WIDTH * 4)));
-typedef int vi __attribute__((vector_size(AEF_WIDTH * 4)));
+/* Clang's extended vectors: a scalar cast to one is a broadcast. */
+typedef float vf __attribute__((ext_vector_type(AEF_WIDTH)));
+typedef int vi __attribute__((ext_vector_type(AEF_WIDTH)));
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* A loop, not (vf){0} + s: adding zero is not a no-op for -0.0, so that would cost an add. */
-INLINE vf splat(float s) { vf v; for (int i = 0; i < AEF_WIDTH; i++) v[i] = s; return v; }
+INLINE vf splat(float s) { return (vf)s; }
 INLINE vf load(const float *p) { vf v; __builtin_memcpy(&v, p, sizeof v); return v; }
 INLINE void store(float *p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
 /* The first n < AEF_WIDTH lanes; the rest zero (loads) or untouched (stores). */
@@ -306,8 +307,14 @@ INLINE vf differentiate(aefk_activation function, vf y, vf dy) {
 }
 
 /* The switch inside the loop is loop-invariant: the compiler makes one loop per function. */
+/* Two registers per iteration: their independent chains overlap (the exp is a long chain). */
 static void AEF_NAME(activation_forward)(aefk_activation function, long count, const float *x, float *y) {
     long i = 0;
+    for (; i + 2 * AEF_WIDTH <= count; i += 2 * AEF_WIDTH) {
+        vf a = activate(function, load(x + i)), b = activate(function, load(x + i + AEF_WIDTH));
+        store(y + i, a);
+        store(y + i + AEF_WIDTH, b);
+    }
     for (; i + AEF_WIDTH <= count; i += AEF_WIDTH) store(y + i, activate(function, load(x + i)));
     if (i < count) store_part(y + i, activate(function, load_part(x + i, count - i)), count - i);
 }
@@ -375,7 +382,7 @@ static void AEF_NAME(lstm_step_forward)(long rows, long units, const float *h_pr
 /* d_hidden_next[r0..<r0+rb, j0..<j0+2W] = d_gates · R, summed over the 4H gate values in registers. */
 INLINE void lstm_recurrent_gradient_block(const int rb, const int vectors, long r0, long j0, long units,
                                           const float *r, const float *d_gates, float *dh_next) {
-    vf sum[AEF_ROWS][2];
+    vf sum[AEF_BACKWARD_ROWS][2];
     for (int q = 0; q < rb; q++) for (int v = 0; v < vectors; v++) sum[q][v] = splat(0);
     for (long m = 0; m < 4 * units; m++) {
         const float *w = r + m * units + j0;
@@ -418,12 +425,14 @@ static void AEF_NAME(lstm_step_backward)(long rows, long units, const float *r, 
     long j0 = 0;
     for (; j0 + 2 * AEF_WIDTH <= units; j0 += 2 * AEF_WIDTH) {
         long r0 = 0;
-        for (; r0 + AEF_ROWS <= rows; r0 += AEF_ROWS) lstm_recurrent_gradient_block(AEF_ROWS, 2, r0, j0, units, r, d_gates, dh_next);
+        for (; r0 + AEF_BACKWARD_ROWS <= rows; r0 += AEF_BACKWARD_ROWS)
+            lstm_recurrent_gradient_block(AEF_BACKWARD_ROWS, 2, r0, j0, units, r, d_gates, dh_next);
         for (; r0 < rows; r0++) lstm_recurrent_gradient_block(1, 2, r0, j0, units, r, d_gates, dh_next);
     }
     for (; j0 + AEF_WIDTH <= units; j0 += AEF_WIDTH) {
         long r0 = 0;
-        for (; r0 + AEF_ROWS <= rows; r0 += AEF_ROWS) lstm_recurrent_gradient_block(AEF_ROWS, 1, r0, j0, units, r, d_gates, dh_next);
+        for (; r0 + AEF_BACKWARD_ROWS <= rows; r0 += AEF_BACKWARD_ROWS)
+            lstm_recurrent_gradient_block(AEF_BACKWARD_ROWS, 1, r0, j0, units, r, d_gates, dh_next);
         for (; r0 < rows; r0++) lstm_recurrent_gradient_block(1, 1, r0, j0, units, r, d_gates, dh_next);
     }
     for (long q = 0; q < rows; q++) {
