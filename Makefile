@@ -1,6 +1,7 @@
 # Builds, checks and installs libaefeatures.so, the C ABI of include/aefeatures.h.
 #   make lib          release .so with the Swift runtime linked in, exporting only aef_ symbols
 #   make check-lib    exported symbols == header declarations; no Swift library in ldd
+#   make bench-kernels  the vector kernels' rates, every instruction-set build the CPU runs
 #   make c-tests      C tests (-Wall -Wextra -Werror -pedantic) against the header and the .so
 #   make valgrind     the C tests and example under valgrind (no leaks, no invalid accesses)
 #   make examples     build and run examples/c
@@ -30,7 +31,7 @@ LDLIBS   := -L$(LIBDIR) -laefeatures -lpthread -lm
 RUN      := env LD_LIBRARY_PATH=$(CURDIR)/$(LIBDIR)
 VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
 
-.PHONY: lib openblas-positions bench-latency check-lib check-baseline c-tests valgrind examples install check-install python py-tests py-examples wheel test-wheel clean \
+.PHONY: lib openblas-positions bench-latency bench-kernels check-lib check-baseline c-tests valgrind examples install check-install python py-tests py-examples wheel test-wheel clean \
         check-reliability fuzz fuzz-replay bad-inputs tsan soak kill-save save-failures determinism
 .DELETE_ON_ERROR:
 
@@ -89,6 +90,14 @@ $(OUT)/openblas-positions: bench/openblas_positions.c
 
 # Batch-1 encoder latency through the C API (bench/compare runs it on each workload's model).
 bench-latency: $(OUT)/latency
+
+# The vector kernels' rates per instruction set, on W2's and W3's shapes (one thread). Built with
+# clang, as SwiftPM builds them: the kernels use clang's extended vectors and attribute pragmas.
+bench-kernels: $(OUT)/bench-kernels
+	$(OUT)/bench-kernels
+
+$(OUT)/bench-kernels: bench/kernels.c $(wildcard Sources/AEFKernels/*.[ch] Sources/AEFKernels/include/*.h)
+	clang -O2 -Wall -Wextra -ISources/AEFKernels/include -o $@ bench/kernels.c Sources/AEFKernels/*.c
 
 $(OUT)/latency: bench/latency.c include/aefeatures.h $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)

@@ -80,6 +80,14 @@ INLINE long spans_of(const aefk_conv_shape *s, long b, long oh, long ow, span *o
     return count;
 }
 
+/* Runs the statement after it for every output position of samples first..<first+count, in
+ * order, with `position` the position's index over the whole batch and `n` its spans' count
+ * (written into `spans`). */
+#define FOR_EACH_POSITION(s, first, count, spans, n, position)                                       \
+    for (long b = (first); b < (first) + (count); b++)                                                 \
+        for (long oh = 0, position = b * (s)->output_height * (s)->output_width; oh < (s)->output_height; oh++) \
+            for (long ow = 0, n = 0; ow < (s)->output_width && ((n = spans_of((s), b, oh, ow, (spans))), 1); ow++, position++)
+
 INLINE float dot(long n, const float *x, const float *y) {
     vf sum = splat(0);
     long i = 0;
@@ -103,56 +111,51 @@ static void AEF_NAME(conv_forward)(const aefk_conv_shape *s, const float *x, con
                                    float *y) {
     long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c;
     span spans[s->kernel_height * s->kernel_width];
-    for (long b = first; b < first + count; b++) {
-        float *out = y + b * s->output_height * s->output_width * filters;
-        for (long oh = 0; oh < s->output_height; oh++) {
-            for (long ow = 0; ow < s->output_width; ow++, out += filters) {
-                long n = spans_of(s, b, oh, ow, spans);
-                long f = 0;
-                /* Many filters: registers along the filters, summed over every tap of the patch, with
-                 * even and odd taps in separate registers so that consecutive multiply-adds do not
-                 * wait for each other. */
-                for (; f + 2 * AEF_WIDTH <= filters; f += 2 * AEF_WIDTH) {
-                    vf even0 = load(bias + f), even1 = load(bias + f + AEF_WIDTH), odd0 = splat(0), odd1 = splat(0);
-                    for (long p = 0; p < n; p++) {
-                        const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
-                        long j = 0;
-                        for (; j + 2 <= spans[p].length; j += 2, w += 2 * filters) {
-                            vf a = splat(patch[j]), b = splat(patch[j + 1]);
-                            even0 += a * load(w);
-                            even1 += a * load(w + AEF_WIDTH);
-                            odd0 += b * load(w + filters);
-                            odd1 += b * load(w + filters + AEF_WIDTH);
-                        }
-                        if (j < spans[p].length) {
-                            vf a = splat(patch[j]);
-                            even0 += a * load(w);
-                            even1 += a * load(w + AEF_WIDTH);
-                        }
-                    }
-                    store(out + f, even0 + odd0);
-                    store(out + f + AEF_WIDTH, even1 + odd1);
+    FOR_EACH_POSITION(s, first, count, spans, n, position) {
+        float *out = y + position * filters;
+        long f = 0;
+        /* Many filters: registers along the filters, summed over every tap of the patch, with
+         * even and odd taps in separate registers so that consecutive multiply-adds do not
+         * wait for each other. */
+        for (; f + 2 * AEF_WIDTH <= filters; f += 2 * AEF_WIDTH) {
+            vf even0 = load(bias + f), even1 = load(bias + f + AEF_WIDTH), odd0 = splat(0), odd1 = splat(0);
+            for (long p = 0; p < n; p++) {
+                const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
+                long j = 0;
+                for (; j + 2 <= spans[p].length; j += 2, w += 2 * filters) {
+                    vf even = splat(patch[j]), odd = splat(patch[j + 1]);
+                    even0 += even * load(w);
+                    even1 += even * load(w + AEF_WIDTH);
+                    odd0 += odd * load(w + filters);
+                    odd1 += odd * load(w + filters + AEF_WIDTH);
                 }
-                for (; f + AEF_WIDTH <= filters; f += AEF_WIDTH) {
-                    vf sum[4] = {load(bias + f), splat(0), splat(0), splat(0)};
-                    for (long p = 0; p < n; p++) {
-                        const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
-                        long j = 0;
-                        for (; j + 4 <= spans[p].length; j += 4, w += 4 * filters) {
-                            for (int u = 0; u < 4; u++) sum[u] += splat(patch[j + u]) * load(w + u * filters);
-                        }
-                        for (; j < spans[p].length; j++, w += filters) sum[0] += splat(patch[j]) * load(w);
-                    }
-                    store(out + f, (sum[0] + sum[1]) + (sum[2] + sum[3]));
-                }
-                /* Few filters (or the last few): dot products along the patch. */
-                for (; f < filters; f++) {
-                    float sum = bias[f];
-                    for (long p = 0; p < n; p++)
-                        sum += dot(spans[p].length, weight + f * row_stride + spans[p].k * c, x + spans[p].offset);
-                    out[f] = sum;
+                if (j < spans[p].length) {
+                    vf a = splat(patch[j]);
+                    even0 += a * load(w);
+                    even1 += a * load(w + AEF_WIDTH);
                 }
             }
+            store(out + f, even0 + odd0);
+            store(out + f + AEF_WIDTH, even1 + odd1);
+        }
+        for (; f + AEF_WIDTH <= filters; f += AEF_WIDTH) {
+            vf sum[4] = {load(bias + f), splat(0), splat(0), splat(0)};
+            for (long p = 0; p < n; p++) {
+                const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
+                long j = 0;
+                for (; j + 4 <= spans[p].length; j += 4, w += 4 * filters) {
+                    for (int u = 0; u < 4; u++) sum[u] += splat(patch[j + u]) * load(w + u * filters);
+                }
+                for (; j < spans[p].length; j++, w += filters) sum[0] += splat(patch[j]) * load(w);
+            }
+            store(out + f, (sum[0] + sum[1]) + (sum[2] + sum[3]));
+        }
+        /* Few filters (or the last few): dot products along the patch. */
+        for (; f < filters; f++) {
+            float sum = bias[f];
+            for (long p = 0; p < n; p++)
+                sum += dot(spans[p].length, weight + f * row_stride + spans[p].k * c, x + spans[p].offset);
+            out[f] = sum;
         }
     }
 }
@@ -163,38 +166,33 @@ static void AEF_NAME(conv_input_gradient)(const aefk_conv_shape *s, const float 
     long input_size = s->input_height * s->input_width * c;
     span spans[s->kernel_height * s->kernel_width];
     for (long i = first * input_size; i < (first + count) * input_size; i++) dx[i] = 0;
-    for (long b = first; b < first + count; b++) {
-        const float *gradient = dy + b * s->output_height * s->output_width * filters;
-        for (long oh = 0; oh < s->output_height; oh++) {
-            for (long ow = 0; ow < s->output_width; ow++, gradient += filters) {
-                long n = spans_of(s, b, oh, ow, spans);
-                for (long p = 0; p < n; p++) {
-                    float *d = dx + spans[p].offset;
-                    const float *w = weight + spans[p].k * c;
-                    /* d[0..<length] += Σ_f gradient[f] · W[f, k..]: two registers along the span at a
-                     * time, then one, then single values. */
-                    long length = spans[p].length, i = 0;
-                    for (; i + 2 * AEF_WIDTH <= length; i += 2 * AEF_WIDTH) {
-                        vf s0 = load(d + i), s1 = load(d + i + AEF_WIDTH);
-                        for (long f = 0; f < filters; f++) {
-                            vf g = splat(gradient[f]);
-                            s0 += g * load(w + f * row_stride + i);
-                            s1 += g * load(w + f * row_stride + i + AEF_WIDTH);
-                        }
-                        store(d + i, s0);
-                        store(d + i + AEF_WIDTH, s1);
-                    }
-                    for (; i + AEF_WIDTH <= length; i += AEF_WIDTH) {
-                        vf s0 = load(d + i);
-                        for (long f = 0; f < filters; f++) s0 += splat(gradient[f]) * load(w + f * row_stride + i);
-                        store(d + i, s0);
-                    }
-                    for (; i < length; i++) {
-                        float sum = d[i];
-                        for (long f = 0; f < filters; f++) sum += gradient[f] * w[f * row_stride + i];
-                        d[i] = sum;
-                    }
+    FOR_EACH_POSITION(s, first, count, spans, n, position) {
+        const float *gradient = dy + position * filters;
+        for (long p = 0; p < n; p++) {
+            float *d = dx + spans[p].offset;
+            const float *w = weight + spans[p].k * c;
+            /* d[0..<length] += Σ_f gradient[f] · W[f, k..]: two registers along the span at a
+             * time, then one, then single values. */
+            long length = spans[p].length, i = 0;
+            for (; i + 2 * AEF_WIDTH <= length; i += 2 * AEF_WIDTH) {
+                vf s0 = load(d + i), s1 = load(d + i + AEF_WIDTH);
+                for (long f = 0; f < filters; f++) {
+                    vf g = splat(gradient[f]);
+                    s0 += g * load(w + f * row_stride + i);
+                    s1 += g * load(w + f * row_stride + i + AEF_WIDTH);
                 }
+                store(d + i, s0);
+                store(d + i + AEF_WIDTH, s1);
+            }
+            for (; i + AEF_WIDTH <= length; i += AEF_WIDTH) {
+                vf s0 = load(d + i);
+                for (long f = 0; f < filters; f++) s0 += splat(gradient[f]) * load(w + f * row_stride + i);
+                store(d + i, s0);
+            }
+            for (; i < length; i++) {
+                float sum = d[i];
+                for (long f = 0; f < filters; f++) sum += gradient[f] * w[f * row_stride + i];
+                d[i] = sum;
             }
         }
     }
@@ -204,21 +202,16 @@ static void AEF_NAME(conv_weight_gradient)(const aefk_conv_shape *s, const float
                                            long first, long count, int natural, float *partial) {
     long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c;
     span spans[s->kernel_height * s->kernel_width];
-    for (long b = first; b < first + count; b++) {
-        const float *gradient = dy + b * s->output_height * s->output_width * filters;
-        for (long oh = 0; oh < s->output_height; oh++) {
-            for (long ow = 0; ow < s->output_width; ow++, gradient += filters) {
-                long n = spans_of(s, b, oh, ow, spans);
-                for (long p = 0; p < n; p++) {
-                    const float *patch = x + spans[p].offset;
-                    if (natural) {
-                        for (long f = 0; f < filters; f++)
-                            axpy(spans[p].length, gradient[f], patch, partial + f * row_stride + spans[p].k * c);
-                    } else {
-                        float *sum = partial + spans[p].k * c * filters;
-                        for (long j = 0; j < spans[p].length; j++, sum += filters) axpy(filters, patch[j], gradient, sum);
-                    }
-                }
+    FOR_EACH_POSITION(s, first, count, spans, n, position) {
+        const float *gradient = dy + position * filters;
+        for (long p = 0; p < n; p++) {
+            const float *patch = x + spans[p].offset;
+            if (natural) {
+                for (long f = 0; f < filters; f++)
+                    axpy(spans[p].length, gradient[f], patch, partial + f * row_stride + spans[p].k * c);
+            } else {
+                float *sum = partial + spans[p].k * c * filters;
+                for (long j = 0; j < spans[p].length; j++, sum += filters) axpy(filters, patch[j], gradient, sum);
             }
         }
     }

@@ -1,0 +1,88 @@
+/* Rates of the vector kernels (Sources/AEFKernels) on one thread, for every build the CPU runs,
+ * on W2's and W3's shapes: `make bench-kernels`. Compiled with the kernels' own sources at -O2,
+ * as a release build of the package compiles them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "aefk_kernels.h"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static float *filled(long n) {
+    float *p = malloc((size_t)n * sizeof *p);
+    for (long i = 0; i < n; i++) p[i] = ((float)rand() / (float)RAND_MAX - 0.5f) * 0.2f;
+    return p;
+}
+
+static void lstm(const aefk_table *t) {
+    /* A chunk of 16 samples through one step of W3's 64-unit LSTM, as the layer calls it. */
+    long rows = 16, units = 64, calls = 50000;
+    float *h = filled(rows * units), *r = filled(4 * units * units), *gates = filled(rows * 4 * units);
+    float *inputs = filled(rows * 4 * units), *previous = filled(rows * units), *c = filled(rows * units);
+    float *out = filled(rows * units), *dh = filled(rows * units), *dc = filled(rows * units), *dg = filled(rows * 4 * units);
+    float *packed = malloc((size_t)aefk_lstm_packed_count(units) * sizeof *packed);
+    aefk_lstm_pack_recurrent(r, units, packed);
+    double flops = 2.0 * (double)(rows * units * 4 * units) * (double)calls, start = now();
+    for (long i = 0; i < calls; i++) {
+        memcpy(gates, inputs, (size_t)(rows * 4 * units) * sizeof *gates);
+        t->lstm_step_forward(rows, units, h, packed, NULL, previous, gates, c, out);
+    }
+    double forward = now() - start;
+    start = now();
+    for (long i = 0; i < calls; i++) t->lstm_step_backward(rows, units, r, NULL, gates, c, previous, out, dh, dc, dg);
+    double backward = now() - start;
+    printf("%-8s LSTM step, 16 x 64 units: forward %5.1f GFLOP/s (%.1f us), backward %5.1f GFLOP/s (%.1f us)\n", t->name,
+           flops / forward / 1e9, forward / (double)calls * 1e6, flops / backward / 1e9, backward / (double)calls * 1e6);
+}
+
+static void convolutions(const aefk_table *t) {
+    /* W2's four 3x3 'same' convolutions on a batch of 64. */
+    static const long layers[][4] = {{28, 28, 1, 16}, {14, 14, 16, 8}, {14, 14, 8, 16}, {28, 28, 16, 1}};
+    for (int l = 0; l < 4; l++) {
+        long height = layers[l][0], width = layers[l][1], c = layers[l][2], f = layers[l][3], batch = 64, repeats = 20;
+        aefk_conv_shape s = {height, width, c, 3, 3, 1, 1, 1, 1, 1, 1, height, width};
+        float *x = filled(batch * height * width * c), *w = filled(f * 9 * c), *wt = filled(f * 9 * c), *b = filled(f);
+        float *y = filled(batch * height * width * f), *dx = filled(batch * height * width * c), *dw = filled(f * 9 * c);
+        double flops = 2.0 * (double)(batch * height * width * 9 * c * f) * (double)repeats, start = now();
+        for (long i = 0; i < repeats; i++) t->conv_forward(&s, x, w, wt, b, f, 0, batch, y);
+        double forward = now() - start;
+        start = now();
+        for (long i = 0; i < repeats; i++) t->conv_input_gradient(&s, y, w, f, 0, batch, dx);
+        double input = now() - start;
+        start = now();
+        for (long i = 0; i < repeats; i++) t->conv_weight_gradient(&s, x, y, f, 0, batch, c >= f, dw);
+        double weights = now() - start;
+        printf("%-8s conv %2ld -> %2ld on %ldx%ld: forward %5.1f, dx %5.1f, dW %5.1f GFLOP/s\n", t->name, c, f, height, width,
+               flops / forward / 1e9, flops / input / 1e9, flops / weights / 1e9);
+    }
+}
+
+static void activations(const aefk_table *t) {
+    static const char *names[] = {"identity", "relu", "leaky_relu", "elu", "sigmoid", "tanh"};
+    long n = 1 << 16, repeats = 1000;
+    float *x = filled(n), *y = filled(n);
+    printf("%-8s activations, 10^9 values/s:", t->name);
+    for (int f = 0; f < 6; f++) {
+        double start = now();
+        for (long i = 0; i < repeats; i++) t->activation_forward((aefk_activation)f, n, x, y);
+        printf(" %s %.2f", names[f], (double)(n * repeats) / (now() - start) / 1e9);
+    }
+    printf("\n");
+}
+
+int main(void) {
+    printf("in use: %s\n", aefk_kernels()->name);
+    for (int isa = AEFK_ISA_BASELINE; isa <= AEFK_ISA_AVX512; isa++) {
+        const aefk_table *t = aefk_kernels_for((aefk_isa)isa);
+        if (!t) continue;
+        lstm(t);
+        convolutions(t);
+        activations(t);
+    }
+    return 0;
+}
