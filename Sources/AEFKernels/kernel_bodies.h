@@ -106,56 +106,78 @@ INLINE void axpy(long n, float a, const float *x, float *y) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
+/* Whether every tap of output column ow falls inside the input's width. */
+INLINE int inside_width(const aefk_conv_shape *s, long ow) {
+    long left = ow * s->stride_width - s->pad_left;
+    return left >= 0 && left + (s->kernel_width - 1) * s->dilation_width < s->input_width;
+}
+
+/* `positions` (1 or 4, a constant once inlined) adjacent outputs of one row whose taps fall at the
+ * same kernel positions, `shift` floats apart in the input: each weight register, loaded once
+ * per tap, serves every position, and each output's sum stays in a register, in tap order (so a
+ * position gives the same bits whether it runs alone or in a block). */
+INLINE void conv_forward_positions(const int positions, const aefk_conv_shape *s, const float *x, const float *weight,
+                                   const float *transposed, const float *bias, long filters, const span *spans, long n,
+                                   long shift, float *out) {
+    long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c, f = 0;
+    /* Many filters: registers along the filters. */
+    for (; f + 2 * AEF_WIDTH <= filters; f += 2 * AEF_WIDTH) {
+        vf sum[4][2];
+        for (int q = 0; q < positions; q++) sum[q][0] = load(bias + f), sum[q][1] = load(bias + f + AEF_WIDTH);
+        for (long p = 0; p < n; p++) {
+            const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
+            for (long j = 0; j < spans[p].length; j++, w += filters) {
+                vf w0 = load(w), w1 = load(w + AEF_WIDTH);
+                for (int q = 0; q < positions; q++) {
+                    vf a = splat(patch[j + q * shift]);
+                    sum[q][0] += a * w0;
+                    sum[q][1] += a * w1;
+                }
+            }
+        }
+        for (int q = 0; q < positions; q++) store(out + q * filters + f, sum[q][0]), store(out + q * filters + f + AEF_WIDTH, sum[q][1]);
+    }
+    for (; f + AEF_WIDTH <= filters; f += AEF_WIDTH) {
+        vf sum[4];
+        for (int q = 0; q < positions; q++) sum[q] = load(bias + f);
+        for (long p = 0; p < n; p++) {
+            const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
+            for (long j = 0; j < spans[p].length; j++, w += filters) {
+                vf w0 = load(w);
+                for (int q = 0; q < positions; q++) sum[q] += splat(patch[j + q * shift]) * w0;
+            }
+        }
+        for (int q = 0; q < positions; q++) store(out + q * filters + f, sum[q]);
+    }
+    /* Few filters (or the last few): dot products along the patch, one per position. */
+    for (; f < filters; f++) {
+        for (int q = 0; q < positions; q++) {
+            float total = bias[f];
+            for (long p = 0; p < n; p++)
+                total += dot(spans[p].length, weight + f * row_stride + spans[p].k * c, x + spans[p].offset + q * shift);
+            out[q * filters + f] = total;
+        }
+    }
+}
+
 static void AEF_NAME(conv_forward)(const aefk_conv_shape *s, const float *x, const float *weight,
                                    const float *transposed, const float *bias, long filters, long first, long count,
                                    float *y) {
-    long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c;
     span spans[s->kernel_height * s->kernel_width];
-    FOR_EACH_POSITION(s, first, count, spans, n, position) {
-        float *out = y + position * filters;
-        long f = 0;
-        /* Many filters: registers along the filters, summed over every tap of the patch, with
-         * even and odd taps in separate registers so that consecutive multiply-adds do not
-         * wait for each other. */
-        for (; f + 2 * AEF_WIDTH <= filters; f += 2 * AEF_WIDTH) {
-            vf even0 = load(bias + f), even1 = load(bias + f + AEF_WIDTH), odd0 = splat(0), odd1 = splat(0);
-            for (long p = 0; p < n; p++) {
-                const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
-                long j = 0;
-                for (; j + 2 <= spans[p].length; j += 2, w += 2 * filters) {
-                    vf even = splat(patch[j]), odd = splat(patch[j + 1]);
-                    even0 += even * load(w);
-                    even1 += even * load(w + AEF_WIDTH);
-                    odd0 += odd * load(w + filters);
-                    odd1 += odd * load(w + filters + AEF_WIDTH);
-                }
-                if (j < spans[p].length) {
-                    vf a = splat(patch[j]);
-                    even0 += a * load(w);
-                    even1 += a * load(w + AEF_WIDTH);
+    long shift = s->stride_width * s->channels;
+    for (long b = first; b < first + count; b++) {
+        for (long oh = 0; oh < s->output_height; oh++) {
+            float *out = y + (b * s->output_height + oh) * s->output_width * filters;
+            for (long ow = 0; ow < s->output_width;) {
+                long n = spans_of(s, b, oh, ow, spans);
+                if (ow + 4 <= s->output_width && inside_width(s, ow) && inside_width(s, ow + 3)) {
+                    conv_forward_positions(4, s, x, weight, transposed, bias, filters, spans, n, shift, out);
+                    ow += 4, out += 4 * filters;
+                } else {
+                    conv_forward_positions(1, s, x, weight, transposed, bias, filters, spans, n, shift, out);
+                    ow += 1, out += filters;
                 }
             }
-            store(out + f, even0 + odd0);
-            store(out + f + AEF_WIDTH, even1 + odd1);
-        }
-        for (; f + AEF_WIDTH <= filters; f += AEF_WIDTH) {
-            vf sum[4] = {load(bias + f), splat(0), splat(0), splat(0)};
-            for (long p = 0; p < n; p++) {
-                const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
-                long j = 0;
-                for (; j + 4 <= spans[p].length; j += 4, w += 4 * filters) {
-                    for (int u = 0; u < 4; u++) sum[u] += splat(patch[j + u]) * load(w + u * filters);
-                }
-                for (; j < spans[p].length; j++, w += filters) sum[0] += splat(patch[j]) * load(w);
-            }
-            store(out + f, (sum[0] + sum[1]) + (sum[2] + sum[3]));
-        }
-        /* Few filters (or the last few): dot products along the patch. */
-        for (; f < filters; f++) {
-            float sum = bias[f];
-            for (long p = 0; p < n; p++)
-                sum += dot(spans[p].length, weight + f * row_stride + spans[p].k * c, x + spans[p].offset);
-            out[f] = sum;
         }
     }
 }
