@@ -80,37 +80,32 @@ INLINE long spans_of(const aefk_conv_shape *s, long b, long oh, long ow, span *o
     return count;
 }
 
-/* Runs the statement after it for every output position of samples first..<first+count, in
- * order, with `position` the position's index over the whole batch and `n` its spans' count
- * (written into `spans`). */
-#define FOR_EACH_POSITION(s, first, count, spans, n, position)                                       \
-    for (long b = (first); b < (first) + (count); b++)                                                 \
-        for (long oh = 0, position = b * (s)->output_height * (s)->output_width; oh < (s)->output_height; oh++) \
-            for (long ow = 0, n = 0; ow < (s)->output_width && ((n = spans_of((s), b, oh, ow, (spans))), 1); ow++, position++)
-
-INLINE float dot(long n, const float *x, const float *y) {
-    vf sum = splat(0);
-    long i = 0;
-    for (; i + AEF_WIDTH <= n; i += AEF_WIDTH) sum += load(x + i) * load(y + i);
-    float total = 0;
-    for (long l = 0; l < AEF_WIDTH; l++) total += sum[l];
-    for (; i < n; i++) total += x[i] * y[i];
-    return total;
-}
-
-/* y[0..<n] += a · x[0..<n] */
-INLINE void axpy(long n, float a, const float *x, float *y) {
-    vf scale = splat(a);
-    long i = 0;
-    for (; i + AEF_WIDTH <= n; i += AEF_WIDTH) store(y + i, load(y + i) + scale * load(x + i));
-    for (; i < n; i++) y[i] += a * x[i];
-}
-
 /* Whether every tap of output column ow falls inside the input's width. */
 INLINE int inside_width(const aefk_conv_shape *s, long ow) {
     long left = ow * s->stride_width - s->pad_left;
     return left >= 0 && left + (s->kernel_width - 1) * s->dilation_width < s->input_width;
 }
+
+/* Runs STEP(positions, n, position) over the output positions of samples first..<first+count, in
+ * order: four adjacent positions of a row at once (positions = 4) where all their taps are inside
+ * the width, so they share the spans of the first, one at a time elsewhere; `position` is the
+ * first one's index over the whole batch, `n` its spans' count (written into `spans`). */
+#define FOR_EACH_POSITION_BLOCK(s, first, count, spans, STEP)                                          \
+    for (long b = (first); b < (first) + (count); b++) {                                                \
+        for (long oh = 0; oh < (s)->output_height; oh++) {                                               \
+            long position = (b * (s)->output_height + oh) * (s)->output_width;                           \
+            for (long ow = 0; ow < (s)->output_width;) {                                                 \
+                long n = spans_of((s), b, oh, ow, (spans));                                              \
+                if (ow + 4 <= (s)->output_width && inside_width((s), ow) && inside_width((s), ow + 3)) { \
+                    STEP(4, n, position);                                                                \
+                    ow += 4, position += 4;                                                              \
+                } else {                                                                                 \
+                    STEP(1, n, position);                                                                \
+                    ow += 1, position += 1;                                                              \
+                }                                                                                        \
+            }                                                                                            \
+        }                                                                                                \
+    }
 
 /* `positions` (1 or 4, a constant once inlined) adjacent outputs of one row whose taps fall at the
  * same kernel positions, `shift` floats apart in the input: each weight register, loaded once
@@ -149,13 +144,27 @@ INLINE void conv_forward_positions(const int positions, const aefk_conv_shape *s
         }
         for (int q = 0; q < positions; q++) store(out + q * filters + f, sum[q]);
     }
-    /* Few filters (or the last few): dot products along the patch, one per position. */
+    /* Few filters (or the last few): dot products along the patch, one register per position
+     * over all its spans, summed across lanes once at the end. */
     for (; f < filters; f++) {
+        vf sum[4];
+        float rest[4];
+        for (int q = 0; q < positions; q++) sum[q] = splat(0), rest[q] = 0;
+        for (long p = 0; p < n; p++) {
+            const float *w = weight + f * row_stride + spans[p].k * c, *patch = x + spans[p].offset;
+            long i = 0;
+            for (; i + AEF_WIDTH <= spans[p].length; i += AEF_WIDTH) {
+                vf w0 = load(w + i);
+                for (int q = 0; q < positions; q++) sum[q] += w0 * load(patch + q * shift + i);
+            }
+            for (; i < spans[p].length; i++) {
+                for (int q = 0; q < positions; q++) rest[q] += w[i] * patch[q * shift + i];
+            }
+        }
         for (int q = 0; q < positions; q++) {
             float total = bias[f];
-            for (long p = 0; p < n; p++)
-                total += dot(spans[p].length, weight + f * row_stride + spans[p].k * c, x + spans[p].offset + q * shift);
-            out[q * filters + f] = total;
+            for (int l = 0; l < AEF_WIDTH; l++) total += sum[q][l];
+            out[q * filters + f] = total + rest[q];
         }
     }
 }
@@ -165,78 +174,111 @@ static void AEF_NAME(conv_forward)(const aefk_conv_shape *s, const float *x, con
                                    float *y) {
     span spans[s->kernel_height * s->kernel_width];
     long shift = s->stride_width * s->channels;
-    for (long b = first; b < first + count; b++) {
-        for (long oh = 0; oh < s->output_height; oh++) {
-            float *out = y + (b * s->output_height + oh) * s->output_width * filters;
-            for (long ow = 0; ow < s->output_width;) {
-                long n = spans_of(s, b, oh, ow, spans);
-                if (ow + 4 <= s->output_width && inside_width(s, ow) && inside_width(s, ow + 3)) {
-                    conv_forward_positions(4, s, x, weight, transposed, bias, filters, spans, n, shift, out);
-                    ow += 4, out += 4 * filters;
-                } else {
-                    conv_forward_positions(1, s, x, weight, transposed, bias, filters, spans, n, shift, out);
-                    ow += 1, out += filters;
-                }
-            }
+#define STEP(positions, n, position) \
+    conv_forward_positions(positions, s, x, weight, transposed, bias, filters, spans, n, shift, y + (position) * filters)
+    FOR_EACH_POSITION_BLOCK(s, first, count, spans, STEP)
+#undef STEP
+}
+
+/* d[0..<length] += Σ_f gradient[f] · w[f · row_stride + 0..<length]: two registers along the
+ * span at a time, then one, then single values. */
+INLINE void add_filter_combination(long length, long filters, const float *gradient, const float *w, long row_stride,
+                                   float *d) {
+    long i = 0;
+    for (; i + 2 * AEF_WIDTH <= length; i += 2 * AEF_WIDTH) {
+        vf s0 = load(d + i), s1 = load(d + i + AEF_WIDTH);
+        for (long f = 0; f < filters; f++) {
+            vf g = splat(gradient[f]);
+            s0 += g * load(w + f * row_stride + i);
+            s1 += g * load(w + f * row_stride + i + AEF_WIDTH);
         }
+        store(d + i, s0);
+        store(d + i + AEF_WIDTH, s1);
+    }
+    for (; i + AEF_WIDTH <= length; i += AEF_WIDTH) {
+        vf s0 = load(d + i);
+        for (long f = 0; f < filters; f++) s0 += splat(gradient[f]) * load(w + f * row_stride + i);
+        store(d + i, s0);
+    }
+    for (; i < length; i++) {
+        float sum = d[i];
+        for (long f = 0; f < filters; f++) sum += gradient[f] * w[f * row_stride + i];
+        d[i] = sum;
+    }
+}
+
+/* The input gradient of `positions` adjacent outputs (as conv_forward_positions), one after the
+ * other: their spans overlap, so their sums cannot share registers. (Summing the union of the
+ * spans once per register measured no faster on W2's layers: a position's work is small.) */
+INLINE void conv_input_positions(const int positions, const aefk_conv_shape *s, const float *gradient,
+                                 const float *weight, long filters, const span *spans, long n, long shift, float *dx) {
+    long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c;
+    for (int q = 0; q < positions; q++) {
+        for (long p = 0; p < n; p++)
+            add_filter_combination(spans[p].length, filters, gradient + q * filters, weight + spans[p].k * c, row_stride,
+                                   dx + spans[p].offset + q * shift);
     }
 }
 
 static void AEF_NAME(conv_input_gradient)(const aefk_conv_shape *s, const float *dy, const float *weight, long filters,
                                           long first, long count, float *dx) {
-    long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c;
-    long input_size = s->input_height * s->input_width * c;
+    long input_size = s->input_height * s->input_width * s->channels;
     span spans[s->kernel_height * s->kernel_width];
+    long shift = s->stride_width * s->channels;
     for (long i = first * input_size; i < (first + count) * input_size; i++) dx[i] = 0;
-    FOR_EACH_POSITION(s, first, count, spans, n, position) {
-        const float *gradient = dy + position * filters;
-        for (long p = 0; p < n; p++) {
-            float *d = dx + spans[p].offset;
-            const float *w = weight + spans[p].k * c;
-            /* d[0..<length] += Σ_f gradient[f] · W[f, k..]: two registers along the span at a
-             * time, then one, then single values. */
-            long length = spans[p].length, i = 0;
-            for (; i + 2 * AEF_WIDTH <= length; i += 2 * AEF_WIDTH) {
-                vf s0 = load(d + i), s1 = load(d + i + AEF_WIDTH);
-                for (long f = 0; f < filters; f++) {
-                    vf g = splat(gradient[f]);
-                    s0 += g * load(w + f * row_stride + i);
-                    s1 += g * load(w + f * row_stride + i + AEF_WIDTH);
-                }
-                store(d + i, s0);
-                store(d + i + AEF_WIDTH, s1);
-            }
-            for (; i + AEF_WIDTH <= length; i += AEF_WIDTH) {
-                vf s0 = load(d + i);
-                for (long f = 0; f < filters; f++) s0 += splat(gradient[f]) * load(w + f * row_stride + i);
-                store(d + i, s0);
-            }
-            for (; i < length; i++) {
-                float sum = d[i];
-                for (long f = 0; f < filters; f++) sum += gradient[f] * w[f * row_stride + i];
-                d[i] = sum;
-            }
+#define STEP(positions, n, position) \
+    conv_input_positions(positions, s, dy + (position) * filters, weight, filters, spans, n, shift, dx)
+    FOR_EACH_POSITION_BLOCK(s, first, count, spans, STEP)
+#undef STEP
+}
+
+/* sum[0..<n] += Σ_{q < positions} a[q · a_stride] · v[q · v_stride + 0..<n]: one load and store
+ * of each sum register for all the positions. */
+INLINE void add_products(const int positions, long n, const float *a, long a_stride, const float *v, long v_stride,
+                         float *sum) {
+    long i = 0;
+    for (; i + AEF_WIDTH <= n; i += AEF_WIDTH) {
+        vf total = load(sum + i);
+        for (int q = 0; q < positions; q++) total += splat(a[q * a_stride]) * load(v + q * v_stride + i);
+        store(sum + i, total);
+    }
+    for (; i < n; i++) {
+        float total = sum[i];
+        for (int q = 0; q < positions; q++) total += a[q * a_stride] * v[q * v_stride + i];
+        sum[i] = total;
+    }
+}
+
+/* The weight gradient of `positions` (1 or 4) adjacent outputs whose taps fall at the same kernel
+ * positions, `shift` floats apart in the input (as conv_forward_positions): each partial-sum
+ * register is loaded and stored once for all of them. */
+INLINE void conv_weight_positions(const int positions, const aefk_conv_shape *s, const float *x, const float *gradient,
+                                  long filters, const span *spans, long n, long shift, int natural, float *partial) {
+    long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c;
+    for (long p = 0; p < n; p++) {
+        const float *patch = x + spans[p].offset;
+        if (natural) {
+            /* partial[f, k..] += Σ_q gradient_q[f] · patch_q */
+            for (long f = 0; f < filters; f++)
+                add_products(positions, spans[p].length, gradient + f, filters, patch, shift,
+                             partial + f * row_stride + spans[p].k * c);
+        } else {
+            /* partial[k.., :] += Σ_q patch_q[j] · gradient_q */
+            float *sum = partial + spans[p].k * c * filters;
+            for (long j = 0; j < spans[p].length; j++, sum += filters)
+                add_products(positions, filters, patch + j, shift, gradient, filters, sum);
         }
     }
 }
 
 static void AEF_NAME(conv_weight_gradient)(const aefk_conv_shape *s, const float *x, const float *dy, long filters,
                                            long first, long count, int natural, float *partial) {
-    long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c;
     span spans[s->kernel_height * s->kernel_width];
-    FOR_EACH_POSITION(s, first, count, spans, n, position) {
-        const float *gradient = dy + position * filters;
-        for (long p = 0; p < n; p++) {
-            const float *patch = x + spans[p].offset;
-            if (natural) {
-                for (long f = 0; f < filters; f++)
-                    axpy(spans[p].length, gradient[f], patch, partial + f * row_stride + spans[p].k * c);
-            } else {
-                float *sum = partial + spans[p].k * c * filters;
-                for (long j = 0; j < spans[p].length; j++, sum += filters) axpy(filters, patch[j], gradient, sum);
-            }
-        }
-    }
+    long shift = s->stride_width * s->channels;
+#define STEP(positions, n, position) \
+    conv_weight_positions(positions, s, x, dy + (position) * filters, filters, spans, n, shift, natural, partial)
+    FOR_EACH_POSITION_BLOCK(s, first, count, spans, STEP)
+#undef STEP
 }
 
 /* ---- Pooling ------------------------------------------------------------------------------- */
