@@ -130,6 +130,7 @@ let median = times[times.count / 2]
 let gflop = Double(model.gemmFlopsPerSample.training) * Double(data.images.sampleCount) / 1e9
 let achieved = gflop / median
 print("\(workload), \(data.images.sampleCount) images, batch 256, Adam, \(threads) threads, \(model.parameterCount) parameters")
+print(BLASInfo.description)  // the OpenBLAS core and the vector-kernel build (AEF_FORCE_ISA picks another)
 print(String(format: "epoch time     min %.3f s  median %.3f s  (%d timed epochs)", times[0], median, times.count))
 print(String(format: "GEMM work      %.1f GFLOP per epoch -> %.1f GFLOP/s", gflop, achieved))
 print(String(format: "sgemm ceiling  %.1f GFLOP/s (256x784 . 784x256, same run) -> sgemm-bound epoch %.3f s", peak, gflop / peak))

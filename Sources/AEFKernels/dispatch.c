@@ -42,10 +42,14 @@ static const aefk_table *choose(void) {
 }
 
 const aefk_table *aefk_kernels(void) {
-    /* Racing first calls compute the same answer; a pointer store is atomic on x86-64. */
-    static const aefk_table *volatile chosen;
-    if (!chosen) chosen = choose();
-    return chosen;
+    /* Racing first calls compute the same answer and store it atomically. */
+    static const aefk_table *chosen;
+    const aefk_table *table = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
+    if (!table) {
+        table = choose();
+        __atomic_store_n(&chosen, table, __ATOMIC_RELEASE);
+    }
+    return table;
 }
 
 long aefk_lstm_packed_count(long units) { return (units + 15) / 16 * units * 4 * 16; }
