@@ -44,9 +44,10 @@
  *            identical bits. Bit-exact batch invariance is not offered: it would mean one row per
  *            GEMM call or kernels of the library's own (README, "Numerical contract").
  * Machines.  Training is reproducible bit for bit on one machine kind: the same seed, thread
- *            count, OpenBLAS build and core (aef_blas_info) and library version give identical
- *            weights and model bytes. Another CPU kind rounds differently, so its weights differ in the last bits
- *            and grow apart over training; its inference on the same model file stays within the
+ *            count, OpenBLAS build and core, vector-kernel build (all three in aef_blas_info) and
+ *            library version give identical weights and model bytes. Another CPU kind (or kernel
+ *            build, AEF_FORCE_ISA) rounds differently, so its weights differ in the last bits and
+ *            grow apart over training; its inference on the same model file stays within the
  *            batch bound above.
  * Model files. Every later version of this library loads the files of every earlier one: a file
  *            of a format version it knows (format 1 so far) loads and computes the outputs it
