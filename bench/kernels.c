@@ -25,12 +25,13 @@ static void lstm(const aefk_table *t) {
     float *h = filled(rows * units), *r = filled(4 * units * units), *gates = filled(rows * 4 * units);
     float *inputs = filled(rows * 4 * units), *previous = filled(rows * units), *c = filled(rows * units);
     float *out = filled(rows * units), *dh = filled(rows * units), *dc = filled(rows * units), *dg = filled(rows * 4 * units);
-    float *packed = malloc((size_t)aefk_lstm_packed_count(units) * sizeof *packed);
-    aefk_lstm_pack_recurrent(r, units, packed);
+    float *packed = malloc((size_t)aefk_lstm_packed_count(units, units) * sizeof *packed);
+    aefk_lstm_pack(r, units, units, packed);
+    aefk_lstm_step step = {rows, units, NULL, 0, 0, NULL, h, packed, NULL, previous, gates, c, out};
     double flops = 2.0 * (double)(rows * units * 4 * units) * (double)calls, start = now();
     for (long i = 0; i < calls; i++) {
         memcpy(gates, inputs, (size_t)(rows * 4 * units) * sizeof *gates);
-        t->lstm_step_forward(rows, units, h, packed, NULL, previous, gates, c, out);
+        t->lstm_step_forward(&step);
     }
     double forward = now() - start;
     start = now();

@@ -52,15 +52,15 @@ const aefk_table *aefk_kernels(void) {
     return table;
 }
 
-long aefk_lstm_packed_count(long units) { return (units + 15) / 16 * units * 4 * 16; }
+long aefk_lstm_packed_count(long units, long inputs) { return (units + 15) / 16 * inputs * 4 * 16; }
 
-void aefk_lstm_pack_recurrent(const float *r, long units, float *packed) {
+void aefk_lstm_pack(const float *weights, long units, long inputs, float *packed) {
     for (long block = 0; block < (units + 15) / 16; block++) {
-        for (long k = 0; k < units; k++) {
+        for (long k = 0; k < inputs; k++) {
             for (long gate = 0; gate < 4; gate++) {
                 for (long lane = 0; lane < 16; lane++) {
                     long unit = block * 16 + lane;
-                    *packed++ = unit < units ? r[(gate * units + unit) * units + k] : 0;
+                    *packed++ = unit < units ? weights[(gate * units + unit) * inputs + k] : 0;
                 }
             }
         }

@@ -385,30 +385,37 @@ static void AEF_NAME(activation_backward)(aefk_activation function, long count, 
 
 /* ---- LSTM step ------------------------------------------------------------------------------ */
 
-#define PACK 16 /* units per packed block of R (aefk_lstm_pack_recurrent) */
+#define PACK 16 /* units per packed block (aefk_lstm_pack) */
 
-/* Rows r0..<r0+rb (rb ≤ AEF_ROWS, a constant once inlined) for units j0..<j0+lanes: the four
- * gates' recurrent sums in registers over k, then the cell update, all before the next block. */
-INLINE void lstm_forward_block(const int rb, long r0, long j0, long lanes, long units, const float *h_prev,
-                               const float *packed, const float *peephole, const float *c_prev, float *gates,
-                               float *cells, float *hidden) {
-    vf sum[AEF_ROWS][4];
-    for (int r = 0; r < rb; r++) for (int g = 0; g < 4; g++) sum[r][g] = splat(0);
-    const float *p = packed + (j0 / PACK) * units * 4 * PACK + j0 % PACK;
-    for (long k = 0; k < units; k++, p += 4 * PACK) {
+/* sum[r][g] += Σ_k v[(r0 + r) · stride + k] · M[g·units + j0 + lane, k] over k < inputs, M packed. */
+INLINE void lstm_add_products(const int rb, vf sum[][4], long r0, long j0, long units, long inputs, const float *v,
+                              long stride, const float *packed) {
+    const float *p = packed + (j0 / PACK) * inputs * 4 * PACK + j0 % PACK;
+    for (long k = 0; k < inputs; k++, p += 4 * PACK) {
         for (int r = 0; r < rb; r++) {
-            vf h = splat(h_prev[(r0 + r) * units + k]);
-            for (int g = 0; g < 4; g++) sum[r][g] += h * load(p + g * PACK);
+            vf value = splat(v[(r0 + r) * stride + k]);
+            for (int g = 0; g < 4; g++) sum[r][g] += value * load(p + g * PACK);
         }
     }
+}
+
+/* Rows r0..<r0+rb (rb ≤ AEF_ROWS, a constant once inlined) for units j0..<j0+lanes: the four
+ * gates' input and recurrent sums in registers, then the cell update, all before the next block. */
+INLINE void lstm_forward_block(const int rb, long r0, long j0, long lanes, const aefk_lstm_step *s) {
+    long units = s->units;
+    vf sum[AEF_ROWS][4];
+    for (int r = 0; r < rb; r++) for (int g = 0; g < 4; g++) sum[r][g] = splat(0);
+    if (s->packed_input) lstm_add_products(rb, sum, r0, j0, units, s->features, s->x, s->x_stride, s->packed_input);
+    lstm_add_products(rb, sum, r0, j0, units, units, s->h_prev, units, s->packed_recurrent);
     vf zero = splat(0);
+    const float *peephole = s->peephole;
     vf pi = peephole ? load_n(peephole + j0, lanes) : zero;
     vf po = peephole ? load_n(peephole + units + j0, lanes) : zero;
     vf pf = peephole ? load_n(peephole + 2 * units + j0, lanes) : zero;
     for (int r = 0; r < rb; r++) {
-        float *a = gates + (r0 + r) * 4 * units + j0;
+        float *a = s->gates + (r0 + r) * 4 * units + j0;
         long state = (r0 + r) * units + j0;
-        vf previous = load_n(c_prev + state, lanes);
+        vf previous = load_n(s->c_prev + state, lanes);
         vf i = vsigmoid(sum[r][0] + load_n(a, lanes) + pi * previous);
         vf f = vsigmoid(sum[r][2] + load_n(a + 2 * units, lanes) + pf * previous);
         vf candidate = vtanh(sum[r][3] + load_n(a + 3 * units, lanes));
@@ -418,21 +425,17 @@ INLINE void lstm_forward_block(const int rb, long r0, long j0, long lanes, long 
         store_n(a + units, o, lanes);
         store_n(a + 2 * units, f, lanes);
         store_n(a + 3 * units, candidate, lanes);
-        store_n(cells + state, c, lanes);
-        store_n(hidden + state, o * vtanh(c), lanes);
+        store_n(s->cells + state, c, lanes);
+        store_n(s->hidden + state, o * vtanh(c), lanes);
     }
 }
 
-static void AEF_NAME(lstm_step_forward)(long rows, long units, const float *h_prev, const float *packed,
-                                        const float *peephole, const float *c_prev, float *gates, float *cells,
-                                        float *hidden) {
-    for (long j0 = 0; j0 < units; j0 += AEF_WIDTH) {
-        long lanes = units - j0 < AEF_WIDTH ? units - j0 : AEF_WIDTH;
+static void AEF_NAME(lstm_step_forward)(const aefk_lstm_step *s) {
+    for (long j0 = 0; j0 < s->units; j0 += AEF_WIDTH) {
+        long lanes = s->units - j0 < AEF_WIDTH ? s->units - j0 : AEF_WIDTH;
         long r0 = 0;
-        for (; r0 + AEF_ROWS <= rows; r0 += AEF_ROWS)
-            lstm_forward_block(AEF_ROWS, r0, j0, lanes, units, h_prev, packed, peephole, c_prev, gates, cells, hidden);
-        for (; r0 < rows; r0++)
-            lstm_forward_block(1, r0, j0, lanes, units, h_prev, packed, peephole, c_prev, gates, cells, hidden);
+        for (; r0 + AEF_ROWS <= s->rows; r0 += AEF_ROWS) lstm_forward_block(AEF_ROWS, r0, j0, lanes, s);
+        for (; r0 < s->rows; r0++) lstm_forward_block(1, r0, j0, lanes, s);
     }
 }
 

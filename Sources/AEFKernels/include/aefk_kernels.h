@@ -37,12 +37,29 @@ typedef enum {
     AEFK_ACTIVATION_ELU = 3, AEFK_ACTIVATION_SIGMOID = 4, AEFK_ACTIVATION_TANH = 5
 } aefk_activation;
 
-/* Floats aefk_lstm_pack_recurrent writes for `units` hidden units. */
-long aefk_lstm_packed_count(long units);
+/* Floats aefk_lstm_pack writes for a [4·units, inputs] matrix. */
+long aefk_lstm_packed_count(long units, long inputs);
 
-/* Packs R [4·units, units] (gate blocks i, o, f, c; row-major) for lstm_step_forward: blocks of 16
- * units, then k, then gate, then the 16 units (zero past `units`). Not dispatched: one layout. */
-void aefk_lstm_pack_recurrent(const float *r, long units, float *packed);
+/* Packs an LSTM weight matrix [4·units, inputs] (R: inputs = units; W: inputs = features; gate
+ * blocks i, o, f, c; row-major) for lstm_step_forward: blocks of 16 units, then k, then gate, then
+ * the 16 units (zero past `units`). Not dispatched: one layout. */
+void aefk_lstm_pack(const float *weights, long units, long inputs, float *packed);
+
+/* One LSTM step for `rows` samples (H = units; gates, states and h_prev row-major, contiguous
+ * rows). On entry gates [rows, 4H] holds what the pre-activations start from: x·Wᵀ + b when
+ * packed_input is NULL, b alone when it is given (then x·Wᵀ is summed here, from row r at
+ * x + r·x_stride, `features` values). */
+typedef struct {
+    long rows, units;
+    const float *x;               /* read only with packed_input */
+    long x_stride, features;
+    const float *packed_input;    /* W packed by aefk_lstm_pack, or NULL */
+    const float *h_prev;          /* [rows, H] */
+    const float *packed_recurrent; /* R packed by aefk_lstm_pack */
+    const float *peephole;        /* [3H] (i, o, f) or NULL */
+    const float *c_prev;          /* [rows, H] */
+    float *gates, *cells, *hidden; /* [rows, 4H], [rows, H], [rows, H] */
+} aefk_lstm_step;
 
 typedef struct {
     aefk_isa isa;
@@ -72,12 +89,11 @@ typedef struct {
     /* dx[i] = dy[i] · f′ written in terms of the output y[i], for i < count. */
     void (*activation_backward)(aefk_activation function, long count, const float *y, const float *dy, float *dx);
 
-    /* One LSTM step for `rows` samples (all row-major, contiguous rows; H = units):
-     * gates [rows, 4H] holds x·Wᵀ + b on entry and the activated gates i, o, f, c on exit;
-     * gates += h_prev · Rᵀ (R packed by aefk_lstm_pack_recurrent), then c = f ⊙ c_prev + i ⊙ c̃,
-     * h = o ⊙ tanh(c). peephole [3H] (i, o, f) or NULL: i, f also see P ⊙ c_prev, o sees P ⊙ c. */
-    void (*lstm_step_forward)(long rows, long units, const float *h_prev, const float *packed, const float *peephole,
-                              const float *c_prev, float *gates, float *cells, float *hidden);
+    /* One LSTM step (aefk_lstm_step): z = gates + [x·Wᵀ] + h_prev · Rᵀ summed in registers, then
+     * i, o, f = σ, c̃ = tanh, c = f ⊙ c_prev + i ⊙ c̃, h = o ⊙ tanh(c); gates [rows, 4H] leaves
+     * holding the activated i, o, f, c̃. With peepholes i, f also see P ⊙ c_prev and o sees P ⊙ c.
+     * Per row the sums run in one fixed order (the x terms, then the h terms), whatever `rows`. */
+    void (*lstm_step_forward)(const aefk_lstm_step *step);
     /* The step's backward: from the activated gates, c, c_prev and dh = d_hidden + dh_next, writes
      * d_gates [rows, 4H] (pre-activation gradients), replaces dc_next with dc ⊙ f (+ peephole terms)
      * and dh_next with d_gates · R (R natural, [4H, H]). */

@@ -13,7 +13,7 @@ import AEFKernels
 /// P), starting at zero: the input and forget gates also see c_{t−1}, the output gate c_t
 /// (i = σ(… + P_i ⊙ c_{t−1}), f = σ(… + P_f ⊙ c_{t−1}), o = σ(… + P_o ⊙ c_t)).
 ///
-/// The input projections of all steps are one GEMM up front. Each step is one call of the vector
+/// In training the input projections of all steps are one GEMM up front. Each step is one call of the vector
 /// kernel lstm_step_forward (Sources/AEFKernels): for a block of samples it sums h_{t−1} · Rᵀ for
 /// the four gates in registers, with R packed once per pass so it streams from cache, and
 /// applies the cell update before moving on; its backward twin computes the gate gradients and
@@ -67,7 +67,9 @@ final class LSTM: RecurrentLayer {
     private func inputScratch(batch: Int) -> Int { repeatsInput ? batch * 4 * units : steps * batch * features }
 
     func scratchCount(batch: Int) -> Int {
-        inputScratch(batch: batch) + steps * batch * ((repeatsInput ? 0 : features) + 11 * units) + 4 * batch * units + aefk_lstm_packed_count(units)
+        let training = inputScratch(batch: batch) + steps * batch * ((repeatsInput ? 0 : features) + 11 * units)
+            + 4 * batch * units + aefk_lstm_packed_count(units, units)
+        return Swift.max(training, inferenceScratchCount(batch: batch))
     }
 
     func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
@@ -88,20 +90,69 @@ final class LSTM: RecurrentLayer {
 
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
+        if phase == .inference { return infer(x, y, batch: batch, scratch: scratch) }
         let s = regions(scratch, batch: batch), h = units, g4 = 4 * units
         Recurrence.projectInputs(x, timeMajor: s.x, weight: w, bias: b, steps: steps, batch: batch, features: features,
                                  gates: g4, repeated: repeatsInput, into: s.gates)
         Bias.broadcast(h0, into: s.hInitial, rows: batch, columns: h)
         Bias.broadcast(c0, into: s.cInitial, rows: batch, columns: h)
-        aefk_lstm_pack_recurrent(r, units, s.packed)
+        aefk_lstm_pack(r, h, h, s.packed)
         Recurrence.forEachChunk(steps: steps, batch: batch, units: units, gates: 4) { t, first, rows in
             let row = t * batch + first
             let gates = s.gates + row * g4, cells = s.cells + row * h, hidden = s.hidden + row * h
-            let previousHidden = t > 0 ? hidden - batch * h : s.hInitial + first * h
-            let previousCells = t > 0 ? cells - batch * h : s.cInitial + first * h
-            kernels.lstm_step_forward(rows, h, previousHidden, s.packed, p, previousCells, gates, cells, hidden)
+            var step = aefk_lstm_step(rows: rows, units: h, x: nil, x_stride: 0, features: 0, packed_input: nil,
+                                      h_prev: t > 0 ? hidden - batch * h : s.hInitial + first * h, packed_recurrent: s.packed,
+                                      peephole: p, c_prev: t > 0 ? cells - batch * h : s.cInitial + first * h,
+                                      gates: gates, cells: cells, hidden: hidden)
+            kernels.lstm_step_forward(&step)
         }
         emitOutput(s.hidden, into: y, batch: batch)
+    }
+
+    private func inferenceScratchCount(batch: Int) -> Int {
+        aefk_lstm_packed_count(units, units) + aefk_lstm_packed_count(units, features) + 2 * batch * 4 * units + 4 * batch * units
+    }
+
+    /// Inference keeps two states per sample rather than every step's gates, cells and hidden
+    /// states: each chunk of the batch goes through all the steps while its states stay in cache,
+    /// the step kernel summing x_t·Wᵀ itself (W and R packed once per call), so there is no
+    /// projection GEMM over all steps and nothing per step is written but the output. A repeated
+    /// input is projected once, as in training.
+    private func infer(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                       scratch: UnsafeMutablePointer<Float>) {
+        let h = units, g4 = 4 * units
+        let packedRecurrent = scratch, packedInput = packedRecurrent + aefk_lstm_packed_count(h, h)
+        let start = packedInput + aefk_lstm_packed_count(h, features)  // [batch, 4H]: b, or x·Wᵀ + b once
+        let allGates = start + batch * g4, allStates = allGates + batch * g4  // states: [2 slots][h, c][batch, H]
+        aefk_lstm_pack(r, h, h, packedRecurrent)
+        if repeatsInput {
+            Recurrence.projectInputs(x, timeMajor: allGates, weight: w, bias: b, steps: 1, batch: batch,
+                                     features: features, gates: g4, repeated: true, into: start)
+        } else {
+            aefk_lstm_pack(w, h, features, packedInput)
+            Bias.broadcast(b, into: start, rows: batch, columns: g4)
+        }
+        let xStride = repeatsInput ? features : steps * features
+        Recurrence.forEachChunk(batch: batch, units: units, gates: 4) { first, rows in
+            let gates = allGates + first * g4
+            func slot(_ i: Int) -> UnsafeMutablePointer<Float> { allStates + i % 2 * 2 * batch * h + first * h }  // cells at + batch·H
+            Bias.broadcast(h0, into: slot(0), rows: rows, columns: h)
+            Bias.broadcast(c0, into: slot(0) + batch * h, rows: rows, columns: h)
+            for t in 0..<steps {
+                let previous = slot(t), next = slot(t + 1)
+                let last = t == steps - 1 && !returnSequences
+                gates.update(from: start + first * g4, count: rows * g4)
+                var step = aefk_lstm_step(rows: rows, units: h, x: x + first * xStride + (repeatsInput ? 0 : t * features),
+                                          x_stride: xStride, features: features, packed_input: repeatsInput ? nil : packedInput,
+                                          h_prev: previous, packed_recurrent: packedRecurrent, peephole: p,
+                                          c_prev: previous + batch * h, gates: gates, cells: next + batch * h,
+                                          hidden: last ? y + first * h : next)
+                kernels.lstm_step_forward(&step)
+                if returnSequences {
+                    for n in 0..<rows { (y + ((first + n) * steps + t) * h).update(from: next + n * h, count: h) }
+                }
+            }
+        }
     }
 
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,

@@ -27,13 +27,14 @@ enum Recurrence {
     }
 
     /// Runs body(step, first sample, samples) over every step (last to first when `backwards`)
-    /// for chunks of the batch, a thread per contiguous part of the batch. A chunk's per-step GEMM
-    /// (chunk × gates·units × units) stays under 2^18 multiply-adds, OpenBLAS's threshold for
-    /// running on the calling thread. Chunk boundaries depend on the batch and the layer's size
-    /// only, so results do not depend on the thread count.
+    /// for chunks of the batch, a thread per contiguous part of the batch. A chunk's per-step work
+    /// (chunk × gates·units × units multiply-adds) stays under 2^18: for the GRU's per-step sgemm
+    /// that is OpenBLAS's threshold for running on the calling thread; for the LSTM's step kernel
+    /// it keeps a call's gates and states in L1/L2. Chunk boundaries depend on the batch and the
+    /// layer's size only, so results do not depend on the thread count.
     static func forEachChunk(steps: Int, batch: Int, units: Int, gates: Int, backwards: Bool = false,
                              _ body: (Int, Int, Int) -> Void) {
-        let chunk = Swift.min(batch, Swift.max(8, (1 << 18) / (gates * units * units)))
+        let chunk = chunkSize(batch: batch, units: units, gates: gates)
         Parallel.forRanges(batch, alignment: chunk, grain: chunk) { samples in
             let order = backwards ? stride(from: steps - 1, through: 0, by: -1) : stride(from: 0, through: steps - 1, by: 1)
             for t in order {
@@ -42,6 +43,20 @@ enum Recurrence {
                 }
             }
         }
+    }
+
+    /// Runs body(first sample, samples) for the same chunks, each once (the body loops over the steps).
+    static func forEachChunk(batch: Int, units: Int, gates: Int, _ body: (Int, Int) -> Void) {
+        let chunk = chunkSize(batch: batch, units: units, gates: gates)
+        Parallel.forRanges(batch, alignment: chunk, grain: chunk) { samples in
+            for first in stride(from: samples.lowerBound, to: samples.upperBound, by: chunk) {
+                body(first, Swift.min(chunk, samples.upperBound - first))
+            }
+        }
+    }
+
+    private static func chunkSize(batch: Int, units: Int, gates: Int) -> Int {
+        Swift.min(batch, Swift.max(8, (1 << 18) / (gates * units * units)))
     }
 
     /// Time-major gate pre-activations [steps·batch, gates] = x · Wᵀ + b: one GEMM over all steps

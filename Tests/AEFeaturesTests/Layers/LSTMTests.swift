@@ -61,6 +61,44 @@ final class LSTMTests: XCTestCase {
         } } }
     }
 
+    /// Inference has its own path (two states per sample, x·Wᵀ summed in the step kernel): every
+    /// build against the reference, for last states and sequences, a repeated input and
+    /// peepholes, with 21 and 37 units and a batch of 7 (full register blocks and a remainder).
+    func testInferencePathOfEveryKernelBuildMatchesReference() {
+        let (batch, steps, features) = (7, 3, 5)
+        for kernels in Kernels.supported { for units in [21, 37] { for peephole in [false, true] {
+            for returnSequences in [false, true] { for repeated in [false, true] {
+                let layer = LSTM(steps: steps, features: features, units: units, returnSequences: returnSequences,
+                                 repeatsInput: repeated, peephole: peephole, kernels: kernels)
+                let harness = LayerHarness(layer)
+                var data = TestData(seed: 99)
+                harness.parameters = data.uniform(harness.block.parameterCount)
+                let x = data.uniform(batch * layer.inputSize)
+                let sequences = repeated ? (0..<batch).flatMap { n in (0..<steps).flatMap { _ in x[(n * features)..<((n + 1) * features)] } } : x
+                let h = Reference.lstm(x: sequences, parameters: harness.parameters, batch: batch, steps: steps, features: features,
+                                       units: units, peephole: peephole)
+                assertClose(harness.run(x, batch: batch, phase: .inference).y,
+                            returnSequences ? h : lastSteps(h, batch: batch, steps: steps, units: units), absolute: 1e-5,
+                            "LSTM inference \(String(cString: kernels.name)), \(units) units, peephole \(peephole), sequences \(returnSequences), repeated \(repeated)")
+            } }
+        } } }
+    }
+
+    /// In inference each sample's sums run in the kernel's fixed order whatever the batch, so a
+    /// batch of 40 (chunks of 16 on several threads, the last short) gives every sample exactly
+    /// what a batch of one gives it.
+    func testInferenceDoesNotDependOnTheBatch() {
+        let (steps, features, units, batch) = (4, 6, 64, 40)
+        let harness = LayerHarness(LSTM(steps: steps, features: features, units: units, returnSequences: false, peephole: true))
+        var data = TestData(seed: 101)
+        harness.parameters = data.uniform(harness.block.parameterCount, scale: 0.3)
+        let x = data.uniform(batch * steps * features), whole = harness.run(x, batch: batch, phase: .inference).y
+        for n in 0..<batch {
+            let one = harness.run(Array(x[(n * steps * features)..<((n + 1) * steps * features)]), batch: 1, phase: .inference).y
+            XCTAssertEqual(Array(whole[(n * units)..<((n + 1) * units)]), one, "sample \(n)")
+        }
+    }
+
     /// A repeated input (the decoder reading the code; with peepholes) against the reference run
     /// on the input copied to every step, and against central differences of it.
     func testRepeatedInputMatchesReferenceOnTheRepeatedSequence() {
