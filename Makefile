@@ -2,6 +2,7 @@
 #   make lib          release .so with the Swift runtime linked in, exporting only aef_ symbols
 #   make check-lib    exported symbols == header declarations; no Swift library in ldd
 #   make bench-kernels  the vector kernels' rates, every instruction-set build the CPU runs
+#   make bench-gemm-split  products split over the engine's thread pool against OpenBLAS's threads
 #   make c-tests      C tests (-Wall -Wextra -Werror -pedantic) against the header and the .so
 #   make valgrind     the C tests and example under valgrind (no leaks, no invalid accesses)
 #   make examples     build and run examples/c
@@ -31,7 +32,7 @@ LDLIBS   := -L$(LIBDIR) -laefeatures -lpthread -lm
 RUN      := env LD_LIBRARY_PATH=$(CURDIR)/$(LIBDIR)
 VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
 
-.PHONY: lib openblas-positions bench-latency bench-kernels check-lib check-baseline c-tests valgrind examples install check-install python py-tests py-examples wheel test-wheel clean \
+.PHONY: lib openblas-positions bench-latency bench-kernels bench-gemm-split check-lib check-baseline c-tests valgrind examples install check-install python py-tests py-examples wheel test-wheel clean \
         check-reliability fuzz fuzz-replay bad-inputs tsan soak kill-save save-failures determinism
 .DELETE_ON_ERROR:
 
@@ -98,6 +99,12 @@ bench-kernels: $(OUT)/bench-kernels
 
 $(OUT)/bench-kernels: bench/kernels.c $(wildcard Sources/AEFKernels/*.[ch] Sources/AEFKernels/include/*.h)
 	clang -O2 -Wall -Wextra -ISources/AEFKernels/include -o $@ bench/kernels.c Sources/AEFKernels/*.c
+
+bench-gemm-split: $(OUT)/bench-gemm-split
+	$(OUT)/bench-gemm-split
+
+$(OUT)/bench-gemm-split: bench/gemm_split.c Sources/AEFKernels/pool.c Sources/AEFKernels/include/aefk_pool.h
+	$(CC) $(CFLAGS) -ISources/AEFKernels/include -o $@ bench/gemm_split.c Sources/AEFKernels/pool.c -lopenblas -lpthread
 
 $(OUT)/latency: bench/latency.c include/aefeatures.h $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)

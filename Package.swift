@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(name: "aef-bench", dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS"], path: "bench",
                           // Everything else in bench/ is a script or a C program of its own.
                           exclude: ["adversarial_rate.py", "anomaly.py", "anomaly_scores.py", "batch_dependence.py",
-                                   "compare", "fashion_data.py", "fashion_features.py", "insurance_features.py", "kernels.c",
+                                   "compare", "fashion_data.py", "fashion_features.py", "insurance_features.py", "kernels.c", "gemm_split.c",
                                    "latency.c", "onnx_encoder.py", "openblas_positions.c", "partial_fit.py",
                                    "python_import.py", "python_threads.py", "scale_out.py", "seq2seq_policies.py",
                                    "sparse_weight.py"]),

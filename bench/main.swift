@@ -62,8 +62,11 @@ guard let body = specs[workload] else {
 }
 let spec = try ModelSpec(json: body + #","training":{"optimizer":"adam","learning_rate":0.001,"batch_size":256,"epochs":\#(timedEpochs + 1)}}"#)
 
-/// GFLOP/s of OpenBLAS sgemm on W1's first-layer forward shape (256x784 · 784x256), median of 5.
+/// GFLOP/s of OpenBLAS sgemm on W1's first-layer forward shape (256x784 · 784x256), median of 5,
+/// on OpenBLAS's own `threads` threads (the engine runs it single-threaded on its own pool).
 func sgemmRate() -> Double {
+    openblas_set_num_threads(Int32(threads))
+    defer { openblas_set_num_threads(1) }
     let (m, k, n) = (256, 784, 256)
     let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
     var c = [Float](repeating: 0, count: m * n)

@@ -149,9 +149,15 @@ const char *aef_last_error(void);
  * Never NULL; static storage. Thread-safe. */
 const char *aef_status_string(aef_status status);
 
-/* Threads the library uses for its math (OpenBLAS). n_threads >= 1; 0 means all cores, the
- * default. A host with its own thread pool can set 1. Applies process-wide; call it while no
- * other aef_ call runs. */
+/* Threads the library uses for its math. n_threads >= 1; 0 means all cores. The default is the
+ * count OpenBLAS loaded with (OPENBLAS_NUM_THREADS, else OMP_NUM_THREADS, else all cores). A host
+ * with its own thread pool can set 1. Applies process-wide; call it while no other aef_ call runs.
+ * The threads are the library's own pool (started on first use, kept for the process; a child
+ * after fork() starts its own), which also splits the large matrix products: at its first math
+ * call the library sets OpenBLAS to one thread (openblas_set_num_threads(1)), because OpenBLAS's
+ * idle workers spin for about 0.1 s after each call and took a quarter of the cores from the
+ * library's own loops. A host that calls the same OpenBLAS itself therefore gets single-threaded
+ * products unless it sets OpenBLAS's thread count again (the library's results stay correct). */
 aef_status aef_set_num_threads(int n_threads);
 
 /* Threads currently in use, into *out_threads. */

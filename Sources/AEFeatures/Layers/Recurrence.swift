@@ -28,9 +28,9 @@ enum Recurrence {
 
     /// Runs body(step, first sample, samples) over every step (last to first when `backwards`)
     /// for chunks of the batch, a thread per contiguous part of the batch. A chunk's per-step work
-    /// (chunk × gates·units × units multiply-adds) stays under 2^18: for the GRU's per-step sgemm
-    /// that is OpenBLAS's threshold for running on the calling thread; for the LSTM's step kernel
-    /// it keeps a call's gates and states in L1/L2. Chunk boundaries depend on the batch and the
+    /// (chunk × gates·units × units multiply-adds) stays under 2^18: the GRU's per-step sgemm stays
+    /// below BLAS.gemm's split threshold, so it runs on the chunk's thread; the LSTM's step kernel
+    /// keeps a call's gates and states in L1/L2. Chunk boundaries depend on the batch and the
     /// layer's size only, so results do not depend on the thread count.
     static func forEachChunk(steps: Int, batch: Int, units: Int, gates: Int, backwards: Bool = false,
                              _ body: (Int, Int, Int) -> Void) {

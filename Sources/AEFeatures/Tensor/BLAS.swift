@@ -1,6 +1,11 @@
 import COpenBLAS
 
 /// Thin, row-major wrappers over CBLAS so call sites read like the maths they do.
+///
+/// OpenBLAS runs single-threaded (each call on its caller) and the engine splits large products
+/// over its own threads (Parallel): OpenBLAS's idle workers spin in sched_yield for about 0.1 s
+/// after each call, and with the engine's own loops running meanwhile on the same cores that
+/// spinning took a quarter of an LSTM epoch (docs/design-measurements.md). One pool, no spinning.
 enum BLAS {
     /// C[m,n] = alpha * op(A) * op(B) + beta * C, all row-major with natural leading dimensions.
     /// op(A) is m x k, op(B) is k x n.
@@ -10,6 +15,7 @@ enum BLAS {
         alpha: Float = 1, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
         beta: Float = 0, _ c: UnsafeMutablePointer<Float>
     ) {
+        takeOverThreads()
         // Degenerate shapes (a decoder convolution to one channel, a one-wide input) go to the
         // level-2 routines: sgemm's packing dominates when one dimension is 1. A vector operand
         // is contiguous whether or not it is marked transposed.
@@ -34,28 +40,51 @@ enum BLAS {
             cblas_sger(CblasRowMajor, blasint(m), blasint(n), alpha, a, 1, b, 1, c, blasint(n))
             return
         }
-        let lda = transA ? m : k
-        let ldb = transB ? k : n
-        cblas_sgemm(
-            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(n))
+        let lda = transA ? m : k, ldb = transB ? k : n
+        func product(rows: Range<Int>, columns: Range<Int>) {
+            let aPart = transA ? a + rows.lowerBound : a + rows.lowerBound * k
+            let bPart = transB ? b + columns.lowerBound * k : b + columns.lowerBound
+            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        blasint(rows.count), blasint(columns.count), blasint(k), alpha, aPart, blasint(lda), bPart, blasint(ldb),
+                        beta, c + rows.lowerBound * n + columns.lowerBound, blasint(n))
+        }
+        // Each thread takes a block of C's rows or columns, in multiples of 16 so OpenBLAS's
+        // register tiles stay whole, and packs all of the other operand: the split copies the
+        // smaller operand twice. Between equals, columns (`make bench-gemm-split`: W1's
+        // 256 x 256 x 784 product 255 GFLOP/s by columns, 214 by rows, 248 on OpenBLAS's threads).
+        let alongRows = m > n, length = alongRows ? m : n
+        Parallel.forRanges(length, alignment: 16, grain: Swift.max(16, splitWork / Swift.max(1, (alongRows ? n : m) * k))) { part in
+            if alongRows { product(rows: part, columns: 0..<n) } else { product(rows: 0..<m, columns: part) }
+        }
     }
+
+    /// Multiply-adds below which a product runs on its caller alone (a thread hand-off costs a
+    /// few microseconds).
+    static let splitWork = 1 << 20
+
+    /// OpenBLAS's own thread count as it loaded (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS or the
+    /// cores), read once before OpenBLAS is set to run every call on its caller.
+    static let loadedThreadCount: Int = {
+        let count = Int(openblas_get_num_threads())
+        openblas_set_num_threads(1)
+        return count
+    }()
+
+    @inline(__always)
+    private static func takeOverThreads() { _ = loadedThreadCount }
 
     /// Euclidean norm of n contiguous values.
     static func norm(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        cblas_snrm2(blasint(count), x, 1)
+        takeOverThreads()
+        return cblas_snrm2(blasint(count), x, 1)
     }
 
     /// x *= alpha
     static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by alpha: Float) {
+        takeOverThreads()
         cblas_sscal(blasint(count), alpha, x, 1)
     }
 
-    /// Threads OpenBLAS uses for one call.
-    static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(newValue)) }
-    }
 }
 
 /// The OpenBLAS build, the kernel core it picked for this CPU and the build of the engine's own
@@ -68,13 +97,11 @@ public enum BLASInfo {
     }()
 }
 
-/// The number of threads the engine's math uses (OpenBLAS's pool). Process-wide.
+/// The number of threads the engine's math uses (its own pool; OpenBLAS runs single-threaded
+/// on them). Process-wide.
 public enum Threading {
     public static var threadCount: Int {
-        get { BLAS.threadCount }
-        set {
-            BLAS.threadCount = newValue
-            Parallel.threadCount = newValue
-        }
+        get { Parallel.threadCount }
+        set { Parallel.threadCount = newValue }
     }
 }

@@ -1,11 +1,12 @@
-import Dispatch
+import AEFKernels
 
-/// Splits the engine's own elementwise loops across threads (OpenBLAS parallelises the GEMMs).
-/// The split depends only on the element count and the thread count, so results are
-/// reproducible for a given thread count.
+/// Splits the engine's loops and its large products (BLAS.gemm) across threads. The split
+/// depends only on the element count and the thread count, so results are reproducible for a
+/// given thread count.
 enum Parallel {
-    /// Threads for the engine's loops; `Threading.threadCount` sets it together with OpenBLAS's.
-    nonisolated(unsafe) static var threadCount = BLAS.threadCount
+    /// Threads for the engine's loops and products (`Threading.threadCount`); at first the count
+    /// OpenBLAS loaded with.
+    nonisolated(unsafe) static var threadCount = BLAS.loadedThreadCount
 
     /// Below this many elements per part, a loop runs on the calling thread alone.
     static let grain = 16_384
@@ -17,10 +18,18 @@ enum Parallel {
         let parts = Swift.min(threadCount, count / Swift.max(grain, 1))
         guard parts > 1 else { return body(0..<count) }
         let blocks = (count + alignment - 1) / alignment
-        DispatchQueue.concurrentPerform(iterations: parts) { k in
-            let start = Swift.min(count, blocks * k / parts * alignment)
-            let end = k == parts - 1 ? count : Swift.min(count, blocks * (k + 1) / parts * alignment)
-            body(start..<end)
+        withoutActuallyEscaping(body) { body in
+            var region = Region { k in
+                let start = Swift.min(count, blocks * k / parts * alignment)
+                let end = k == parts - 1 ? count : Swift.min(count, blocks * (k + 1) / parts * alignment)
+                body(start..<end)
+            }
+            withUnsafeMutablePointer(to: &region) { aefk_parallel(parts, { context, k in
+                context!.assumingMemoryBound(to: Region.self).pointee.part(k)
+            }, $0) }
         }
     }
+
+    /// What aefk_parallel (Sources/AEFKernels/pool.c, the engine's thread pool) calls per part.
+    private struct Region { let part: (Int) -> Void }
 }

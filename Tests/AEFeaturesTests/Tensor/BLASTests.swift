@@ -31,3 +31,33 @@ final class BLASTests: XCTestCase {
         }
     }
 }
+
+/// Products large enough to be split over the engine's threads (by rows when C is taller than
+/// wide, else by columns; blocks of 16 and a remainder), every transpose combination, against
+/// a Double product, with 1, 2 and 3 threads.
+final class SplitGemmTests: XCTestCase {
+    func testSplitProductsMatchNaiveProduct() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        var data = TestData(seed: 67)
+        for (m, n, k) in [(203, 61, 257), (45, 229, 331)] {
+            // At least 3 · splitWork multiply-adds: the split dimension makes 3 parts of at least splitWork.
+            XCTAssertGreaterThan(m * n * k, 3 * BLAS.splitWork)
+            let a = data.uniform(m * k).map(Float.init), b = data.uniform(k * n).map(Float.init), start = data.uniform(m * n).map(Float.init)
+            for transA in [false, true] { for transB in [false, true] {
+                var expected = [Double](repeating: 0, count: m * n)
+                for i in 0..<m { for j in 0..<n {
+                    var sum = 0.0
+                    for p in 0..<k { sum += Double(transA ? a[p * m + i] : a[i * k + p]) * Double(transB ? b[j * k + p] : b[p * n + j]) }
+                    expected[i * n + j] = 0.5 * sum + Double(start[i * n + j])
+                } }
+                for threads in [1, 2, 3] {
+                    Parallel.threadCount = threads
+                    var c = start
+                    BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a, b, beta: 1, &c)
+                    assertClose(c.map(Double.init), expected, absolute: 1e-4, "gemm \(m)x\(n)x\(k) tA \(transA) tB \(transB), \(threads) threads")
+                }
+            } }
+        }
+    }
+}

@@ -21,3 +21,32 @@ final class ParallelTests: XCTestCase {
         }
     }
 }
+
+/// The thread pool under load: many short regions, more parts than workers, nested regions
+/// (run on their caller) and several threads starting regions at once (one gets the pool, the
+/// others run theirs alone). Every part must run exactly once, and a region's writes must be
+/// visible to its caller when it returns.
+final class ThreadPoolTests: XCTestCase {
+    func testEveryPartRunsOnceUnderConcurrentNestedRegions() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        Parallel.threadCount = 4
+        DispatchQueue.concurrentPerform(iterations: 3) { caller in
+            let count = 4 * 4_096
+            let hits = UnsafeMutablePointer<Int32>.allocate(capacity: count)
+            defer { hits.deallocate() }
+            for round in 0..<300 {
+                hits.update(repeating: 0, count: count)
+                Parallel.forRanges(count, alignment: 8, grain: 1_024) { outer in
+                    // A nested region inside a part: its ranges cover the part once, on this thread.
+                    Parallel.forRanges(outer.count, grain: 256) { inner in
+                        for i in inner { hits[outer.lowerBound + i] += 1 }
+                    }
+                }
+                let wrong = (0..<count).first { hits[$0] != 1 }
+                XCTAssertNil(wrong, "caller \(caller), round \(round): index \(wrong ?? -1) ran \(wrong.map { hits[$0] } ?? 0) times")
+                if wrong != nil { return }
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 """Python threads on one model: ctypes releases the GIL during every call into the library, so
 threads score in parallel with identical results; fit and other calls on one model refuse each
 other with AEFBusyError instead of reading half-written weights."""
+import os
 import threading
 import time
 
@@ -146,3 +147,34 @@ def test_fit_and_inference_refuse_each_other(one_thread_each):
     assert not errors, errors
     assert min(seen.values()) >= 3, seen
     np.testing.assert_array_equal(model.score(x), reference)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_forked_child_starts_its_own_pool(model_and_rows):
+    """A child forked after the parent's thread pool has run (as Spark's Python daemon and
+    multiprocessing's fork start method do) has none of the parent's worker threads: its first
+    parallel call starts its own, and gives the parent's results instead of waiting forever."""
+    model, x = model_and_rows
+    set_num_threads(2)
+    expected = model.score(x)  # runs the pool in the parent
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running the parent's pytest teardown
+        try:
+            ok = np.array_equal(model.score(x), expected)
+            os.write(writer, b"same" if ok else b"different")
+        finally:
+            os._exit(0)
+    os.close(writer)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's first parallel call did not return within 60 s")
+    assert os.read(reader, 16) == b"same"
+    os.close(reader)

@@ -1,0 +1,28 @@
+/* The engine's thread pool: the threads of Parallel.forRanges and of the split GEMMs (BLAS.swift).
+ *
+ * Workers spin for a short while (200 µs) after a parallel region before they sleep, so the
+ * closely spaced regions of a training step hand work over without a wake-up; OpenBLAS runs
+ * single-threaded on them, so no second pool spins beside this one. */
+#ifndef AEFK_POOL_H
+#define AEFK_POOL_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* task(context, part) for one part of a region. */
+typedef void (*aefk_task)(void *context, long part);
+
+/* Runs task(context, k) for every k in 0..<parts, on the calling thread and up to parts − 1
+ * workers (started on first use, kept for the process; parts beyond the workers' count are
+ * taken by whichever thread is free), and returns when all have returned. Parts must not depend
+ * on which thread runs them. Runs every part on the caller, in order, when parts ≤ 1, when called
+ * from inside a task (nested), while another thread's region is running, or when a worker cannot
+ * be started. Thread-safe; a child process after fork() starts its own workers. */
+void aefk_parallel(long parts, aefk_task task, void *context);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
