@@ -383,6 +383,23 @@ static void AEF_NAME(activation_backward)(aefk_activation function, long count, 
     if (i < count) store_part(dx + i, differentiate(function, load_part(y + i, count - i), load_part(dy + i, count - i)), count - i);
 }
 
+/* ---- Adam ----------------------------------------------------------------------------------- */
+
+INLINE vf adam_values(const aefk_adam *a, long i, long n, float *p, const float *g, float *m, float *v) {
+    vf gi = load_n(g + i, n);
+    vf mi = a->beta1 * load_n(m + i, n) + (1.0f - a->beta1) * gi;
+    vf vi = a->beta2 * load_n(v + i, n) + (1.0f - a->beta2) * gi * gi;
+    store_n(m + i, mi, n);
+    store_n(v + i, vi, n);
+    return load_n(p + i, n) - a->step_size * mi / (__builtin_elementwise_sqrt(vi) / a->correction2 + a->epsilon);
+}
+
+static void AEF_NAME(adam_step)(const aefk_adam *a, long count, float *p, const float *g, float *m, float *v) {
+    long i = 0;
+    for (; i + AEF_WIDTH <= count; i += AEF_WIDTH) store(p + i, adam_values(a, i, AEF_WIDTH, p, g, m, v));
+    if (i < count) store_part(p + i, adam_values(a, i, count - i, p, g, m, v), count - i);
+}
+
 /* ---- LSTM step ------------------------------------------------------------------------------ */
 
 #define PACK 16 /* units per packed block (aefk_lstm_pack) */
@@ -513,6 +530,7 @@ const aefk_table AEF_NAME(aefk_table) = {
     .max_pool_forward = AEF_NAME(max_pool_forward),
     .activation_forward = AEF_NAME(activation_forward),
     .activation_backward = AEF_NAME(activation_backward),
+    .adam_step = AEF_NAME(adam_step),
     .lstm_step_forward = AEF_NAME(lstm_step_forward),
     .lstm_step_backward = AEF_NAME(lstm_step_backward),
 };

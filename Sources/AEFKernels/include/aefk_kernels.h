@@ -45,6 +45,11 @@ long aefk_lstm_packed_count(long units, long inputs);
  * the 16 units (zero past `units`). Not dispatched: one layout. */
 void aefk_lstm_pack(const float *weights, long units, long inputs, float *packed);
 
+/* Adam's constants for one step t: step_size = lr / (1 − β1^t), correction2 = √(1 − β2^t). */
+typedef struct {
+    float beta1, beta2, epsilon, step_size, correction2;
+} aefk_adam;
+
 /* One LSTM step for `rows` samples (H = units; gates, states and h_prev row-major, contiguous
  * rows). On entry gates [rows, 4H] holds what the pre-activations start from: x·Wᵀ + b when
  * packed_input is NULL, b alone when it is given (then x·Wᵀ is summed here, from row r at
@@ -88,6 +93,10 @@ typedef struct {
     void (*activation_forward)(aefk_activation function, long count, const float *x, float *y);
     /* dx[i] = dy[i] · f′ written in terms of the output y[i], for i < count. */
     void (*activation_backward)(aefk_activation function, long count, const float *y, const float *dy, float *dx);
+
+    /* Adam's step for count values (aefk_adam): m = β1·m + (1 − β1)·g, v = β2·v + (1 − β2)·g²,
+     * p −= step_size · m / (√v / correction2 + ε). */
+    void (*adam_step)(const aefk_adam *adam, long count, float *p, const float *g, float *m, float *v);
 
     /* One LSTM step (aefk_lstm_step): z = gates + [x·Wᵀ] + h_prev · Rᵀ summed in registers, then
      * i, o, f = σ, c̃ = tanh, c = f ⊙ c_prev + i ⊙ c̃, h = o ⊙ tanh(c); gates [rows, 4H] leaves
