@@ -383,6 +383,63 @@ static void AEF_NAME(activation_backward)(aefk_activation function, long count, 
     if (i < count) store_part(dx + i, differentiate(function, load_part(y + i, count - i), load_part(dy + i, count - i)), count - i);
 }
 
+/* ---- Reconstruction losses ------------------------------------------------------------------ */
+
+/* log(1 + e) for e in [0, 1]: 2·atanh(s) with s = e / (2 + e) ≤ 1/3, its series to s^15 (the
+ * first term left out is below 1e-9). */
+INLINE vf vlog1p_unit(vf e) {
+    vf s = e / (2.0f + e), s2 = s * s;
+    vf p = splat(2.0f / 15.0f);
+    p = p * s2 + 2.0f / 13.0f;
+    p = p * s2 + 2.0f / 11.0f;
+    p = p * s2 + 2.0f / 9.0f;
+    p = p * s2 + 2.0f / 7.0f;
+    p = p * s2 + 2.0f / 5.0f;
+    p = p * s2 + 2.0f / 3.0f;
+    return s * (p * s2 + 2.0f);
+}
+
+/* The errors of outputs y against targets t, and (when gradient is set) dLoss/dy · 1/scale. */
+INLINE vf loss_values(aefk_loss loss, vf y, vf t, vf *gradient) {
+    if (loss == AEFK_LOSS_MSE) {
+        vf d = y - t;
+        if (gradient) *gradient = 2.0f * d;
+        return d * d;
+    }
+    vf zero = splat(0), e = vexp(choose(y > zero, -y, y)); /* e^−|z|, never above 1 */
+    if (gradient) *gradient = choose(y >= zero, splat(1), e) / (1.0f + e) - t; /* exact 0 when saturated */
+    return choose(y > zero, y, zero) - y * t + vlog1p_unit(e);
+}
+
+static void AEF_NAME(loss_errors)(aefk_loss loss, long count, const float *output, float *target) {
+    long i = 0;
+    for (; i + AEF_WIDTH <= count; i += AEF_WIDTH) store(target + i, loss_values(loss, load(output + i), load(target + i), (vf *)0));
+    if (i < count)
+        store_part(target + i, loss_values(loss, load_part(output + i, count - i), load_part(target + i, count - i), (vf *)0), count - i);
+}
+
+static double AEF_NAME(loss_gradient)(aefk_loss loss, long count, const float *output, const float *target, float scale,
+                                      float *gradient) {
+    double total = 0;
+    for (long start = 0; start < count; start += 1024) {
+        long end = start + 1024 < count ? start + 1024 : count, i = start;
+        vf sums = splat(0), g;
+        for (; i + AEF_WIDTH <= end; i += AEF_WIDTH) {
+            sums += loss_values(loss, load(output + i), load(target + i), &g);
+            store(gradient + i, scale * g);
+        }
+        float block = 0;
+        if (i < end) { /* the padding lanes of a partial load have errors too (BCE's log 2): left out */
+            vf errors = loss_values(loss, load_part(output + i, end - i), load_part(target + i, end - i), &g);
+            for (long lane = 0; lane < end - i; lane++) block += errors[lane];
+            store_part(gradient + i, scale * g, end - i);
+        }
+        for (int lane = 0; lane < AEF_WIDTH; lane++) block += sums[lane];
+        total += block;
+    }
+    return total;
+}
+
 /* ---- Adam ----------------------------------------------------------------------------------- */
 
 INLINE vf adam_values(const aefk_adam *a, long i, long n, float *p, const float *g, float *m, float *v) {
@@ -530,6 +587,8 @@ const aefk_table AEF_NAME(aefk_table) = {
     .max_pool_forward = AEF_NAME(max_pool_forward),
     .activation_forward = AEF_NAME(activation_forward),
     .activation_backward = AEF_NAME(activation_backward),
+    .loss_errors = AEF_NAME(loss_errors),
+    .loss_gradient = AEF_NAME(loss_gradient),
     .adam_step = AEF_NAME(adam_step),
     .lstm_step_forward = AEF_NAME(lstm_step_forward),
     .lstm_step_backward = AEF_NAME(lstm_step_backward),

@@ -45,6 +45,9 @@ long aefk_lstm_packed_count(long units, long inputs);
  * the 16 units (zero past `units`). Not dispatched: one layout. */
 void aefk_lstm_pack(const float *weights, long units, long inputs, float *packed);
 
+/* Reconstruction losses, in LossFunction's order. */
+typedef enum { AEFK_LOSS_MSE = 0, AEFK_LOSS_BCE = 1 } aefk_loss;
+
 /* Adam's constants for one step t: step_size = lr / (1 − β1^t), correction2 = √(1 − β2^t). */
 typedef struct {
     float beta1, beta2, epsilon, step_size, correction2;
@@ -93,6 +96,14 @@ typedef struct {
     void (*activation_forward)(aefk_activation function, long count, const float *x, float *y);
     /* dx[i] = dy[i] · f′ written in terms of the output y[i], for i < count. */
     void (*activation_backward)(aefk_activation function, long count, const float *y, const float *dy, float *dx);
+
+    /* Reconstruction errors: target[i] becomes the error of output[i] against it, (y − t)² for
+     * MSE, the cross-entropy of the logit z = output[i], max(z, 0) − z·t + log(1 + e^−|z|), for BCE. */
+    void (*loss_errors)(aefk_loss loss, long count, const float *output, float *target);
+    /* gradient[i] = scale · dError/dOutput[i] (2(y − t), or σ(z) − t); returns Σ errors, summed
+     * in float over each 1024 values and in double across them. */
+    double (*loss_gradient)(aefk_loss loss, long count, const float *output, const float *target, float scale,
+                            float *gradient);
 
     /* Adam's step for count values (aefk_adam): m = β1·m + (1 − β1)·g, v = β2·v + (1 − β2)·g²,
      * p −= step_size · m / (√v / correction2 + ε). */

@@ -25,33 +25,6 @@ enum FastMath {
         return p * Float(bitPattern: UInt32(bitPattern: exponent << 23))
     }
 
-    /// ln x for positive normal x, relative error below 3e-7 (Cephes' logf: x = m·2^e with
-    /// m in [√½, √2), then a degree-8 polynomial in m − 1). Zero and subnormal input are not
-    /// handled (they give a finite large negative value); callers pass x ≥ 1.
-    @inline(__always)
-    static func log(_ x: Float) -> Float {
-        let bits = x.bitPattern
-        // x = m·2^e with m in [½, 1), from the exponent and mantissa bits.
-        var e = Int32(bitPattern: (bits >> 23) & 0xff) &- 126
-        var m = Float(bitPattern: (bits & 0x007f_ffff) | 0x3f00_0000)
-        let small = m < 0.707_106_78
-        e = small ? e &- 1 : e
-        m = small ? m + m - 1 : m - 1
-        let z = m * m
-        var p: Float = 7.037_683_6e-2
-        p = p * m - 1.151_461_03e-1
-        p = p * m + 1.167_699_87e-1
-        p = p * m - 1.242_014_08e-1
-        p = p * m + 1.424_932_28e-1
-        p = p * m - 1.666_805_77e-1
-        p = p * m + 2.000_071_48e-1
-        p = p * m - 2.499_999_4e-1
-        p = p * m + 3.333_333_1e-1
-        let exponent = Float(e)
-        let y = m * z * p - 2.121_944_4e-4 * exponent - 0.5 * z
-        return m + y + 0.693_359_375 * exponent
-    }
-
     /// 1 / (1 + e^−x); exact 0 and 1 are approached, never overflowed past.
     @inline(__always)
     static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }

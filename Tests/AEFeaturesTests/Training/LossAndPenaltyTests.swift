@@ -1,14 +1,18 @@
 import XCTest
+import AEFKernels
 @testable import AEFeatures
 @testable import AEFReference
 
 /// Losses and penalties: reference vs finite differences (Double), fast vs reference.
 final class LossAndPenaltyTests: XCTestCase {
-    private func fastLoss(_ loss: LossFunction, _ y: [Double], _ t: [Double]) -> (loss: Double, gradient: [Double]) {
-        let yf = y.map(Float.init), tf = t.map(Float.init)
-        var g = [Float](repeating: 0, count: y.count)
-        let value = loss.lossAndGradient(output: yf, target: tf, count: y.count, gradient: &g)
-        return (value, g.map(Double.init))
+    /// The loss, its gradient and the per-element errors from one kernel build.
+    private func fastLoss(_ loss: LossFunction, _ y: [Double], _ t: [Double], kernels: aefk_table = Kernels.active)
+        -> (loss: Double, gradient: [Double], errors: [Double]) {
+        let yf = y.map(Float.init)
+        var g = [Float](repeating: 0, count: y.count), errors = t.map(Float.init)
+        let value = loss.lossAndGradient(output: yf, target: errors, count: y.count, gradient: &g, kernels: kernels)
+        loss.overwriteWithErrors(&errors, output: yf, count: y.count, kernels: kernels)
+        return (value, g.map(Double.init), errors.map(Double.init))
     }
 
     func testLossReferencesMatchFiniteDifferences() {
@@ -19,21 +23,29 @@ final class LossAndPenaltyTests: XCTestCase {
         }
     }
 
+    /// Every kernel build, on 3000 values (blocks of 1024 summed apart, a partial register at the end).
     func testFastLossesMatchReference() {
         var data = TestData(seed: 12)
         let y = data.uniform(3000, scale: 4), t = data.unit(3000)
-        for (loss, reference) in [(LossFunction.mse, Reference.mse), (.bce, Reference.bceFromLogits)] {
-            let fast = fastLoss(loss, y, t), ref = reference(y, t)
-            XCTAssertEqual(fast.loss, ref.loss, accuracy: 1e-5 * ref.loss, "\(loss) value")
-            assertClose(fast.gradient, ref.gradient, absolute: 1e-9, relative: 1e-5, "\(loss) gradient")
+        for kernels in Kernels.supported {
+            for (loss, reference) in [(LossFunction.mse, Reference.mse), (.bce, Reference.bceFromLogits)] {
+                let fast = fastLoss(loss, y, t, kernels: kernels), ref = reference(y, t), name = "\(loss) (\(String(cString: kernels.name)))"
+                XCTAssertEqual(fast.loss, ref.loss, accuracy: 1e-5 * ref.loss, "\(name) value")
+                assertClose(fast.gradient, ref.gradient, absolute: 1e-9, relative: 1e-5, "\(name) gradient")
+                // The errors average to the loss: each is the reference's per-element term.
+                let perElement = (0..<y.count).map { reference([y[$0]], [t[$0]]).loss }
+                assertClose(fast.errors, perElement, absolute: 1e-7, relative: 1e-5, "\(name) errors")
+            }
         }
     }
 
     func testBinaryCrossEntropyIsFiniteForSaturatedLogits() {
-        let fast = fastLoss(.bce, [-200, 200, -200, 200], [1, 0, 0, 1])
-        XCTAssertEqual(fast.loss, (200 + 200) / 4, accuracy: 1e-3)
-        // exp saturates at e^−87.3, so σ(−200) comes out as about 1e-38 instead of 0.
-        for (value, expected) in zip(fast.gradient, [-0.25, 0.25, 0, 0]) { XCTAssertEqual(value, expected, accuracy: 1e-30) }
+        for kernels in Kernels.supported {
+            let fast = fastLoss(.bce, [-200, 200, -200, 200], [1, 0, 0, 1], kernels: kernels)
+            XCTAssertEqual(fast.loss, (200 + 200) / 4, accuracy: 1e-3)
+            // exp saturates at e^−87.3, so σ(−200) comes out as about 1e-38 instead of 0.
+            for (value, expected) in zip(fast.gradient, [-0.25, 0.25, 0, 0]) { XCTAssertEqual(value, expected, accuracy: 1e-30) }
+        }
     }
 
     private func fastSparsity(_ penalty: SparsityPenalty, _ h: [Double], batch: Int, size: Int) -> (Double, [Double]) {
