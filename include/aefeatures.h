@@ -132,8 +132,8 @@ uint32_t aef_abi_version(void);
 /* The OpenBLAS doing the math, the kernel core it picked for this CPU and the build of the
  * library's own vector kernels, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell
  * MAX_THREADS=64; core Haswell; kernels avx2". The kernels (direct convolution, pooling,
- * activations, the LSTM step) are built for baseline x86-64, AVX2/FMA and AVX-512; the widest the
- * CPU has is used, or the one the environment variable AEF_FORCE_ISA names ("baseline", "avx2",
+ * activations, the LSTM step, the losses, Adam) are built for baseline x86-64, AVX2/FMA and
+ * AVX-512; the widest the CPU has is used, or the one the environment variable AEF_FORCE_ISA names ("baseline", "avx2",
  * "avx512") when the CPU has it (read once, at the library's first use; an unknown or unsupported
  * name is ignored). Builds differ from each other by float32 rounding only, within the batch
  * bound of "Batches." above. Core and kernels are the "machine kind" of "Machines." above:

@@ -16,24 +16,14 @@ enum BLAS {
         beta: Float = 0, _ c: UnsafeMutablePointer<Float>
     ) {
         takeOverThreads()
-        // Degenerate shapes (a decoder convolution to one channel, a one-wide input) go to the
-        // level-2 routines: sgemm's packing dominates when one dimension is 1. A vector operand
-        // is contiguous whether or not it is marked transposed.
+        // Degenerate shapes (a decoder convolution to one channel, a one-wide input, one row)
+        // go to the level-2 routines: sgemm's packing dominates when one dimension is 1. A
+        // vector operand is contiguous whether or not it is marked transposed.
         if n == 1 {
-            if transA {
-                cblas_sgemv(CblasRowMajor, CblasTrans, blasint(k), blasint(m), alpha, a, blasint(m), b, 1, beta, c, 1)
-            } else {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, blasint(m), blasint(k), alpha, a, blasint(k), b, 1, beta, c, 1)
-            }
-            return
+            return matrixVector(a, rows: transA ? k : m, columns: transA ? m : k, transposed: transA, b, alpha: alpha, beta: beta, c)
         }
         if m == 1 {
-            if transB {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, blasint(n), blasint(k), alpha, b, blasint(k), a, 1, beta, c, 1)
-            } else {
-                cblas_sgemv(CblasRowMajor, CblasTrans, blasint(k), blasint(n), alpha, b, blasint(n), a, 1, beta, c, 1)
-            }
-            return
+            return matrixVector(b, rows: transB ? n : k, columns: transB ? k : n, transposed: !transB, a, alpha: alpha, beta: beta, c)
         }
         if k == 1 {
             if beta == 0 { c.update(repeating: 0, count: m * n) } else if beta != 1 { scale(c, count: m * n, by: beta) }
@@ -57,6 +47,27 @@ enum BLAS {
             if alongRows { product(rows: part, columns: 0..<n) } else { product(rows: 0..<m, columns: part) }
         }
     }
+
+    /// y = alpha · op(M) · x + beta · y for M [rows, columns] row-major, op(M) = Mᵀ when
+    /// `transposed`. Blocks of y's entries go to the pool's threads (OpenBLAS's sgemv runs
+    /// single-threaded here): a layer's batch-1 product reads the whole weight matrix.
+    private static func matrixVector(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, transposed: Bool,
+                                     _ x: UnsafePointer<Float>, alpha: Float, beta: Float, _ y: UnsafeMutablePointer<Float>) {
+        let outputs = transposed ? columns : rows
+        Parallel.forRanges(outputs, alignment: 16, grain: Swift.max(16, splitMatrixVectorWork / Swift.max(1, rows * columns / outputs))) { part in
+            if transposed {
+                cblas_sgemv(CblasRowMajor, CblasTrans, blasint(rows), blasint(part.count), alpha, matrix + part.lowerBound,
+                            blasint(columns), x, 1, beta, y + part.lowerBound, 1)
+            } else {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, blasint(part.count), blasint(columns), alpha,
+                            matrix + part.lowerBound * columns, blasint(columns), x, 1, beta, y + part.lowerBound, 1)
+            }
+        }
+    }
+
+    /// Multiply-adds below which a matrix-vector product runs on its caller alone: it is bound by
+    /// reading the matrix, so it pays a thread from a smaller size than a GEMM.
+    static let splitMatrixVectorWork = 1 << 16
 
     /// Multiply-adds below which a product runs on its caller alone (a thread hand-off costs a
     /// few microseconds).

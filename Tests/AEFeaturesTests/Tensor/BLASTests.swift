@@ -33,16 +33,17 @@ final class BLASTests: XCTestCase {
 }
 
 /// Products large enough to be split over the engine's threads (by rows when C is taller than
-/// wide, else by columns; blocks of 16 and a remainder), every transpose combination, against
+/// wide, else by columns; blocks of 16 and a remainder), matrix-vector products among them (one
+/// row or one column of C), every transpose combination, against
 /// a Double product, with 1, 2 and 3 threads.
 final class SplitGemmTests: XCTestCase {
     func testSplitProductsMatchNaiveProduct() {
         let saved = Parallel.threadCount
         defer { Parallel.threadCount = saved }
         var data = TestData(seed: 67)
-        for (m, n, k) in [(203, 61, 257), (45, 229, 331)] {
-            // At least 3 · splitWork multiply-adds: the split dimension makes 3 parts of at least splitWork.
-            XCTAssertGreaterThan(m * n * k, 3 * BLAS.splitWork)
+        for (m, n, k) in [(203, 61, 257), (45, 229, 331), (1, 613, 347), (509, 1, 389)] {
+            // At least 3 times the split threshold: the split dimension makes 3 parts of at least it.
+            XCTAssertGreaterThan(m * n * k, 3 * (m == 1 || n == 1 ? BLAS.splitMatrixVectorWork : BLAS.splitWork))
             let a = data.uniform(m * k).map(Float.init), b = data.uniform(k * n).map(Float.init), start = data.uniform(m * n).map(Float.init)
             for transA in [false, true] { for transB in [false, true] {
                 var expected = [Double](repeating: 0, count: m * n)
