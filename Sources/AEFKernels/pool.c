@@ -1,9 +1,10 @@
 /* The engine's thread pool (aefk_pool.h).
  *
- * A region is published as one atomic word, (generation << 16) | workers wanted, after its task,
- * context and part counter; workers claim parts from the counter and then acknowledge the
- * generation, and the caller returns only when every wanted worker has acknowledged, so no
- * worker can still be reading a region's state when the next one is written. */
+ * A region is one atomic word, (generation << 32) | next part, published after the region's
+ * task, context and part count. Any thread claims a part by a compare-and-swap of that word, so a
+ * worker that wakes late can claim only parts of the region still running, and the caller waits
+ * only for the parts claimed, never for a worker that claimed nothing (a sleeping worker takes
+ * hundreds of microseconds to wake on a busy machine). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -15,21 +16,20 @@
 enum { MAX_WORKERS = 255 };
 static const long SPIN_NANOSECONDS = 200000; /* a worker's spin after a region before it sleeps */
 
-typedef struct { _Alignas(64) _Atomic uint64_t acknowledged; } worker_slot;
-
 static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER; /* one region at a time */
 static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
 static _Atomic long sleepers;
 static long started;          /* workers running; written under region_lock */
-static uint64_t generation;   /* the last region's; written under region_lock */
-static worker_slot slots[MAX_WORKERS];
+static uint32_t generation;   /* the last region's; written under region_lock */
 static _Atomic uint64_t region;
-static aefk_task region_task;
-static void *region_context;
-static long region_parts;
-static _Atomic long next_part;
+/* Atomic only so that a late worker's read of a newer region's values is not a data race: the
+ * compare-and-swap on `region` decides whether it may use them. */
+static _Atomic(aefk_task) region_task;
+static _Atomic(void *) region_context;
+static _Atomic long region_parts;
+static _Atomic long finished;
 
 static inline void relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -37,10 +37,22 @@ static inline void relax(void) {
 #endif
 }
 
-static void run_parts(void) {
-    long part;
-    while ((part = atomic_fetch_add_explicit(&next_part, 1, memory_order_relaxed)) < region_parts)
-        region_task(region_context, part);
+/* Claims and runs parts of the region of `word`'s generation until none is left or a newer
+ * region has been published. */
+static void run_parts(uint64_t word) {
+    for (;;) {
+        aefk_task task = atomic_load_explicit(&region_task, memory_order_relaxed);
+        void *context = atomic_load_explicit(&region_context, memory_order_relaxed);
+        long parts = atomic_load_explicit(&region_parts, memory_order_relaxed);
+        long part = (long)(word & 0xffffffffu);
+        if (part >= parts) return;
+        if (atomic_compare_exchange_weak_explicit(&region, &word, word + 1, memory_order_acquire, memory_order_acquire)) {
+            task(context, part);
+            atomic_fetch_add_explicit(&finished, 1, memory_order_release);
+            word = atomic_load_explicit(&region, memory_order_acquire);
+        }
+        /* on failure `word` holds the current value: another part was claimed, or a new region */
+    }
 }
 
 static long nanoseconds(void) {
@@ -50,31 +62,29 @@ static long nanoseconds(void) {
 }
 
 /* The region word once its generation differs from `seen`: spinning first, then asleep. */
-static uint64_t next_region(uint64_t seen) {
+static uint64_t next_region(uint32_t seen) {
     long deadline = nanoseconds() + SPIN_NANOSECONDS;
     for (int spin = 1;; spin++) {
         uint64_t current = atomic_load_explicit(&region, memory_order_acquire);
-        if (current >> 16 != seen) return current;
+        if ((uint32_t)(current >> 32) != seen) return current;
         relax();
         if (spin % 64 == 0 && nanoseconds() > deadline) break;
     }
     pthread_mutex_lock(&sleep_lock);
     atomic_fetch_add(&sleepers, 1); /* sequentially consistent with the publisher's store, then load */
     uint64_t current;
-    while ((current = atomic_load(&region)) >> 16 == seen) pthread_cond_wait(&wake, &sleep_lock);
+    while ((uint32_t)((current = atomic_load(&region)) >> 32) == seen) pthread_cond_wait(&wake, &sleep_lock);
     atomic_fetch_sub(&sleepers, 1);
     pthread_mutex_unlock(&sleep_lock);
     return current;
 }
 
 static void *worker_main(void *argument) {
-    long index = (long)(intptr_t)argument;
-    uint64_t seen = atomic_load_explicit(&slots[index].acknowledged, memory_order_relaxed);
+    uint32_t seen = (uint32_t)(uintptr_t)argument;
     for (;;) {
         uint64_t current = next_region(seen);
-        if (index < (long)(current & 0xffff)) run_parts();
-        seen = current >> 16;
-        atomic_store_explicit(&slots[index].acknowledged, seen, memory_order_release);
+        seen = (uint32_t)(current >> 32);
+        run_parts(current);
     }
     return NULL;
 }
@@ -95,7 +105,7 @@ static void run_serially(long parts, aefk_task task, void *context) {
 }
 
 void aefk_parallel(long parts, aefk_task task, void *context) {
-    if (parts <= 1 || pthread_mutex_trylock(&region_lock) != 0) {
+    if (parts <= 1 || parts > 0x7fffffff || pthread_mutex_trylock(&region_lock) != 0) {
         run_serially(parts, task, context);
         return;
     }
@@ -106,35 +116,33 @@ void aefk_parallel(long parts, aefk_task task, void *context) {
         pthread_t thread;
         pthread_attr_init(&attributes);
         pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-        atomic_store_explicit(&slots[started].acknowledged, generation, memory_order_relaxed);
-        int failed = pthread_create(&thread, &attributes, worker_main, (void *)(intptr_t)started);
+        int failed = pthread_create(&thread, &attributes, worker_main, (void *)(uintptr_t)generation);
         pthread_attr_destroy(&attributes);
         if (failed) break;
         started++;
     }
-    if (wanted > started) wanted = started;
-    if (wanted == 0) {
+    if (started == 0) {
         pthread_mutex_unlock(&region_lock);
         run_serially(parts, task, context);
         return;
     }
-    region_task = task;
-    region_context = context;
-    region_parts = parts;
-    atomic_store_explicit(&next_part, 0, memory_order_relaxed);
+    atomic_store_explicit(&region_task, task, memory_order_relaxed);
+    atomic_store_explicit(&region_context, context, memory_order_relaxed);
+    atomic_store_explicit(&region_parts, parts, memory_order_relaxed);
+    atomic_store_explicit(&finished, 0, memory_order_relaxed);
     generation++;
-    atomic_store(&region, generation << 16 | (uint64_t)wanted); /* publishes the state above */
+    uint64_t word = (uint64_t)generation << 32;
+    atomic_store(&region, word); /* publishes the values above */
     if (atomic_load(&sleepers) > 0) {
         pthread_mutex_lock(&sleep_lock);
         pthread_cond_broadcast(&wake);
         pthread_mutex_unlock(&sleep_lock);
     }
-    run_parts();
-    for (long w = 0; w < wanted; w++) {
-        for (int spin = 1; atomic_load_explicit(&slots[w].acknowledged, memory_order_acquire) != generation; spin++) {
-            /* yield now and then: under valgrind, or on a busy machine, the worker needs this core */
-            if (spin % 1024 == 0) sched_yield(); else relax();
-        }
+    run_parts(word);
+    /* Every part is claimed now; wait for the ones other threads run. */
+    for (int spin = 1; atomic_load_explicit(&finished, memory_order_acquire) < parts; spin++) {
+        /* yield now and then: under valgrind, or on a busy machine, a worker needs this core */
+        if (spin % 1024 == 0) sched_yield(); else relax();
     }
     pthread_mutex_unlock(&region_lock);
 }
