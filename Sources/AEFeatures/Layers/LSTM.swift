@@ -110,7 +110,8 @@ final class LSTM: RecurrentLayer {
     }
 
     private func inferenceScratchCount(batch: Int) -> Int {
-        aefk_lstm_packed_count(units, units) + aefk_lstm_packed_count(units, features) + 2 * batch * 4 * units + 4 * batch * units
+        aefk_lstm_packed_count(units, units) + aefk_lstm_packed_count(units, features) + (repeatsInput ? 2 : 1) * batch * 4 * units
+            + 4 * batch * units
     }
 
     /// Inference keeps two states per sample rather than every step's gates, cells and hidden
@@ -122,15 +123,14 @@ final class LSTM: RecurrentLayer {
                        scratch: UnsafeMutablePointer<Float>) {
         let h = units, g4 = 4 * units
         let packedRecurrent = scratch, packedInput = packedRecurrent + aefk_lstm_packed_count(h, h)
-        let start = packedInput + aefk_lstm_packed_count(h, features)  // [batch, 4H]: b, or x·Wᵀ + b once
-        let allGates = start + batch * g4, allStates = allGates + batch * g4  // states: [2 slots][h, c][batch, H]
+        let allGates = packedInput + aefk_lstm_packed_count(h, features), allStates = allGates + batch * g4  // [2 slots][h, c][batch, H]
+        let projected = allStates + 4 * batch * h  // a repeated input's x·Wᵀ + b [batch, 4H], computed once
         aefk_lstm_pack(r, h, h, packedRecurrent)
         if repeatsInput {
             Recurrence.projectInputs(x, timeMajor: allGates, weight: w, bias: b, steps: 1, batch: batch,
-                                     features: features, gates: g4, repeated: true, into: start)
+                                     features: features, gates: g4, repeated: true, into: projected)
         } else {
             aefk_lstm_pack(w, h, features, packedInput)
-            Bias.broadcast(b, into: start, rows: batch, columns: g4)
         }
         let xStride = repeatsInput ? features : steps * features
         Recurrence.forEachChunk(batch: batch, units: units, gates: 4) { first, rows in
@@ -141,7 +141,8 @@ final class LSTM: RecurrentLayer {
             for t in 0..<steps {
                 let previous = slot(t), next = slot(t + 1)
                 let last = t == steps - 1 && !returnSequences
-                gates.update(from: start + first * g4, count: rows * g4)
+                if repeatsInput { gates.update(from: projected + first * g4, count: rows * g4) }
+                else { Bias.broadcast(b, into: gates, rows: rows, columns: g4) }
                 var step = aefk_lstm_step(rows: rows, units: h, x: x + first * xStride + (repeatsInput ? 0 : t * features),
                                           x_stride: xStride, features: features, packed_input: repeatsInput ? nil : packedInput,
                                           h_prev: previous, packed_recurrent: packedRecurrent, peephole: p,

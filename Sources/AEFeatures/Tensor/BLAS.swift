@@ -54,7 +54,7 @@ enum BLAS {
     private static func matrixVector(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, transposed: Bool,
                                      _ x: UnsafePointer<Float>, alpha: Float, beta: Float, _ y: UnsafeMutablePointer<Float>) {
         let outputs = transposed ? columns : rows
-        Parallel.forRanges(outputs, alignment: 16, grain: Swift.max(16, splitMatrixVectorWork / Swift.max(1, rows * columns / outputs))) { part in
+        Parallel.forRanges(outputs, alignment: 16, grain: Swift.max(16, splitMatrixVectorWork / Swift.max(1, transposed ? rows : columns))) { part in
             if transposed {
                 cblas_sgemv(CblasRowMajor, CblasTrans, blasint(rows), blasint(part.count), alpha, matrix + part.lowerBound,
                             blasint(columns), x, 1, beta, y + part.lowerBound, 1)

@@ -161,6 +161,8 @@ def test_forked_child_starts_its_own_pool(model_and_rows):
     pid = os.fork()
     if pid == 0:  # the child: report, then leave without running the parent's pytest teardown
         try:
+            # Exact: the same model, rows, thread count and OpenBLAS core as the parent's call, and
+            # the pool's parts do not depend on which thread runs them.
             ok = np.array_equal(model.score(x), expected)
             os.write(writer, b"same" if ok else b"different")
         finally:
