@@ -19,9 +19,10 @@ static float *filled(long n) {
     return p;
 }
 
-static void lstm(const aefk_table *t) {
-    /* A chunk of 16 samples through one step of W3's 64-unit LSTM, as the layer calls it. */
-    long rows = 16, units = 64, calls = 50000;
+static void lstm(const aefk_table *t, long rows) {
+    /* A chunk of `rows` samples through one step of W3's 64-unit LSTM, as the layer calls it
+     * (16 in training and batch inference, 1 for a batch of one). */
+    long units = 64, calls = 800000 / rows;
     float *h = filled(rows * units), *r = filled(4 * units * units), *gates = filled(rows * 4 * units);
     float *inputs = filled(rows * 4 * units), *previous = filled(rows * units), *c = filled(rows * units);
     float *out = filled(rows * units), *dh = filled(rows * units), *dc = filled(rows * units), *dg = filled(rows * 4 * units);
@@ -37,7 +38,7 @@ static void lstm(const aefk_table *t) {
     start = now();
     for (long i = 0; i < calls; i++) t->lstm_step_backward(rows, units, r, NULL, gates, c, previous, out, dh, dc, dg);
     double backward = now() - start;
-    printf("%-8s LSTM step, 16 x 64 units: forward %5.1f GFLOP/s (%.1f us), backward %5.1f GFLOP/s (%.1f us)\n", t->name,
+    printf("%-8s LSTM step, %2ld x 64 units: forward %5.1f GFLOP/s (%.2f us), backward %5.1f GFLOP/s (%.2f us)\n", t->name, rows,
            flops / forward / 1e9, forward / (double)calls * 1e6, flops / backward / 1e9, backward / (double)calls * 1e6);
 }
 
@@ -81,7 +82,8 @@ int main(void) {
     for (int isa = AEFK_ISA_BASELINE; isa <= AEFK_ISA_AVX512; isa++) {
         const aefk_table *t = aefk_kernels_for((aefk_isa)isa);
         if (!t) continue;
-        lstm(t);
+        lstm(t, 16);
+        lstm(t, 1);
         convolutions(t);
         activations(t);
     }

@@ -54,13 +54,32 @@ const aefk_table *aefk_kernels(void) {
 
 long aefk_lstm_packed_count(long units, long inputs) { return (units + 15) / 16 * inputs * 4 * 16; }
 
+typedef float v4 __attribute__((ext_vector_type(4), aligned(4)));
+
+/* packed[block][k][gate][lane] = weights[(gate·units + block·16 + lane)·inputs + k]. Inference
+ * packs at every call, so whole 4 x 4 tiles are transposed in registers (four times the scalar
+ * rate); the k past the last tile and units past `units` (zeros) go one element at a time. */
 void aefk_lstm_pack(const float *weights, long units, long inputs, float *packed) {
+    long whole = inputs - inputs % 4;
     for (long block = 0; block < (units + 15) / 16; block++) {
-        for (long k = 0; k < inputs; k++) {
-            for (long gate = 0; gate < 4; gate++) {
-                for (long lane = 0; lane < 16; lane++) {
-                    long unit = block * 16 + lane;
-                    *packed++ = unit < units ? weights[(gate * units + unit) * inputs + k] : 0;
+        for (long gate = 0; gate < 4; gate++) {
+            for (long lane = 0; lane < 16; lane += 4) {
+                long unit = block * 16 + lane;
+                const float *row = weights + (gate * units + unit) * inputs;
+                float *out = packed + block * inputs * 64 + gate * 16 + lane;
+                long k = 0;
+                for (; unit + 4 <= units && k < whole; k += 4) {
+                    v4 a = *(const v4 *)(row + k), b = *(const v4 *)(row + inputs + k);
+                    v4 c = *(const v4 *)(row + 2 * inputs + k), d = *(const v4 *)(row + 3 * inputs + k);
+                    v4 abLow = __builtin_shufflevector(a, b, 0, 4, 1, 5), abHigh = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+                    v4 cdLow = __builtin_shufflevector(c, d, 0, 4, 1, 5), cdHigh = __builtin_shufflevector(c, d, 2, 6, 3, 7);
+                    *(v4 *)(out + k * 64) = __builtin_shufflevector(abLow, cdLow, 0, 1, 4, 5);
+                    *(v4 *)(out + (k + 1) * 64) = __builtin_shufflevector(abLow, cdLow, 2, 3, 6, 7);
+                    *(v4 *)(out + (k + 2) * 64) = __builtin_shufflevector(abHigh, cdHigh, 0, 1, 4, 5);
+                    *(v4 *)(out + (k + 3) * 64) = __builtin_shufflevector(abHigh, cdHigh, 2, 3, 6, 7);
+                }
+                for (; k < inputs; k++) {
+                    for (long i = 0; i < 4; i++) out[k * 64 + i] = unit + i < units ? row[i * inputs + k] : 0;
                 }
             }
         }

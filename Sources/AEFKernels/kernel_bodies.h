@@ -461,55 +461,73 @@ static void AEF_NAME(adam_step)(const aefk_adam *a, long count, float *p, const 
 
 #define PACK 16 /* units per packed block (aefk_lstm_pack) */
 
-/* sum[r][g] += Σ_k v[(r0 + r) · stride + k] · M[g·units + j0 + lane, k] over k < inputs, M packed. */
-INLINE void lstm_add_products(const int rb, vf sum[][4], long r0, long j0, long units, long inputs, const float *v,
-                              long stride, const float *packed) {
-    const float *p = packed + (j0 / PACK) * inputs * 4 * PACK + j0 % PACK;
-    for (long k = 0; k < inputs; k++, p += 4 * PACK) {
+/* sum[r][c][g] += Σ_k v[(r0 + r) · stride + k] · M[g·units + j0 + c·AEF_WIDTH + lane, k] over
+ * k < inputs, M packed. */
+INLINE void lstm_add_products(const int rb, const int vectors, vf sum[][2][4], long r0, long j0, long inputs,
+                              const float *v, long stride, const float *packed) {
+    const float *p[2];
+    for (int c = 0; c < vectors; c++) {
+        long j = j0 + c * AEF_WIDTH;
+        p[c] = packed + (j / PACK) * inputs * 4 * PACK + j % PACK;
+    }
+    for (long k = 0; k < inputs; k++) {
         for (int r = 0; r < rb; r++) {
             vf value = splat(v[(r0 + r) * stride + k]);
-            for (int g = 0; g < 4; g++) sum[r][g] += value * load(p + g * PACK);
+            for (int c = 0; c < vectors; c++) {
+                for (int g = 0; g < 4; g++) sum[r][c][g] += value * load(p[c] + k * 4 * PACK + g * PACK);
+            }
         }
     }
 }
 
-/* Rows r0..<r0+rb (rb ≤ AEF_ROWS, a constant once inlined) for units j0..<j0+lanes: the four
- * gates' input and recurrent sums in registers, then the cell update, all before the next block. */
-INLINE void lstm_forward_block(const int rb, long r0, long j0, long lanes, const aefk_lstm_step *s) {
+/* Rows r0..<r0+rb for `vectors` vectors of units from j0 (the last one `lanes` wide; rb and
+ * vectors constants once inlined): the four gates' input and recurrent sums in registers, then
+ * the cell update, all before the next block. Every sum runs over k in the same order whatever
+ * the block, so a row's result does not depend on the rows beside it. */
+INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0, long lanes, const aefk_lstm_step *s) {
     long units = s->units;
-    vf sum[AEF_ROWS][4];
-    for (int r = 0; r < rb; r++) for (int g = 0; g < 4; g++) sum[r][g] = splat(0);
-    if (s->packed_input) lstm_add_products(rb, sum, r0, j0, units, s->features, s->x, s->x_stride, s->packed_input);
-    lstm_add_products(rb, sum, r0, j0, units, units, s->h_prev, units, s->packed_recurrent);
-    vf zero = splat(0);
-    const float *peephole = s->peephole;
-    vf pi = peephole ? load_n(peephole + j0, lanes) : zero;
-    vf po = peephole ? load_n(peephole + units + j0, lanes) : zero;
-    vf pf = peephole ? load_n(peephole + 2 * units + j0, lanes) : zero;
-    for (int r = 0; r < rb; r++) {
-        float *a = s->gates + (r0 + r) * 4 * units + j0;
-        long state = (r0 + r) * units + j0;
-        vf previous = load_n(s->c_prev + state, lanes);
-        vf i = vsigmoid(sum[r][0] + load_n(a, lanes) + pi * previous);
-        vf f = vsigmoid(sum[r][2] + load_n(a + 2 * units, lanes) + pf * previous);
-        vf candidate = vtanh(sum[r][3] + load_n(a + 3 * units, lanes));
-        vf c = f * previous + i * candidate;
-        vf o = vsigmoid(sum[r][1] + load_n(a + units, lanes) + po * c);
-        store_n(a, i, lanes);
-        store_n(a + units, o, lanes);
-        store_n(a + 2 * units, f, lanes);
-        store_n(a + 3 * units, candidate, lanes);
-        store_n(s->cells + state, c, lanes);
-        store_n(s->hidden + state, o * vtanh(c), lanes);
+    vf sum[AEF_ROWS][2][4];
+    for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) for (int g = 0; g < 4; g++) sum[r][c][g] = splat(0);
+    if (s->packed_input) lstm_add_products(rb, vectors, sum, r0, j0, s->features, s->x, s->x_stride, s->packed_input);
+    lstm_add_products(rb, vectors, sum, r0, j0, units, s->h_prev, units, s->packed_recurrent);
+    for (int c = 0; c < vectors; c++) {
+        long j = j0 + c * AEF_WIDTH, n = c == vectors - 1 ? lanes : AEF_WIDTH;
+        vf zero = splat(0);
+        const float *peephole = s->peephole;
+        vf pi = peephole ? load_n(peephole + j, n) : zero;
+        vf po = peephole ? load_n(peephole + units + j, n) : zero;
+        vf pf = peephole ? load_n(peephole + 2 * units + j, n) : zero;
+        for (int r = 0; r < rb; r++) {
+            float *a = s->gates + (r0 + r) * 4 * units + j;
+            long state = (r0 + r) * units + j;
+            vf previous = load_n(s->c_prev + state, n);
+            vf i = vsigmoid(sum[r][c][0] + load_n(a, n) + pi * previous);
+            vf f = vsigmoid(sum[r][c][2] + load_n(a + 2 * units, n) + pf * previous);
+            vf candidate = vtanh(sum[r][c][3] + load_n(a + 3 * units, n));
+            vf cell = f * previous + i * candidate;
+            vf o = vsigmoid(sum[r][c][1] + load_n(a + units, n) + po * cell);
+            store_n(a, i, n);
+            store_n(a + units, o, n);
+            store_n(a + 2 * units, f, n);
+            store_n(a + 3 * units, candidate, n);
+            store_n(s->cells + state, cell, n);
+            store_n(s->hidden + state, o * vtanh(cell), n);
+        }
     }
 }
 
 static void AEF_NAME(lstm_step_forward)(const aefk_lstm_step *s) {
-    for (long j0 = 0; j0 < s->units; j0 += AEF_WIDTH) {
-        long lanes = s->units - j0 < AEF_WIDTH ? s->units - j0 : AEF_WIDTH;
-        long r0 = 0;
-        for (; r0 + AEF_ROWS <= s->rows; r0 += AEF_ROWS) lstm_forward_block(AEF_ROWS, r0, j0, lanes, s);
-        for (; r0 < s->rows; r0++) lstm_forward_block(1, r0, j0, lanes, s);
+    long units = s->units, whole = s->rows - s->rows % AEF_ROWS;
+    for (long j0 = 0; j0 < units; j0 += AEF_WIDTH) {
+        long lanes = units - j0 < AEF_WIDTH ? units - j0 : AEF_WIDTH;
+        for (long r0 = 0; r0 < whole; r0 += AEF_ROWS) lstm_forward_block(AEF_ROWS, 1, r0, j0, lanes, s);
+    }
+    /* The rows left over (a batch of one among them) one at a time, two vectors of units per
+     * block: one vector's four sums alone would wait on the multiply-add latency. */
+    for (long r0 = whole; r0 < s->rows; r0++) {
+        long j0 = 0;
+        for (; j0 + 2 * AEF_WIDTH <= units; j0 += 2 * AEF_WIDTH) lstm_forward_block(1, 2, r0, j0, AEF_WIDTH, s);
+        for (; j0 < units; j0 += AEF_WIDTH) lstm_forward_block(1, 1, r0, j0, units - j0 < AEF_WIDTH ? units - j0 : AEF_WIDTH, s);
     }
 }
 
