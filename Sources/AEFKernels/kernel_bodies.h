@@ -20,24 +20,26 @@ INLINE vf load_n(const float *p, long n) { return n == AEF_WIDTH ? load(p) : loa
 INLINE void store_n(float *p, vf v, long n) { if (n == AEF_WIDTH) store(p, v); else store_part(p, v, n); }
 INLINE vf choose(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
 
-/* FastMath.exp (Cephes' expf, relative error below 2e-7, saturating at -87.3 and 88) per lane. */
-INLINE vf vexp(vf x) {
-    vf v = choose(x < 88.0f, x, splat(88.0f));
-    v = choose(v > -87.3f, v, splat(-87.3f));
+/* FastMath.exp (Cephes' expf, relative error below 2e-7, saturating at -87.3 and 88) of `count`
+ * vectors in place (count a constant once inlined). Each line runs over all the vectors before
+ * the next, so their long dependency chains interleave: the LSTM cell update is bound by the
+ * latency of its transcendentals, not by their arithmetic. */
+INLINE void vexp_n(const int count, vf *x) {
     const vf magic = splat(12582912.0f); /* 1.5·2^23: adding it rounds to an integer in the low bits */
-    vf shifted = v * 1.44269504f + magic;
-    vf n = shifted - magic;
-    vf r = (v - n * 0.693359375f) - n * -2.1219444e-4f;
-    vf p = splat(1.98756915e-4f);
-    p = p * r + 1.39819995e-3f;
-    p = p * r + 8.3334519e-3f;
-    p = p * r + 4.1665796e-2f;
-    p = p * r + 1.66666655e-1f;
-    p = p * r + 5.00000012e-1f;
-    p = p * r * r + r + 1.0f;
-    vi exponent = ((vi)shifted - (vi)magic) + 127;
-    return p * (vf)(exponent << 23);
+    vf shifted[count], r[count], p[count];
+    for (int q = 0; q < count; q++) x[q] = __builtin_elementwise_max(__builtin_elementwise_min(x[q], splat(88.0f)), splat(-87.3f));
+    for (int q = 0; q < count; q++) shifted[q] = x[q] * 1.44269504f + magic;
+    for (int q = 0; q < count; q++) r[q] = (x[q] - (shifted[q] - magic) * 0.693359375f) - (shifted[q] - magic) * -2.1219444e-4f;
+    for (int q = 0; q < count; q++) p[q] = splat(1.98756915e-4f) * r[q] + 1.39819995e-3f;
+    for (int q = 0; q < count; q++) p[q] = p[q] * r[q] + 8.3334519e-3f;
+    for (int q = 0; q < count; q++) p[q] = p[q] * r[q] + 4.1665796e-2f;
+    for (int q = 0; q < count; q++) p[q] = p[q] * r[q] + 1.66666655e-1f;
+    for (int q = 0; q < count; q++) p[q] = p[q] * r[q] + 5.00000012e-1f;
+    for (int q = 0; q < count; q++) p[q] = p[q] * r[q] + 1.0f;
+    for (int q = 0; q < count; q++) p[q] = p[q] * r[q] + 1.0f;
+    for (int q = 0; q < count; q++) x[q] = p[q] * (vf)((((vi)shifted[q] - (vi)magic) + 127) << 23);
 }
+INLINE vf vexp(vf x) { vexp_n(1, &x); return x; }
 /* 1 / d from the approximate reciprocal and one Newton step (relative error about 1e-7), where the
  * instruction set has one: a division is several times slower. */
 INLINE vf reciprocal(vf d) {
@@ -51,7 +53,13 @@ INLINE vf reciprocal(vf d) {
     return 1.0f / d;
 #endif
 }
-INLINE vf vsigmoid(vf x) { return reciprocal(1.0f + vexp(-x)); }
+/* σ of `count` vectors in place, interleaved as vexp_n. */
+INLINE void vsigmoid_n(const int count, vf *x) {
+    for (int q = 0; q < count; q++) x[q] = -x[q];
+    vexp_n(count, x);
+    for (int q = 0; q < count; q++) x[q] = reciprocal(1.0f + x[q]);
+}
+INLINE vf vsigmoid(vf x) { vsigmoid_n(1, &x); return x; }
 INLINE vf vtanh(vf x) { return 2.0f * vsigmoid(2.0f * x) - 1.0f; }
 
 /* ---- Direct convolution ------------------------------------------------------------------- */
@@ -497,21 +505,33 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
         vf pi = peephole ? load_n(peephole + j, n) : zero;
         vf po = peephole ? load_n(peephole + units + j, n) : zero;
         vf pf = peephole ? load_n(peephole + 2 * units + j, n) : zero;
+        /* Both stages' transcendentals for all rb rows at once: i, f and 2·candidate (tanh z =
+         * 2σ(2z) − 1), then o and 2·c_t. */
+        vf previous[AEF_ROWS], cell[AEF_ROWS], first[3 * AEF_ROWS], second[2 * AEF_ROWS];
         for (int r = 0; r < rb; r++) {
+            const float *a = s->gates + (r0 + r) * 4 * units + j;
+            previous[r] = load_n(s->c_prev + (r0 + r) * units + j, n);
+            first[3 * r] = sum[r][c][0] + load_n(a, n) + pi * previous[r];
+            first[3 * r + 1] = sum[r][c][2] + load_n(a + 2 * units, n) + pf * previous[r];
+            first[3 * r + 2] = 2.0f * (sum[r][c][3] + load_n(a + 3 * units, n));
+        }
+        vsigmoid_n(3 * rb, first);
+        for (int r = 0; r < rb; r++) {
+            vf i = first[3 * r], f = first[3 * r + 1], candidate = 2.0f * first[3 * r + 2] - 1.0f;
             float *a = s->gates + (r0 + r) * 4 * units + j;
-            long state = (r0 + r) * units + j;
-            vf previous = load_n(s->c_prev + state, n);
-            vf i = vsigmoid(sum[r][c][0] + load_n(a, n) + pi * previous);
-            vf f = vsigmoid(sum[r][c][2] + load_n(a + 2 * units, n) + pf * previous);
-            vf candidate = vtanh(sum[r][c][3] + load_n(a + 3 * units, n));
-            vf cell = f * previous + i * candidate;
-            vf o = vsigmoid(sum[r][c][1] + load_n(a + units, n) + po * cell);
+            cell[r] = f * previous[r] + i * candidate;
+            second[2 * r] = sum[r][c][1] + load_n(a + units, n) + po * cell[r];
+            second[2 * r + 1] = 2.0f * cell[r];
             store_n(a, i, n);
-            store_n(a + units, o, n);
             store_n(a + 2 * units, f, n);
             store_n(a + 3 * units, candidate, n);
-            store_n(s->cells + state, cell, n);
-            store_n(s->hidden + state, o * vtanh(cell), n);
+            store_n(s->cells + (r0 + r) * units + j, cell[r], n);
+        }
+        vsigmoid_n(2 * rb, second);
+        for (int r = 0; r < rb; r++) {
+            vf o = second[2 * r];
+            store_n(s->gates + (r0 + r) * 4 * units + j + units, o, n);
+            store_n(s->hidden + (r0 + r) * units + j, o * (2.0f * second[2 * r + 1] - 1.0f), n);
         }
     }
 }
