@@ -20,8 +20,9 @@ INLINE vf load_n(const float *p, long n) { return n == AEF_WIDTH ? load(p) : loa
 INLINE void store_n(float *p, vf v, long n) { if (n == AEF_WIDTH) store(p, v); else store_part(p, v, n); }
 INLINE vf choose(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
 
-/* FastMath.exp (Cephes' expf, relative error below 2e-7, saturating at -87.3 and 88) of `count`
- * vectors in place (count a constant once inlined). Each line runs over all the vectors before
+/* Cephes' expf (relative error below 2e-7, saturating at -87.3 and 88) of `count` vectors in
+ * place (count a constant once inlined): FastMath.exp's reduction and polynomial, its last terms
+ * as one Horner chain, so the two can differ in the last bit. Each line runs over all the vectors before
  * the next, so their long dependency chains interleave: the LSTM cell update is bound by the
  * latency of its transcendentals, not by their arithmetic. */
 INLINE void vexp_n(const int count, vf *x) {
@@ -507,7 +508,7 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
         vf pf = peephole ? load_n(peephole + 2 * units + j, n) : zero;
         /* Both stages' transcendentals for all rb rows at once: i, f and 2·candidate (tanh z =
          * 2σ(2z) − 1), then o and 2·c_t. */
-        vf previous[AEF_ROWS], cell[AEF_ROWS], first[3 * AEF_ROWS], second[2 * AEF_ROWS];
+        vf previous[AEF_ROWS], first[3 * AEF_ROWS], second[2 * AEF_ROWS];
         for (int r = 0; r < rb; r++) {
             const float *a = s->gates + (r0 + r) * 4 * units + j;
             previous[r] = load_n(s->c_prev + (r0 + r) * units + j, n);
@@ -519,13 +520,13 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
         for (int r = 0; r < rb; r++) {
             vf i = first[3 * r], f = first[3 * r + 1], candidate = 2.0f * first[3 * r + 2] - 1.0f;
             float *a = s->gates + (r0 + r) * 4 * units + j;
-            cell[r] = f * previous[r] + i * candidate;
-            second[2 * r] = sum[r][c][1] + load_n(a + units, n) + po * cell[r];
-            second[2 * r + 1] = 2.0f * cell[r];
+            vf cell = f * previous[r] + i * candidate;
+            second[2 * r] = sum[r][c][1] + load_n(a + units, n) + po * cell;
+            second[2 * r + 1] = 2.0f * cell;
             store_n(a, i, n);
             store_n(a + 2 * units, f, n);
             store_n(a + 3 * units, candidate, n);
-            store_n(s->cells + (r0 + r) * units + j, cell[r], n);
+            store_n(s->cells + (r0 + r) * units + j, cell, n);
         }
         vsigmoid_n(2 * rb, second);
         for (int r = 0; r < rb; r++) {
