@@ -1,5 +1,6 @@
 """NativeModel: one libaefeatures model handle with numpy in and out. The estimators build on it."""
 import ctypes
+import functools
 import json
 
 import numpy as np
@@ -7,11 +8,14 @@ import numpy as np
 from . import _native
 from ._native import check, lib
 
-_FLOAT_P = ctypes.POINTER(ctypes.c_float)
-
-
 def _pointer(array):
-    return array.ctypes.data_as(_FLOAT_P)
+    """The address of a C-contiguous array's first value, as the library reads or writes it. A
+    writable array's comes through the buffer protocol (0.6 us; numpy's array.ctypes.data takes
+    2 us and a typed pointer 5 us, as much as a small encoder's whole batch-of-one call)."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(array))
+    except (TypeError, ValueError):  # read-only or empty
+        return array.ctypes.data
 
 
 def _rows(x, name="x"):
@@ -69,11 +73,12 @@ class NativeModel:
         check(function(self._handle, ctypes.byref(out)))
         return out.value
 
-    @property
+    # A handle's shapes never change (its spec is fixed when it is created), so they are asked once.
+    @functools.cached_property
     def sample_size(self):
         return self._size(lib.aef_model_sample_size)
 
-    @property
+    @functools.cached_property
     def code_size(self):
         return self._size(lib.aef_model_code_size)
 
@@ -134,8 +139,7 @@ class NativeModel:
     def _infer(self, function, x, width, dtype=np.float32):
         x = _rows(x)
         out = np.empty((x.shape[0], width), dtype=dtype)
-        pointer = out.ctypes.data_as(ctypes.POINTER(np.ctypeslib.as_ctypes_type(dtype)))
-        check(function(self._handle, _pointer(x), x.shape[0], x.shape[1], pointer, out.size))
+        check(function(self._handle, _pointer(x), x.shape[0], x.shape[1], _pointer(out), out.size))
         return out
 
     def transform(self, x):

@@ -77,9 +77,10 @@ lib, library_path = _load()
 _c = ctypes
 _size, _sizep = _c.c_size_t, _c.POINTER(_c.c_size_t)
 _floatp, _model = _c.POINTER(_c.c_float), _c.c_void_p
+_data = _c.c_void_p  # an array's first element: numpy's array.ctypes.data (cheaper than a typed pointer)
 _modelp = _c.POINTER(_c.c_void_p)
 PROGRESS = _c.CFUNCTYPE(_c.c_int, _c.c_void_p, _c.c_int, _c.c_int, _c.c_double, _c.c_double)
-_infer = [_model, _floatp, _size, _size, _floatp, _size]
+_infer = [_model, _data, _size, _size, _data, _size]
 
 _SIGNATURES = {
     "aef_version": (_c.c_char_p, []),
@@ -90,10 +91,10 @@ _SIGNATURES = {
     "aef_set_num_threads": (_c.c_int, [_c.c_int]),
     "aef_get_num_threads": (_c.c_int, [_c.POINTER(_c.c_int)]),
     "aef_model_create": (_c.c_int, [_c.c_char_p, _modelp]),
-    "aef_model_partial_fit": (_c.c_int, [_model, _floatp, _size, _size, _c.POINTER(_c.c_uint64)]),
+    "aef_model_partial_fit": (_c.c_int, [_model, _data, _size, _size, _c.POINTER(_c.c_uint64)]),
     "aef_spec_defaults": (_c.c_int, [_c.c_char_p, _c.c_char_p, _size, _sizep]),
     "aef_model_free": (None, [_model]),
-    "aef_model_fit": (_c.c_int, [_model, _floatp, _size, _size, _floatp, _size, _c.POINTER(_c.c_uint64),
+    "aef_model_fit": (_c.c_int, [_model, _data, _size, _size, _data, _size, _c.POINTER(_c.c_uint64),
                                  PROGRESS, _c.c_void_p]),
     "aef_model_output_size": (_c.c_int, [_model, _c.c_int, _size, _sizep]),
     "aef_model_transform": (_c.c_int, _infer),
@@ -101,14 +102,14 @@ _SIGNATURES = {
     "aef_model_decode": (_c.c_int, _infer),
     "aef_model_score": (_c.c_int, _infer),
     "aef_model_feature_errors": (_c.c_int, _infer),
-    "aef_model_latent_distribution": (_c.c_int, [_model, _floatp, _size, _size, _floatp, _floatp, _size]),
-    "aef_model_sample": (_c.c_int, [_model, _size, _c.c_uint64, _floatp, _size]),
-    "aef_model_predict": (_c.c_int, [_model, _floatp, _size, _size, _c.POINTER(_c.c_int32), _size]),
+    "aef_model_latent_distribution": (_c.c_int, [_model, _data, _size, _size, _data, _data, _size]),
+    "aef_model_sample": (_c.c_int, [_model, _size, _c.c_uint64, _data, _size]),
+    "aef_model_predict": (_c.c_int, [_model, _data, _size, _size, _data, _size]),
     "aef_model_sample_size": (_c.c_int, [_model, _sizep]),
     "aef_model_code_size": (_c.c_int, [_model, _sizep]),
     "aef_model_is_fitted": (_c.c_int, [_model, _c.POINTER(_c.c_int)]),
     "aef_model_threshold": (_c.c_int, [_model, _floatp]),
-    "aef_model_calibrate_threshold": (_c.c_int, [_model, _floatp, _size, _size, _c.c_double, _floatp]),
+    "aef_model_calibrate_threshold": (_c.c_int, [_model, _data, _size, _size, _c.c_double, _floatp]),
     "aef_model_spec_json": (_c.c_int, [_model, _c.c_char_p, _size, _sizep]),
     "aef_model_history": (_c.c_int, [_model, _c.POINTER(_c.c_double), _c.POINTER(_c.c_double), _size, _sizep]),
     "aef_model_save": (_c.c_int, [_model, _c.c_char_p]),
