@@ -86,6 +86,22 @@ def test_native_model_round_trips(data, tmp_path):
     assert model.threshold > 0
 
 
+def test_read_only_and_memory_mapped_inputs_read_the_same_values(data, tmp_path):
+    """Addresses of writable arrays come through the buffer protocol; read-only ones (a frozen
+    array, a read-only memory map) take numpy's own address and must give the same codes."""
+    x = rows(data)
+    model = NativeModel.create({"input_shape": [12], "code_size": 3, "training": {"epochs": 2}})
+    model.fit(x, seed=1)
+    frozen = x.copy()
+    frozen.flags.writeable = False
+    np.save(tmp_path / "x.npy", x)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    codes = model.transform(x)
+    np.testing.assert_array_equal(model.transform(frozen), codes)
+    np.testing.assert_array_equal(model.transform(mapped), codes)
+    np.testing.assert_array_equal(model.score(frozen), model.score(x))
+
+
 def test_stopping_from_the_progress_callback(data):
     model = NativeModel.create({"input_shape": [12], "code_size": 2, "training": {"epochs": 9}})
     assert not model.fit(rows(data), progress=lambda epoch, *_: epoch >= 2)
