@@ -41,8 +41,7 @@ struct FusedDense {
         let units = dense.units, inputs = dense.inputs, bias = UnsafePointer(dense.bias!)
         var scale: UnsafePointer<Float>?, shift = bias
         if let normalization {
-            normalization.foldRunningStatistics(scale: folded, shift: folded + units)
-            for j in 0..<units { folded[units + j] += bias[j] * folded[j] }
+            normalization.foldRunningStatistics(scale: folded, shift: folded + units, bias: bias)
             (scale, shift) = (UnsafePointer(folded), UnsafePointer(folded + units))
         }
         let function = activation.kernelCode
