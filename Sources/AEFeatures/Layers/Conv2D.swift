@@ -5,7 +5,7 @@ import AEFKernels
 /// or, with few input channels and filters, computed directly (DirectConvolution.swift).
 /// W is stored [filters, kernelHeight, kernelWidth, inputChannels] (ONNX export transposes to
 /// its [filters, channels, kh, kw]), followed by b [filters].
-final class Conv2D: Layer {
+final class Conv2D: PackedInference {
     let geometry: ConvGeometry
     let filters: Int
     let initialization: WeightInitialization
@@ -52,8 +52,21 @@ final class Conv2D: Layer {
     // x [batch, H, W, C] -> y [batch, Ho, Wo, filters]
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
+        packWeights(into: scratch)
+        inferPacked(x, y, batch: batch, scratch: scratch)
+    }
+
+    /// The direct kernels also read the weights transposed, [kh, kw, channels, filters], from the
+    /// start of the scratch; im2col needs nothing packed.
+    func packWeights(into scratch: UnsafeMutablePointer<Float>) {
+        if direct { geometry.transposeKernels(weight, filters: filters, into: scratch) }
+    }
+
+    /// The forward pass (training's too: it keeps nothing else for backward) with the transposed
+    /// weights already in `scratch`.
+    func inferPacked(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                     scratch: UnsafeMutablePointer<Float>) {
         if direct {
-            geometry.transposeKernels(weight, filters: filters, into: scratch)
             return geometry.directForward(x, weight: weight, transposed: scratch, bias: bias, filters: filters, batch: batch, into: y,
                                              kernels: kernels)
         }

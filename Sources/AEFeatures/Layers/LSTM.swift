@@ -21,7 +21,7 @@ import AEFKernels
 /// in OpenBLAS's dispatch and packing than in arithmetic.) Internally the sequence is time-major,
 /// so each step's rows are contiguous. The recurrence runs batch-parallel: samples are
 /// independent, so each thread takes its own chunks of the batch through every step.
-final class LSTM: RecurrentLayer {
+final class LSTM: RecurrentLayer, PackedInference {
     let steps, features, units: Int
     let returnSequences: Bool
     let repeatsInput: Bool
@@ -90,7 +90,10 @@ final class LSTM: RecurrentLayer {
 
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
-        if phase == .inference { return infer(x, y, batch: batch, scratch: scratch) }
+        if phase == .inference {
+            packWeights(into: scratch)
+            return inferPacked(x, y, batch: batch, scratch: scratch)
+        }
         let s = regions(scratch, batch: batch), h = units, g4 = 4 * units
         Recurrence.projectInputs(x, timeMajor: s.x, weight: w, bias: b, steps: steps, batch: batch, features: features,
                                  gates: g4, repeated: repeatsInput, into: s.gates)
@@ -114,23 +117,27 @@ final class LSTM: RecurrentLayer {
             + 4 * batch * units
     }
 
+    /// R and (unless the input is repeated) W packed for the step kernel: the start of the
+    /// inference scratch.
+    func packWeights(into scratch: UnsafeMutablePointer<Float>) {
+        aefk_lstm_pack(r, units, units, scratch)
+        if !repeatsInput { aefk_lstm_pack(w, units, features, scratch + aefk_lstm_packed_count(units, units)) }
+    }
+
     /// Inference keeps two states per sample rather than every step's gates, cells and hidden
     /// states: each chunk of the batch goes through all the steps while its states stay in cache,
-    /// the step kernel summing x_t·Wᵀ itself (W and R packed once per call), so there is no
+    /// the step kernel summing x_t·Wᵀ itself (W and R as packWeights left them), so there is no
     /// projection GEMM over all steps and nothing per step is written but the output. A repeated
     /// input is projected once, as in training.
-    private func infer(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
-                       scratch: UnsafeMutablePointer<Float>) {
+    func inferPacked(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                     scratch: UnsafeMutablePointer<Float>) {
         let h = units, g4 = 4 * units
         let packedRecurrent = scratch, packedInput = packedRecurrent + aefk_lstm_packed_count(h, h)
         let allGates = packedInput + aefk_lstm_packed_count(h, features), allStates = allGates + batch * g4  // [2 slots][h, c][batch, H]
         let projected = allStates + 4 * batch * h  // a repeated input's x·Wᵀ + b [batch, 4H], computed once
-        aefk_lstm_pack(r, h, h, packedRecurrent)
         if repeatsInput {
             Recurrence.projectInputs(x, timeMajor: allGates, weight: w, bias: b, steps: 1, batch: batch,
                                      features: features, gates: g4, repeated: true, into: projected)
-        } else {
-            aefk_lstm_pack(w, h, features, packedInput)
         }
         let xStride = repeatsInput ? features : steps * features
         Recurrence.forEachChunk(batch: batch, units: units, gates: 4) { first, rows in

@@ -48,3 +48,16 @@ extension Layer {
               state: UnsafeMutablePointer<Float>) {}
     func initialize(_ rng: inout RandomSource) {}
 }
+
+/// A layer whose inference reads its weights in another layout (packed for a kernel, or
+/// transposed), which it writes at the start of its scratch. Its `forward` in inference packs on
+/// every call; `Network.infer` instead packs once into a workspace it keeps between calls and
+/// then calls `inferPacked`, for as long as the weights stay the same (Network.weightsGeneration).
+/// The packs never depend on the batch size.
+protocol PackedInference: Layer {
+    /// Writes the packed weights at the start of `scratch`.
+    func packWeights(into scratch: UnsafeMutablePointer<Float>)
+    /// Inference that reads the packs `packWeights` left at the start of `scratch`.
+    func inferPacked(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                     scratch: UnsafeMutablePointer<Float>)
+}

@@ -81,7 +81,17 @@ public final class Autoencoder {
     public func fit(_ x: UnsafeBufferPointer<Float>, rows: Int,
                     validation: (data: UnsafeBufferPointer<Float>, rows: Int)? = nil,
                     seed: UInt64? = nil, progress: ((EpochReport) -> Bool)? = nil) throws -> TrainingHistory {
-        try usage.exclusive { try fitAlone(x, rows: rows, validation: validation, seed: seed, progress: progress) }
+        try changingWeights { try fitAlone(x, rows: rows, validation: validation, seed: seed, progress: progress) }
+    }
+
+    /// The model alone (`usage.exclusive`) for a call that may change the weights: inference
+    /// inside it packs weights afresh, and packs kept from before are dropped after it.
+    private func changingWeights<Result>(_ body: () throws -> Result) throws -> Result {
+        try usage.exclusive {
+            network.weightsMayChange()
+            defer { network.weightsSettled() }
+            return try body()
+        }
     }
 
     private func fitAlone(_ x: UnsafeBufferPointer<Float>, rows: Int, validation: (data: UnsafeBufferPointer<Float>, rows: Int)?,
@@ -152,7 +162,7 @@ public final class Autoencoder {
     ///   call starts a new optimizer state).
     @discardableResult
     public func partialFit(_ x: UnsafeBufferPointer<Float>, rows: Int, seed: UInt64? = nil) throws -> TrainingHistory {
-        try usage.exclusive {
+        try changingWeights {
             try checkData(x, rows: rows, name: "training data")
             let chunk = Rows(x.baseAddress!, count: rows, width: inputSize)
             let seed = seed ?? spec.seed

@@ -11,6 +11,21 @@ final class Network {
     private let spareWorkspaces = Locked<[Workspace]>([])
     private static let maximumSpareWorkspaces = 4
 
+    /// Which weights the inference packs kept in spare workspaces belong to (PackedInference):
+    /// bumped when a call that may change the weights ends. While such a call runs (a fit, whose
+    /// steps change them without a bump), `packsReusable` is false and inference packs afresh.
+    /// Written only while the model is used alone (Autoencoder's fit and partial fit), read by
+    /// shared calls: the usage gate orders the two.
+    private(set) var weightsGeneration = 0
+    private(set) var packsReusable = true
+
+    func weightsMayChange() { packsReusable = false }
+
+    func weightsSettled() {
+        weightsGeneration += 1
+        packsReusable = true
+    }
+
     init(layers: [Layer], codeLayerIndex: Int) {
         self.layers = layers
         self.codeLayerIndex = codeLayerIndex
@@ -43,11 +58,23 @@ final class Network {
     /// and activation after it runs fused (FusedDense), leaving only the group's last output and
     /// the Dense product. Callers read the code, so a group never has it inside; the other
     /// output they read, a variational head, is a Dense followed by Reparameterize, never a group.
+    /// In inference a PackedInference layer packs its weights into its scratch unless
+    /// `workspace.packed[i]` says they are there already for this generation.
     func forward(_ workspace: Workspace, batch: Int, layers range: Range<Int>, phase: Phase,
                  rng: inout RandomSource, input: UnsafePointer<Float>? = nil) {
         var i = range.lowerBound
         while i < range.upperBound {
             let x = i == range.lowerBound ? input ?? UnsafePointer(workspace.activations[i].base) : UnsafePointer(workspace.activations[i].base)
+            if phase == .inference, let layer = layers[i] as? PackedInference {
+                let scratch = workspace.scratch[i].base
+                if !(packsReusable && workspace.packed[i] == weightsGeneration) {
+                    layer.packWeights(into: scratch)
+                    workspace.packed[i] = packsReusable ? weightsGeneration : nil
+                }
+                layer.inferPacked(x, workspace.activations[i + 1].base, batch: batch, scratch: scratch)
+                i += 1
+                continue
+            }
             if phase == .inference, let group = FusedDense(layers, at: i, end: range.upperBound),
                !(i + 1..<i + group.count).contains(codeLayerIndex + 1) {
                 group.forward(x, workspace.activations[i + group.count].base, batch: batch,
@@ -125,6 +152,8 @@ final class Workspace {
     let target: FloatBuffer
     /// Per-code-unit scratch for the penalties.
     let penaltyScratch: FloatBuffer
+    /// Per layer, the weights generation whose inference packs its scratch holds (Network.forward).
+    var packed: [Int?]
 
     init(network: Network, capacity: Int, training: Bool) {
         self.capacity = capacity
@@ -139,5 +168,6 @@ final class Workspace {
         self.scratch = scratch
         target = FloatBuffer(count: training ? capacity * network.inputSize : 0)
         penaltyScratch = FloatBuffer(count: 2 * network.codeSize)
+        packed = Array(repeating: nil, count: network.layers.count)
     }
 }

@@ -37,6 +37,37 @@ final class InferenceAndScoringTests: XCTestCase {
         }
     }
 
+    /// Inference keeps the packed weights of LSTMs and direct convolutions in the workspaces it
+    /// reuses across calls. They must follow the weights: after a fit or a partial fit every
+    /// answer equals that of a fresh copy of the model (loaded from its bytes, nothing kept), and
+    /// a call that reuses the packs equals the call that made them, bit for bit.
+    func testKeptInferencePacksFollowTheWeights() throws {
+        let x = structuredData(rows: 200, seed: 12)
+        // More rows than the fit scores: their workspace is not the one the fit's own scoring
+        // takes (and repacks), so only the weights generation can tell its packs are stale.
+        let more = structuredData(rows: 300, seed: 13)
+        let specs = [
+            #"{"variant":"seq2seq","input_shape":[6,4],"hidden_units":[8],"code_size":5}"#,
+            #"{"variant":"conv2d","input_shape":[6,4,1],"code_size":4,"conv_blocks":[{"filters":4,"kernel":3,"pool":2}]}"#,
+        ]
+        for json in specs {
+            let model = try Autoencoder(json: json.dropLast() + #","training":{"epochs":2,"batch_size":32}}"#)
+            func fresh() throws -> Autoencoder { try Autoencoder.deserialize(model.serialized()) }
+            try model.fit(x)
+            let codes = try model.encode(more), reconstruction = try model.reconstruct(more)
+            XCTAssertTrue(try model.encode(more).scalars == codes.scalars, "\(json): codes from kept packs")
+            XCTAssertTrue(try model.reconstruct(more).scalars == reconstruction.scalars, "\(json): reconstruction from kept packs")
+            XCTAssertTrue(try model.decode(codes).scalars == fresh().decode(codes).scalars, "\(json): decoder alone")
+            _ = try x.scalars.withUnsafeBufferPointer { try model.partialFit($0, rows: x.sampleCount, seed: 3) }
+            let codesAfter = try model.encode(more)
+            XCTAssertFalse(codesAfter.scalars == codes.scalars, "\(json): the partial fit changed nothing")
+            XCTAssertTrue(codesAfter.scalars == (try fresh().encode(more).scalars), "\(json): codes after a partial fit")
+            XCTAssertTrue(try model.reconstruct(more).scalars == fresh().reconstruct(more).scalars, "\(json): reconstruction after a partial fit")
+            try model.fit(x, seed: 9)
+            XCTAssertTrue(try model.encode(more).scalars == fresh().encode(more).scalars, "\(json): codes after a second fit")
+        }
+    }
+
     // MARK: Scaling, outputs, threshold
 
     func testRawUnitsInAndOutAndThreshold() throws {
@@ -99,8 +130,8 @@ final class InferenceAndScoringTests: XCTestCase {
         XCTAssertEqual(try Autoencoder.deserialize(try model.serialized()).threshold, threshold)
         var poisoned = heldOut
         poisoned.scalars[5] = .nan
-        let few = try rows(1000..<1098)  // 98 rows: one short of what a 1% bound needs
-        XCTAssertThrowsError(try model.calibrateThreshold(normal: few, falsePositiveRate: 0.01)) {
+        let more = try rows(1000..<1098)  // 98 rows: one short of what a 1% bound needs
+        XCTAssertThrowsError(try model.calibrateThreshold(normal: more, falsePositiveRate: 0.01)) {
             XCTAssertEqual($0 as? AEError, .invalidInput("98 normal rows cannot calibrate a false-positive rate of 0.01: at least 99 are needed"))
         }
         XCTAssertNoThrow(try model.calibrateThreshold(normal: try rows(1000..<1099), falsePositiveRate: 0.01))
