@@ -88,8 +88,8 @@ struct CodeDistances: Codable, Equatable {
         let block = 128, stored = bankRows, k = neighbours
         var centred = [Float](repeating: 0, count: block * size), white = centred
         var distances = [Float](repeating: 0, count: block * stored)
-        let bankNorms = self.bankNorms
-        var nearest = [Float](repeating: 0, count: k + 1), indices = [Int](repeating: 0, count: k + 1)
+        let bankNorms = self.bankNorms, largestBankNorm = bankNorms.max() ?? 0
+        var nearest = [Float](repeating: 0, count: k + 1)
         var start = 0
         while start < rows {
             let n = Swift.min(block, rows - start), chunk = codes + start * size
@@ -101,32 +101,43 @@ struct CodeDistances: Codable, Equatable {
                 terms[3 * row] = scores[row]
                 terms[3 * row + 1] = (0..<size).reduce(Float(0)) { $0 + white[r * size + $1] * white[r * size + $1] }
                 guard k > 0 else { continue }
-                // The k + 1 nearest by |c|² − 2 c·b + |b|² (one GEMM for the block), ascending;
-                // then their distances again as Σ (c − b)², free of that form's cancellation,
-                // so the term rounds like the codes do whatever the batch.
+                // Candidates by |c|² − 2 c·b + |b|² (one GEMM for the block). That form rounds by up
+                // to ~(size + 4) ulp of |c|² + |b|², not of the distance, and differently in each
+                // batch shape, so it only shortlists: every stored code within twice that of the
+                // (k + 1)-th smallest is measured again as Σ (c − b)², and the k + 1 nearest by
+                // those exact distances count. The term then rounds like the codes do, whatever
+                // the batch, even for codes far from 0 relative to their spacing.
                 let norm = (0..<size).reduce(Float(0)) { $0 + chunk[r * size + $1] * chunk[r * size + $1] }
+                let estimates = r * stored
                 for p in 0...k { nearest[p] = .infinity }
                 for j in 0..<stored {
-                    let d = norm + distances[r * stored + j] + bankNorms[j]
-                    guard d < nearest[k] else { continue }
-                    var p = k
-                    while p > 0 && nearest[p - 1] > d { (nearest[p], indices[p]) = (nearest[p - 1], indices[p - 1]); p -= 1 }
-                    (nearest[p], indices[p]) = (d, j)
+                    distances[estimates + j] += norm + bankNorms[j]
+                    Self.insert(distances[estimates + j], into: &nearest)
                 }
-                // All but the nearest: the sum less the smallest.
-                var sum: Float = 0, smallest = Float.infinity
-                for j in indices {
+                let slack = Float(size + 4) * Float.ulpOfOne * (norm + largestBankNorm)
+                let cutoff = nearest[k] + 2 * slack
+                for p in 0...k { nearest[p] = .infinity }
+                for j in 0..<stored where distances[estimates + j] <= cutoff {
                     let exact = (0..<size).reduce(Float(0)) { total, i in
                         let difference = chunk[r * size + i] - bank[j * size + i]
                         return total + difference * difference
                     }
-                    sum += exact
-                    smallest = Swift.min(smallest, exact)
+                    Self.insert(exact, into: &nearest)
                 }
-                terms[3 * row + 2] = (sum - smallest) * (1 / Float(k))
+                // All but the nearest (a training row's own code).
+                let sum = nearest[1...].reduce(Float(0), +)
+                terms[3 * row + 2] = sum * (1 / Float(k))
             }
             start += n
         }
+    }
+
+    /// Inserts distance `d` into the ascending list of the nearest so far, dropping the farthest.
+    private static func insert(_ d: Float, into nearest: inout [Float]) {
+        var p = nearest.count - 1
+        guard d < nearest[p] else { return }
+        while p > 0 && nearest[p - 1] > d { nearest[p] = nearest[p - 1]; p -= 1 }
+        nearest[p] = d
     }
 
     /// The training codes' mean and the matrix W with |(c − mean) · W|² = (c − mean)ᵀ Σ⁻¹ (c − mean),

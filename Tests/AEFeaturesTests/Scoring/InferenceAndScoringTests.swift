@@ -223,6 +223,40 @@ final class InferenceAndScoringTests: XCTestCase {
         }
     }
 
+    /// The neighbour term picks the truly nearest training codes even where codes lie far from 0
+    /// relative to their spacing (here |c|² ≈ 3e6, neighbours ≈ 1e-3 apart): the GEMM form
+    /// |c|² − 2c·b + |b|² rounds by ~0.2 there, which must not decide the choice (it also rounds
+    /// differently in each batch shape, which moved combined scores past the batch bound).
+    func testCodeNeighboursAreTheExactNearestFarFromTheOrigin() {
+        let (rows, size, freshRows) = (300, 3, 40)
+        var data = TestData(seed: 31)
+        let spread = data.uniform((rows + freshRows) * size, scale: 0.05).map { Float(1000 + $0) }
+        let codes = Array(spread[..<(rows * size)]), fresh = Array(spread[(rows * size)...])
+        var trainingScores = [Float](repeating: 0, count: rows)
+        let distances = trainingScores.withUnsafeMutableBufferPointer {
+            CodeDistances(codes: codes, rows: rows, size: size, scores: $0, seed: 1)
+        }
+        XCTAssertEqual(distances.bankRows, rows)
+        func expected(_ code: ArraySlice<Float>) -> Double {
+            let c = code.map(Double.init)
+            let white = (0..<size).map { j in (0..<size).reduce(0.0) { $0 + (c[$1] - Double(distances.mean[$1])) * Double(distances.whitening[$1 * size + j]) } }
+            let mahalanobis = white.reduce(0) { $0 + $1 * $1 }
+            let sorted = (0..<rows).map { r in (0..<size).reduce(0.0) { $0 + (c[$1] - Double(codes[r * size + $1])) * (c[$1] - Double(codes[r * size + $1])) } }.sorted()
+            let neighbours = sorted[1...5].reduce(0, +) / 5
+            return mahalanobis * Double(distances.termWeights[1]) + neighbours * Double(distances.termWeights[2])
+        }
+        for r in 0..<rows {
+            let want = expected(codes[(r * size)..<((r + 1) * size)])
+            XCTAssertEqual(Double(trainingScores[r]), want, accuracy: 1e-5 * want, "training row \(r)")
+        }
+        var freshScores = [Float](repeating: 0, count: freshRows)
+        fresh.withUnsafeBufferPointer { distances.apply(codes: $0.baseAddress!, rows: freshRows, scores: &freshScores) }
+        for r in 0..<freshRows {
+            let want = expected(fresh[(r * size)..<((r + 1) * size)])
+            XCTAssertEqual(Double(freshScores[r]), want, accuracy: 1e-5 * want, "new row \(r)")
+        }
+    }
+
     /// Gauss-Jordan inverse of a small symmetric positive-definite matrix (a test reference).
     private func invert(_ m: [[Double]]) -> [[Double]] {
         let n = m.count
