@@ -60,7 +60,10 @@ def test_logistic_regression_matches_scikit_learn(dump):
         model = LogisticRegression(C=1.0, tol=1e-8, max_iter=100_000).fit(scaler.transform(load("train")), labels("train"))
         test = scaler.transform(load("test"))
         if row["dataset"] == "insurance":
-            theirs = 100 * roc_auc_score(labels("test"), model.decision_function(test))
+            theirs, tolerance = 100 * roc_auc_score(labels("test"), model.decision_function(test)), 0.1
         else:
-            theirs = 100 * model.score(test, labels("test"))
-        assert abs(float(row["metric"]) - theirs) <= 0.1, (row, theirs)
+            # Accuracy moves in steps of one test sample; two solvers stopped at their tolerances
+            # may put one sample on the boundary on opposite sides (seen with the AVX-512 kernels:
+            # 84.33 vs 84.67 on 300 test images).
+            theirs, tolerance = 100 * model.score(test, labels("test")), 100 / len(test) + 1e-4  # metric has 6 decimals
+        assert abs(float(row["metric"]) - theirs) <= tolerance, (row, theirs)
