@@ -31,7 +31,7 @@ def test_combined_scores_of_training_rows_agree_whatever_their_batch(seed):
     # Training rows' combined scores hinge on their nearest training codes. Choosing those by
     # the GEMM form |c|² - 2c·b + |b|², which rounds by batch shape, put seed 60's scores up to
     # 2.1x the bound apart (row 308 in x[150:] vs in x; 0.94x for seed 53), now at most 0.38x over
-    # seeds 50-101 (AMD Zen 3).
+    # seeds 50-101 (AMD Zen 5, OpenBLAS's Haswell core).
     x = structured(400, seed=seed)
     detector = AutoencoderDetector(AutoencoderTransformer(hidden_units=(16,), code_size=3, epochs=20, random_state=0),
                                    contamination=0.05).fit(x)
