@@ -85,3 +85,17 @@ void aefk_lstm_pack(const float *weights, long units, long inputs, float *packed
         }
     }
 }
+
+long aefk_dense_packed_count(long units, long inputs) { return (units + 15) / 16 * 16 * inputs; }
+
+/* packed[panel][k][lane] = W[panel·16 + lane, k]. Packed once per model and weights (inference
+ * keeps the packs), so plain loops: each weight row read along k. */
+void aefk_dense_pack(const float *weights, long unit_stride, long input_stride, long units, long inputs, float *packed) {
+    for (long panel = 0; panel < (units + 15) / 16; panel++) {
+        for (long lane = 0; lane < 16; lane++) {
+            long unit = panel * 16 + lane;
+            float *out = packed + panel * inputs * 16 + lane;
+            for (long k = 0; k < inputs; k++) out[k * 16] = unit < units ? weights[unit * unit_stride + k * input_stride] : 0;
+        }
+    }
+}

@@ -1,6 +1,7 @@
 /* The kernels of aefk_kernels.h written once for a vector width. Each kernels_<isa>.c defines
  * AEF_WIDTH (floats per register), AEF_ROWS and AEF_BACKWARD_ROWS (samples a register block of the
- * LSTM step's forward and backward products holds), AEF_NAME(x) (the suffixed name) and the
+ * LSTM step's forward and backward products holds), AEF_DENSE_ROWS and AEF_DENSE_PANELS (rows
+ * and 16-unit panels a register block of the dense kernel holds), AEF_NAME(x) (the suffixed name) and the
  * target attribute around its #include of this file. */
 #include "aefk_kernels.h"
 
@@ -496,6 +497,66 @@ static void AEF_NAME(adam_step)(const aefk_adam *a, long count, float *p, const 
     if (i < count) store_part(p + i, adam_values(a, i, count - i, p, g, m, v), count - i);
 }
 
+/* ---- Dense inference ------------------------------------------------------------------------ */
+
+#define DENSE_PANEL 16                    /* units per packed panel (aefk_dense_pack) */
+#define DENSE_VECTORS (DENSE_PANEL / AEF_WIDTH) /* registers per panel row */
+
+/* Rows r0..<r0+rb times panels p0..<p0+pb (rb, pb constants once inlined; rb·pb at most
+ * AEF_DENSE_ROWS·AEF_DENSE_PANELS): every sum in a register over all k, each weight register
+ * loaded once per k for all rb rows, then scale, shift and activation on the way out. */
+INLINE void dense_block(const int rb, const int pb, const aefk_dense *d, long r0, long p0) {
+    long inputs = d->inputs;
+    vf sum[AEF_DENSE_ROWS * AEF_DENSE_PANELS * DENSE_VECTORS];
+    for (int i = 0; i < rb * pb * DENSE_VECTORS; i++) sum[i] = splat(0);
+    const float *w = d->packed + p0 * DENSE_PANEL * inputs, *x = d->x + r0 * d->x_stride;
+    for (long k = 0; k < inputs; k++) {
+        vf weights[AEF_DENSE_ROWS * AEF_DENSE_PANELS * DENSE_VECTORS];
+        for (int p = 0; p < pb; p++)
+            for (int v = 0; v < DENSE_VECTORS; v++) weights[p * DENSE_VECTORS + v] = load(w + (p * inputs + k) * DENSE_PANEL + v * AEF_WIDTH);
+        for (int r = 0; r < rb; r++) {
+            vf a = splat(x[r * d->x_stride + k]);
+            for (int i = 0; i < pb * DENSE_VECTORS; i++) sum[r * pb * DENSE_VECTORS + i] += a * weights[i];
+        }
+    }
+    for (int p = 0; p < pb; p++) {
+        for (int v = 0; v < DENSE_VECTORS; v++) {
+            long u = (p0 + p) * DENSE_PANEL + v * AEF_WIDTH, n = d->end_unit - u < AEF_WIDTH ? d->end_unit - u : AEF_WIDTH;
+            if (n <= 0) continue;
+            vf scale = d->scale ? load_n(d->scale + u, n) : splat(1), shift = load_n(d->shift + u, n);
+            for (int r = 0; r < rb; r++) {
+                vf value = sum[(r * pb + p) * DENSE_VECTORS + v];
+                store_n(d->y + (r0 + r) * d->y_stride + u, activate(d->activation, (d->scale ? value * scale : value) + shift), n);
+            }
+        }
+    }
+}
+
+/* Panels go by AEF_DENSE_PANELS over chunks of rows whose inputs stay in cache while the panels
+ * pass; the panels left over one at a time. Rows left over (a batch of one among them) go one
+ * at a time across as many panels as a block has sums, then fewer: one panel's sums alone would
+ * wait on the multiply-add latency. */
+static void AEF_NAME(dense_forward)(const aefk_dense *d) {
+    enum { ROWS = AEF_DENSE_ROWS, PANELS = AEF_DENSE_PANELS, CHUNK = 2 * AEF_DENSE_ROWS, WIDE = ROWS * PANELS,
+           FOUR = WIDE >= 4 ? 4 : 1 /* a block never holds more sums than WIDE's */ };
+    long first = d->first_unit / DENSE_PANEL, end = (d->end_unit + DENSE_PANEL - 1) / DENSE_PANEL;
+    long whole = d->rows - d->rows % ROWS;
+    for (long c0 = 0; c0 < whole; c0 += CHUNK) {
+        long c1 = c0 + CHUNK < whole ? c0 + CHUNK : whole, p = first;
+        for (; p + PANELS <= end; p += PANELS)
+            for (long r0 = c0; r0 < c1; r0 += ROWS) dense_block(ROWS, PANELS, d, r0, p);
+        for (; p < end; p++)
+            for (long r0 = c0; r0 < c1; r0 += ROWS) dense_block(ROWS, 1, d, r0, p);
+    }
+    for (long r = whole; r < d->rows; r++) {
+        long p = first;
+        for (; p + WIDE <= end; p += WIDE) dense_block(1, WIDE, d, r, p);
+        for (; p + FOUR <= end; p += FOUR) dense_block(1, FOUR, d, r, p);
+        for (; p + 2 <= end; p += 2) dense_block(1, 2, d, r, p);
+        for (; p < end; p++) dense_block(1, 1, d, r, p);
+    }
+}
+
 /* ---- LSTM step ------------------------------------------------------------------------------ */
 
 #define PACK 16 /* units per packed block (aefk_lstm_pack) */
@@ -659,6 +720,7 @@ const aefk_table AEF_NAME(aefk_table) = {
     .loss_errors = AEF_NAME(loss_errors),
     .loss_gradient = AEF_NAME(loss_gradient),
     .adam_step = AEF_NAME(adam_step),
+    .dense_forward = AEF_NAME(dense_forward),
     .lstm_step_forward = AEF_NAME(lstm_step_forward),
     .lstm_step_backward = AEF_NAME(lstm_step_backward),
 };

@@ -2,6 +2,8 @@
  * Only this file's functions use avx2,fma; dispatch.c calls them only where cpuid reports it. */
 #define AEF_WIDTH 8
 #define AEF_ROWS 2
+#define AEF_DENSE_ROWS 6
+#define AEF_DENSE_PANELS 1
 #define AEF_BACKWARD_ROWS 4
 #define AEF_ISA_ID AEFK_ISA_AVX2
 #define AEF_ISA_NAME "avx2"

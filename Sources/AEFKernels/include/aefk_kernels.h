@@ -45,6 +45,30 @@ long aefk_lstm_packed_count(long units, long inputs);
  * the 16 units (zero past `units`). Not dispatched: one layout. */
 void aefk_lstm_pack(const float *weights, long units, long inputs, float *packed);
 
+/* Floats aefk_dense_pack writes for a weight matrix of `units` rows of `inputs`. */
+long aefk_dense_packed_count(long units, long inputs);
+
+/* Packs a dense layer's weights W [units, inputs], W[u, k] = weights[u·unit_stride + k·input_stride]
+ * (a layer's own [units, inputs]: inputs and 1; a tied layer's [inputs, units]: 1 and units), for
+ * dense_forward: panels of 16 units, then k, then the 16 units (zero past `units`). Not
+ * dispatched: one layout. */
+void aefk_dense_pack(const float *weights, long unit_stride, long input_stride, long units, long inputs, float *packed);
+
+/* A dense layer's inference with what follows it folded in, for units first_unit..<end_unit
+ * (first_unit a multiple of 16) of `rows` rows: y[r, u] = f(Σ_k x[r, k]·W[u, k] · scale[u] + shift[u]). */
+typedef struct {
+    long rows, inputs;
+    const float *x;            /* row r at x + r·x_stride */
+    long x_stride;
+    const float *packed;       /* W packed by aefk_dense_pack */
+    const float *scale;        /* [units], or NULL for 1 */
+    const float *shift;        /* [units]: the bias, or the normalization's folded shift */
+    aefk_activation activation;
+    long first_unit, end_unit;
+    float *y;                  /* row r at y + r·y_stride, unit u at its [u] */
+    long y_stride;
+} aefk_dense;
+
 /* Reconstruction losses, in LossFunction's order. */
 typedef enum { AEFK_LOSS_MSE = 0, AEFK_LOSS_BCE = 1 } aefk_loss;
 
@@ -108,6 +132,11 @@ typedef struct {
     /* Adam's step for count values (aefk_adam): m = β1·m + (1 − β1)·g, v = β2·v + (1 − β2)·g²,
      * p −= step_size · m / (√v / correction2 + ε). */
     void (*adam_step)(const aefk_adam *adam, long count, float *p, const float *g, float *m, float *v);
+
+    /* A dense layer's inference (aefk_dense). Each value's sum runs over k in order from 0, one
+     * multiply-add at a time, whatever the rows and units around it: a row's result does not
+     * depend on its batch or on how the caller splits rows or units. */
+    void (*dense_forward)(const aefk_dense *dense);
 
     /* One LSTM step (aefk_lstm_step): z = gates + [x·Wᵀ] + h_prev · Rᵀ summed in registers, then
      * i, o, f = σ, c̃ = tanh, c = f ⊙ c_prev + i ⊙ c̃, h = o ⊙ tanh(c); gates [rows, 4H] leaves

@@ -1,8 +1,8 @@
 /// Inference through a Dense layer together with the BatchNorm and/or activation right after it:
-/// the GEMM writes the Dense output, then one pass per row adds the bias (folded with the
-/// normalization's running statistics) and applies the activation into the group's output —
-/// instead of a bias broadcast, a GEMM that re-reads it, a normalization pass and an activation
-/// pass. Training keeps the layers separate (backward needs each output).
+/// the dense kernel adds the bias (folded with the normalization's running statistics) and
+/// applies the activation to each sum on its way out of the registers, into the group's output —
+/// instead of a bias broadcast, a product, a normalization pass and an activation pass. Training
+/// keeps the layers separate (backward needs each output).
 struct FusedDense {
     let dense: Dense
     let normalization: BatchNorm?
@@ -29,30 +29,17 @@ struct FusedDense {
         (self.dense, self.normalization, self.activation, count) = (dense, normalization, activation, next - start)
     }
 
-    /// y = f((x·Wᵀ + b)·scale + shift). `product` receives x·Wᵀ ([batch, units]); `folded` holds
+    /// y = f((x·Wᵀ + b)·scale + shift), W packed in `packed` (Dense.packWeights); `folded` holds
     /// 2 · units floats for the folded scale and shift.
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
-                 product: UnsafeMutablePointer<Float>, folded: UnsafeMutablePointer<Float>) {
+                 packed: UnsafePointer<Float>, folded: UnsafeMutablePointer<Float>) {
         let units = dense.units, bias = UnsafePointer(dense.bias!)
-        BLAS.gemm(transB: dense.weightIsTransposed, m: batch, n: units, k: dense.inputs, x, dense.weight, product)
-        let function = activation
-        if let normalization {
-            let scale = folded, shift = folded + units
-            normalization.foldRunningStatistics(scale: scale, shift: shift)
-            for j in 0..<units { shift[j] += bias[j] * scale[j] }
-            Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / units)) { rows in
-                for r in rows {
-                    let row = product + r * units
-                    function.apply(count: units, into: y + r * units) { row[$0] * scale[$0] + shift[$0] }
-                }
-            }
-        } else {
-            Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / units)) { rows in
-                for r in rows {
-                    let row = product + r * units
-                    function.apply(count: units, into: y + r * units) { row[$0] + bias[$0] }
-                }
-            }
+        guard let normalization else {
+            return dense.infer(x, y, rows: batch, packed: packed, scale: nil, shift: bias, activation: activation)
         }
+        let scale = folded, shift = folded + units
+        normalization.foldRunningStatistics(scale: scale, shift: shift)
+        for j in 0..<units { shift[j] += bias[j] * scale[j] }
+        dense.infer(x, y, rows: batch, packed: packed, scale: scale, shift: shift, activation: activation)
     }
 }

@@ -42,9 +42,10 @@ final class Network {
         "this model's decoder unpools with the switches of the encoder's pass (conv_decoder 'unpool'), so it cannot decode codes alone; reconstruct the inputs instead"
 
     /// Rows per inference chunk: up to 1024, fewer when a chunk's workspace would exceed 32 MiB
-    /// (im2col matrices of convolutions grow with kernel area times channels).
+    /// (im2col matrices of convolutions grow with kernel area times channels; packed weights do
+    /// not grow with the rows).
     var inferenceChunk: Int {
-        let perRow = inputSize + layers.reduce(0) { $0 + $1.outputSize + $1.scratchCount(batch: 1) }
+        let perRow = inputSize + layers.reduce(0) { $0 + $1.outputSize + $1.scratchCount(batch: 1) - $1.scratchCount(batch: 0) }
         return Swift.max(1, Swift.min(1024, (32 << 20) / 4 / Swift.max(perRow, 1)))
     }
 
@@ -55,37 +56,43 @@ final class Network {
 
     /// Runs layers[range] on `input` (by default `workspace.activations[range.lowerBound]`),
     /// leaving layer i's output in `activations[i + 1]`. In inference a Dense with the BatchNorm
-    /// and activation after it runs fused (FusedDense), leaving only the group's last output and
-    /// the Dense product. Callers read the code, so a group never has it inside; the other
-    /// output they read, a variational head, is a Dense followed by Reparameterize, never a group.
-    /// In inference a PackedInference layer packs its weights into its scratch unless
-    /// `workspace.packed[i]` says they are there already for this generation.
+    /// and activation after it runs fused (FusedDense), leaving only the group's last output.
+    /// Callers read the code, so a group never has it inside; the other output they read, a
+    /// variational head, is a Dense followed by Reparameterize, never a group.
+    /// In inference a PackedInference layer (a Dense heading a group too) reads its weights packed
+    /// in its scratch, packed there only when `workspace.packed[i]` says they are not already
+    /// for this generation.
     func forward(_ workspace: Workspace, batch: Int, layers range: Range<Int>, phase: Phase,
                  rng: inout RandomSource, input: UnsafePointer<Float>? = nil) {
         var i = range.lowerBound
         while i < range.upperBound {
             let x = i == range.lowerBound ? input ?? UnsafePointer(workspace.activations[i].base) : UnsafePointer(workspace.activations[i].base)
-            if phase == .inference, let layer = layers[i] as? PackedInference {
-                let scratch = workspace.scratch[i].base
-                if !(packsReusable && workspace.packed[i] == weightsGeneration) {
-                    layer.packWeights(into: scratch)
-                    workspace.packed[i] = packsReusable ? weightsGeneration : nil
-                }
-                layer.inferPacked(x, workspace.activations[i + 1].base, batch: batch, scratch: scratch)
-                i += 1
-                continue
-            }
             if phase == .inference, let group = FusedDense(layers, at: i, end: range.upperBound),
                !(i + 1..<i + group.count).contains(codeLayerIndex + 1) {
                 group.forward(x, workspace.activations[i + group.count].base, batch: batch,
-                              product: workspace.activations[i + 1].base, folded: workspace.scratch[i + 1].base)
+                              packed: packs(of: group.dense, at: i, in: workspace), folded: workspace.scratch[i + 1].base)
                 i += group.count
+                continue
+            }
+            if phase == .inference, let layer = layers[i] as? PackedInference {
+                layer.inferPacked(x, workspace.activations[i + 1].base, batch: batch, scratch: packs(of: layer, at: i, in: workspace))
+                i += 1
                 continue
             }
             layers[i].forward(x, workspace.activations[i + 1].base, batch: batch,
                               scratch: workspace.scratch[i].base, phase: phase, rng: &rng)
             i += 1
         }
+    }
+
+    /// Layer i's scratch with its packed weights, packed now unless they are there already.
+    private func packs(of layer: PackedInference, at i: Int, in workspace: Workspace) -> UnsafeMutablePointer<Float> {
+        let scratch = workspace.scratch[i].base
+        if !(packsReusable && workspace.packed[i] == weightsGeneration) {
+            layer.packWeights(into: scratch)
+            workspace.packed[i] = packsReusable ? weightsGeneration : nil
+        }
+        return scratch
     }
 
     /// Backward through layers[range] in reverse, starting from the gradient already in

@@ -45,6 +45,50 @@ final class LayerTests: XCTestCase {
             .assertGradientsMatchFiniteDifferences(data.uniform(3 * 6), batch: 3)
     }
 
+    /// Inference's dense kernel, every instruction set this CPU runs, own and tied weights: against
+    /// the reference, with a folded scale, shift and each activation; and every row alone gives
+    /// the bits it gets in the whole batch. The shapes reach each register block: full row blocks
+    /// and the rows past them (one row across 12, 4, 2 and 1 panels), whole panel pairs and the
+    /// panel left over, units past a panel's last full register.
+    func testDensePackedInferenceMatchesReference() {
+        for kernels in Kernels.supported { for (batch, inputs, units) in [(1, 9, 211), (7, 13, 37), (53, 30, 5), (50, 3, 100)] {
+            for tiedLayer in [false, true] {
+                let name = "\(String(cString: kernels.name)) \(batch)x\(inputs)->\(units)\(tiedLayer ? " tied" : "")"
+                var data = TestData(seed: UInt64(batch * 100 + units))
+                let encoder = Dense(inputSize: units, outputSize: inputs, initialization: .glorot)
+                let dense = Dense(inputSize: inputs, outputSize: units, initialization: .glorot,
+                                  tiedTo: tiedLayer ? encoder : nil, kernels: kernels)
+                let harness = tiedLayer ? LayerHarness(dense, using: [encoder]) : LayerHarness(dense)
+                harness.parameters = data.uniform(harness.block.parameterCount)
+                let theta = harness.parameters, weights = inputs * units
+                var w = Array(theta[0..<weights]), bias = Array(theta[(tiedLayer ? weights + inputs : weights)...])
+                if tiedLayer {  // the encoder's [inputs, units] transposed
+                    w = (0..<weights).map { theta[($0 % inputs) * units + $0 / inputs] }
+                }
+                let x = data.uniform(batch * inputs)
+                let sums = Reference.denseForward(x: x, w: w, b: [Double](repeating: 0, count: units), batch: batch,
+                                                  inputs: inputs, outputs: units)
+                let y = harness.run(x, batch: batch, phase: .inference).y
+                assertClose(y, (0..<sums.count).map { sums[$0] + bias[$0 % units] }, absolute: 1e-5, "\(name) y")
+                for row in [0, batch / 2, batch - 1] {
+                    let alone = harness.run(Array(x[row * inputs..<(row + 1) * inputs]), batch: 1, phase: .inference).y
+                    XCTAssertEqual(alone, Array(y[row * units..<(row + 1) * units]), "\(name) row \(row) alone")
+                }
+                let scale = data.uniform(units).map(Float.init), shift = data.uniform(units).map(Float.init)
+                let packed = FloatBuffer(count: dense.scratchCount(batch: batch))
+                dense.packWeights(into: packed.base)
+                for f in ActivationFunction.allCases {
+                    var out = [Float](repeating: .nan, count: batch * units)
+                    x.map(Float.init).withUnsafeBufferPointer { xp in
+                        dense.infer(xp.baseAddress!, &out, rows: batch, packed: packed.base, scale: scale, shift: shift, activation: f)
+                    }
+                    let expected = (0..<sums.count).map { Reference.activation(f, sums[$0] * Double(scale[$0 % units]) + Double(shift[$0 % units])) }
+                    assertClose(out.map(Double.init), expected, absolute: 1e-5, relative: 1e-5, "\(name) \(f)")
+                }
+            }
+        } }
+    }
+
     func testDenseInitializationScale() {
         let harness = LayerHarness(Dense(inputSize: 400, outputSize: 100, initialization: .glorot))
         let weights = harness.parameters.prefix(40_000)
