@@ -98,7 +98,7 @@ bench-kernels: $(OUT)/bench-kernels
 	$(OUT)/bench-kernels
 
 $(OUT)/bench-kernels: bench/kernels.c $(wildcard Sources/AEFKernels/*.[ch] Sources/AEFKernels/include/*.h)
-	clang -O2 -Wall -Wextra -ISources/AEFKernels/include -o $@ bench/kernels.c Sources/AEFKernels/*.c
+	clang -O2 -Wall -Wextra -ISources/AEFKernels/include -o $@ bench/kernels.c Sources/AEFKernels/*.c -lopenblas
 
 bench-gemm-split: $(OUT)/bench-gemm-split
 	$(OUT)/bench-gemm-split

@@ -1,10 +1,12 @@
 /* Rates of the vector kernels (Sources/AEFKernels) on one thread, for every build the CPU runs,
- * on W2's and W3's shapes: `make bench-kernels`. Compiled with the kernels' own sources at -O2,
- * as a release build of the package compiles them. */
+ * on W1's, W2's and W3's shapes: `make bench-kernels`. Compiled with the kernels' own sources at -O2,
+ * as a release build of the package compiles them. The dense kernel is set beside OpenBLAS's sgemm
+ * (sgemv for one row) on the same product, also on one thread. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <cblas.h>
 #include "aefk_kernels.h"
 
 static double now(void) {
@@ -40,6 +42,32 @@ static void lstm(const aefk_table *t, long rows) {
     double backward = now() - start;
     printf("%-8s LSTM step, %2ld x 64 units: forward %5.1f GFLOP/s (%.2f us), backward %5.1f GFLOP/s (%.2f us)\n", t->name, rows,
            flops / forward / 1e9, forward / (double)calls * 1e6, flops / backward / 1e9, backward / (double)calls * 1e6);
+}
+
+static void dense(const aefk_table *t, long rows, long units, long inputs) {
+    /* y = x·Wᵀ + b, as W1's layers run in inference (the kernel) and in training (sgemm). */
+    long calls = 2000000000 / (2 * rows * units * inputs) + 1;
+    float *x = filled(rows * inputs), *w = filled(units * inputs), *b = filled(units), *y = filled(rows * units);
+    float *packed = malloc((size_t)aefk_dense_packed_count(units, inputs) * sizeof *packed);
+    aefk_dense_pack(w, inputs, 1, units, inputs, packed);
+    aefk_dense call = {rows, inputs, x, inputs, packed, NULL, b, AEFK_ACTIVATION_IDENTITY, 0, units, y, units};
+    double flops = 2.0 * (double)(rows * units * inputs) * (double)calls, start = now();
+    for (long i = 0; i < calls; i++) t->dense_forward(&call);
+    double kernel = now() - start;
+    start = now();
+    for (long i = 0; i < calls; i++) {
+        if (rows == 1) {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)units, (int)inputs, 1, w, (int)inputs, x, 1, 0, y, 1);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)units, (int)inputs, 1, x, (int)inputs, w,
+                        (int)inputs, 0, y, (int)units);
+        }
+    }
+    double blas = now() - start;
+    printf("%-8s dense %4ld x %3ld -> %3ld: %5.1f GFLOP/s (%.2f us), OpenBLAS %s %5.1f GFLOP/s (%.2f us)\n", t->name, rows,
+           inputs, units, flops / kernel / 1e9, kernel / (double)calls * 1e6, rows == 1 ? "sgemv" : "sgemm",
+           flops / blas / 1e9, blas / (double)calls * 1e6);
+    free(x), free(w), free(b), free(y), free(packed);
 }
 
 static void convolutions(const aefk_table *t) {
@@ -78,10 +106,14 @@ static void activations(const aefk_table *t) {
 }
 
 int main(void) {
+    openblas_set_num_threads(1);
     printf("in use: %s\n", aefk_kernels()->name);
     for (int isa = AEFK_ISA_BASELINE; isa <= AEFK_ISA_AVX512; isa++) {
         const aefk_table *t = aefk_kernels_for((aefk_isa)isa);
         if (!t) continue;
+        dense(t, 512, 256, 784);
+        dense(t, 512, 784, 256);
+        dense(t, 1, 256, 784);
         lstm(t, 16);
         lstm(t, 1);
         convolutions(t);
