@@ -41,8 +41,13 @@
  *              scores s:                     |a - b| <= 1e-5 * (s + sqrt(s)).
  *            Labels can therefore differ only for rows whose score is that close to the threshold.
  *            The same rows in the same call with the same thread count on the same machine give
- *            identical bits. Bit-exact batch invariance is not offered: it would mean one row per
- *            GEMM call or kernels of the library's own (README, "Numerical contract").
+ *            identical bits. Models of Dense layers only (the dense, denoising, sparse,
+ *            contractive, variational and adversarial variants: no convolution, no recurrence)
+ *            infer by the library's own kernels alone, whose sums run in one order per row: there
+ *            a row's features, reconstruction and reconstruction or standardized score have the
+ *            same bits in any batch on the same machine (a combined score keeps the bound: it
+ *            ranks training codes by a GEMM). For other models bit-exact batch invariance is not
+ *            offered: it would mean one row per GEMM call (README, "Numerical contract").
  * Machines.  Training is reproducible bit for bit on one machine kind: the same seed, thread
  *            count, OpenBLAS build and core, vector-kernel build (all three in aef_blas_info) and
  *            library version give identical weights and model bytes. Another CPU kind (or kernel
