@@ -12,6 +12,8 @@
 #   make wheel        dist/aefeatures-*-manylinux_*.whl, self-contained (scripts/wheel)
 #   make test-wheel   the wheel in a fresh venv, Swift and -dev libraries hidden (scripts/test-wheel)
 #   make py-tests     the Python tests (and scikit-learn's estimator checks) against the installed package
+#   make check-kernel-shapes  the AVX-512 build's dense kernel, compiled for AVX2, against a reference
+#                     (its blocking runs on machines without AVX-512)
 #   make check-baseline  the C tests and the Python variant, golden-model and batch-bound tests with
 #                     the vector kernels forced to their baseline x86-64 build (AEF_FORCE_ISA=baseline)
 #   make check-reliability  fuzzing, the bad-input matrix, ThreadSanitizer, soak, kill-during-save and
@@ -32,7 +34,7 @@ LDLIBS   := -L$(LIBDIR) -laefeatures -lpthread -lm
 RUN      := env LD_LIBRARY_PATH=$(CURDIR)/$(LIBDIR)
 VALGRIND := valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q
 
-.PHONY: lib openblas-positions bench-latency bench-kernels bench-gemm-split check-lib check-baseline c-tests valgrind examples install check-install python py-tests py-examples wheel test-wheel clean \
+.PHONY: lib openblas-positions bench-latency bench-kernels bench-gemm-split check-lib check-kernel-shapes check-baseline c-tests valgrind examples install check-install python py-tests py-examples wheel test-wheel clean \
         check-reliability fuzz fuzz-replay bad-inputs tsan soak kill-save save-failures determinism
 .DELETE_ON_ERROR:
 
@@ -99,6 +101,14 @@ bench-kernels: $(OUT)/bench-kernels
 
 $(OUT)/bench-kernels: bench/kernels.c $(wildcard Sources/AEFKernels/*.[ch] Sources/AEFKernels/include/*.h)
 	clang -O2 -Wall -Wextra -ISources/AEFKernels/include -o $@ bench/kernels.c Sources/AEFKernels/*.c -lopenblas
+
+check-kernel-shapes: $(OUT)/test-avx512-shapes
+	$(OUT)/test-avx512-shapes
+
+$(OUT)/test-avx512-shapes: Tests/kernels/test_avx512_shapes.c Tests/kernels/kernels_avx512_shapes.c $(wildcard Sources/AEFKernels/*.[ch] Sources/AEFKernels/include/*.h)
+	@mkdir -p $(OUT)
+	clang -O2 -Wall -Wextra -Wno-psabi -ISources/AEFKernels/include -o $@ Tests/kernels/test_avx512_shapes.c \
+	    Tests/kernels/kernels_avx512_shapes.c Sources/AEFKernels/dispatch.c Sources/AEFKernels/kernels_*.c -lm
 
 bench-gemm-split: $(OUT)/bench-gemm-split
 	$(OUT)/bench-gemm-split

@@ -48,7 +48,7 @@ INLINE vf reciprocal(vf d) {
 #if AEF_WIDTH == 8
     vf r = __builtin_ia32_rcpps256(d);
     return r * (2.0f - d * r);
-#elif AEF_WIDTH == 16
+#elif AEF_WIDTH == 16 && !defined(AEF_AVX512_SHAPES_ON_AVX2) /* Tests/kernels: no AVX-512 instructions there */
     vf r = __builtin_ia32_rcp14ps512_mask(d, splat(0), (unsigned short)0xffff);
     return r * (2.0f - d * r);
 #else
