@@ -1,10 +1,6 @@
 /* The kernels for avx512: 16 floats per register, 4 (forward) and 6 (backward) samples per register block.
  * Only this file's functions use avx512f,avx2,fma; dispatch.c calls them only where cpuid reports it. */
-#define AEF_WIDTH 16
-#define AEF_ROWS 4
-#define AEF_DENSE_ROWS 6
-#define AEF_DENSE_PANELS 2
-#define AEF_BACKWARD_ROWS 6
+#include "shapes_avx512.h"
 #define AEF_ISA_ID AEFK_ISA_AVX512
 #define AEF_ISA_NAME "avx512"
 #define AEF_NAME(x) x##_avx512

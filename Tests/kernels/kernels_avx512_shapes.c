@@ -1,12 +1,8 @@
-/* The AVX-512 build's code (16-float vectors, its register blocks) compiled for AVX2, so that
- * its blocking logic is tested on machines without AVX-512: the same source as kernels_avx512.c
- * but for the defines below; the reciprocal is a division here (no AVX-512 instruction). */
+/* The AVX-512 build's code (16-float vectors, its register blocks: shapes_avx512.h) compiled for
+ * AVX2, so that its blocking logic is tested on machines without AVX-512: kernels_avx512.c but for
+ * the target and the names; the reciprocal is a division here (no AVX-512 instruction). */
 #define AEF_AVX512_SHAPES_ON_AVX2 1
-#define AEF_WIDTH 16
-#define AEF_ROWS 4
-#define AEF_DENSE_ROWS 6
-#define AEF_DENSE_PANELS 2
-#define AEF_BACKWARD_ROWS 6
+#include "../../Sources/AEFKernels/shapes_avx512.h"
 #define AEF_ISA_ID AEFK_ISA_AVX512
 #define AEF_ISA_NAME "avx512 shapes on avx2"
 #define AEF_NAME(x) x##_avx512_shapes
