@@ -1,5 +1,4 @@
 import AEFKernels
-import Glibc
 
 /// Elementwise nonlinearities. Every derivative is written in terms of the output y = f(x), so a
 /// backward pass needs only the activation's output (ELU's alpha is 1, LeakyReLU's slope 0.01).
@@ -29,21 +28,6 @@ public enum ActivationFunction: String, Codable, CaseIterable, Sendable {
         case .elu: return y > 0 ? 0 : y + 1
         case .sigmoid: return y * (1 - y) * (1 - 2 * y)
         case .tanh: return -2 * y * (1 - y * y)
-        }
-    }
-
-    /// y[i] = f(input(i)) for i in 0..<count. `input` is inlined into each loop (a load, or a
-    /// load with the affine step a fused layer adds), so each loop vectorises.
-    @inline(__always)
-    func apply(count: Int, into y: UnsafeMutablePointer<Float>, _ input: (Int) -> Float) {
-        let slope = ActivationFunction.leakySlope
-        switch self {
-        case .identity: for i in 0..<count { y[i] = input(i) }
-        case .relu: for i in 0..<count { let v = input(i); y[i] = v > 0 ? v : 0 }
-        case .leakyRelu: for i in 0..<count { let v = input(i); y[i] = v > 0 ? v : slope * v }
-        case .elu: for i in 0..<count { let v = input(i); y[i] = v > 0 ? v : FastMath.exp(v) - 1 }
-        case .sigmoid: for i in 0..<count { y[i] = FastMath.sigmoid(input(i)) }
-        case .tanh: for i in 0..<count { y[i] = Glibc.tanh(input(i)) }
         }
     }
 
