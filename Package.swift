@@ -51,7 +51,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             resources: [.copy("plots.py")]
         ),
-        .executableTarget(name: "aef-bench", dependencies: ["AEFeatures", "AEFDatasets", "COpenBLAS"], path: "bench",
+        .executableTarget(name: "aef-bench", dependencies: ["AEFeatures", "AEFDatasets", "AEFCommandLine", "COpenBLAS"], path: "bench",
                           // Everything else in bench/ is a script or a C program of its own.
                           exclude: ["adversarial_rate.py", "anomaly.py", "anomaly_scores.py", "batch_dependence.py",
                                    "compare", "fashion_data.py", "fashion_features.py", "insurance_features.py", "kernels.c", "gemm_split.c",

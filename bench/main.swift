@@ -17,6 +17,7 @@
 // W4 variational: 784 → 256 ELU → mu(32), logvar(32); 32 → 256 ELU → 784 sigmoid; BCE + KL
 //    (PyTorch's peer sums both over the batch; ours averages them per value: the same gradient
 //    directions, which Adam's updates do not depend on the scale of).
+import AEFCommandLine
 import AEFDatasets
 import AEFeatures
 import COpenBLAS
@@ -28,6 +29,7 @@ func argument(_ name: String, default value: String) -> String {
     return args[i + 1]
 }
 
+restartWithOpenBLASCoreForThisCPU()  // as the command-line tools do (README, Performance)
 let workload = argument("--workload", default: "W1")
 let timedEpochs = Int(argument("--epochs", default: "3")) ?? 3
 let rows = Int(argument("--rows", default: "60000")) ?? 60_000

@@ -142,8 +142,12 @@ uint32_t aef_abi_version(void);
  * "avx512") when the CPU has it (read once, at the library's first use; an unknown or unsupported
  * name is ignored). Builds differ from each other by float32 rounding only, within the batch
  * bound of "Batches." above. Core and kernels are the "machine kind" of "Machines." above:
- * bit-for-bit results hold between processes that report the same. Never NULL; static storage.
- * Thread-safe. */
+ * bit-for-bit results hold between processes that report the same. OpenBLAS picks its core when
+ * it loads, from OPENBLAS_CORETYPE or else cpuid; on a CPU newer than the OpenBLAS it falls back
+ * to Prescott's SSE3 kernels (Debian's 0.3.21 on Emerald Rapids: training 3.5x slower). The aef
+ * tools and the Python binding set OPENBLAS_CORETYPE, when unset, to "SkylakeX" on CPUs with
+ * AVX-512 (F, CD, BW, DQ, VL) and "Haswell" on CPUs with AVX2 and FMA; a C host should do the same
+ * before its process starts. Never NULL; static storage. Thread-safe. */
 const char *aef_blas_info(void);
 
 /* Message of the last failing call on this thread ("" if none yet). Never NULL. Owned by the

@@ -30,3 +30,15 @@ public func say(_ line: String) {
     print(line)
     fflush(stdout)
 }
+
+/// Runs this program again with OPENBLAS_CORETYPE set to the core whose kernels use this CPU's
+/// widest vector unit (`BLASInfo.coreForThisCPU`), when the variable is unset and OpenBLAS picked
+/// another core: an OpenBLAS older than the CPU runs Prescott's SSE3 kernels there, and it reads
+/// the variable only while it loads, before any of our code runs. A user's own setting is kept.
+/// Returns when there is nothing to do, or when exec fails (the program goes on, slower).
+public func restartWithOpenBLASCoreForThisCPU() {
+    guard getenv("OPENBLAS_CORETYPE") == nil, let core = BLASInfo.coreForThisCPU,
+          core.lowercased() != BLASInfo.core.lowercased() else { return }
+    setenv("OPENBLAS_CORETYPE", core, 1)
+    execv("/proc/self/exe", CommandLine.unsafeArgv)
+}

@@ -52,6 +52,15 @@ const aefk_table *aefk_kernels(void) {
     return table;
 }
 
+const char *aefk_openblas_core_for_cpu(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+    return NULL;
+}
+
 long aefk_lstm_packed_count(long units, long inputs) { return (units + 15) / 16 * inputs * 4 * 16; }
 
 typedef float v4 __attribute__((ext_vector_type(4), aligned(4)));

@@ -13,6 +13,11 @@ struct Demo: ParsableCommand {
         commandName: "aef-demo",
         abstract: "Reproduce the reference study: features from every autoencoder variant vs raw inputs and PCA, and anomaly detection, over several seeds.")
 
+    static func main() {
+        restartWithOpenBLASCoreForThisCPU()
+        main(nil)
+    }
+
     @Option(help: "Seeds for the insurance tables (each draws new policies, split, initializations and noise).") var seeds = 5
     @Option(help: "Seeds for the Fashion-MNIST tables.") var fashionSeeds = 1
     @Option(help: "Insurance policies to simulate.") var policies = 1000

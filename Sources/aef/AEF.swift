@@ -1,3 +1,4 @@
+import AEFCommandLine
 import ArgumentParser
 
 @main
@@ -6,4 +7,9 @@ struct AEF: ParsableCommand {
         commandName: "aef",
         abstract: "Autoencoder features and anomaly scores. (The reference study's demo is its own tool: aef-demo.)",
         subcommands: [Fit.self, Transform.self, Reconstruct.self, Score.self, Calibrate.self, ExportONNX.self, Info.self, Sample.self])
+
+    static func main() {
+        restartWithOpenBLASCoreForThisCPU()
+        main(nil)
+    }
 }

@@ -191,7 +191,7 @@ struct ExportONNX: ParsableCommand {
 }
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Describe a model file: spec, sizes, training history, threshold.")
+    static let configuration = CommandConfiguration(abstract: "Describe a model file: spec, sizes, training history, threshold; and the math this machine runs it with.")
     @Argument(help: "Model file.") var model: String
 
     func run() throws {
@@ -212,6 +212,8 @@ struct Info: ParsableCommand {
                 print(String(format: "  anomaly threshold %.5g (contamination %.3g)", threshold, autoencoder.spec.contamination))
             }
             print("  spec: \(autoencoder.spec.json)")
+            // What bit-for-bit results depend on besides the model (README, Numerical contract).
+            print("  math here: \(BLASInfo.description)")
         }
     }
 }

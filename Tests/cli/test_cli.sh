@@ -31,6 +31,13 @@ PY
 "$aef" fit x.csv -o m.aef --hidden 6 --code 2 --epochs 5 --quiet > fit.out 2>&1 && ok || bad "fit: $(cat fit.out)"
 grep -q "wrote m.aef" fit.out && ok || bad "fit summary: $(cat fit.out)"
 "$aef" info m.aef | grep -q "code 2; 142 parameters" && ok || bad "info"
+# OpenBLAS runs the core of this CPU's vector unit unless the user named one (README, Performance).
+flags=$(grep -m1 '^flags' /proc/cpuinfo)
+core=""
+has() { for f in "$@"; do [[ " $flags " == *" $f "* ]] || return 1; done; }
+if has avx512f avx512cd avx512bw avx512dq avx512vl; then core=SkylakeX; elif has avx2 fma; then core=Haswell; fi
+[ -z "$core" ] || env -u OPENBLAS_CORETYPE "$aef" info m.aef | grep -q "; core $core;" && ok || bad "info: OpenBLAS core $core"
+OPENBLAS_CORETYPE=Prescott "$aef" info m.aef | grep -q "; core Prescott;" && ok || bad "info: the user's OPENBLAS_CORETYPE"
 "$aef" transform m.aef x.npy -o f.npy > /dev/null && ok || bad "transform npy"
 "$aef" transform m.aef x64.npy -o f64.csv > /dev/null && ok || bad "transform float64 npy"
 "$aef" reconstruct m.aef x.csv -o r.csv > /dev/null && ok || bad "reconstruct"

@@ -157,4 +157,11 @@ const aefk_table *aefk_kernels(void);
 /* The table of one instruction set, or NULL when this CPU cannot run it (tests run every one). */
 const aefk_table *aefk_kernels_for(aefk_isa isa);
 
+/* The OpenBLAS core (an OPENBLAS_CORETYPE value) whose sgemm kernels use this CPU's widest vector
+ * unit: "SkylakeX" with AVX-512 F, CD, BW, DQ and VL (what those kernels execute), "Haswell" with
+ * AVX2 and FMA, NULL on older CPUs. OpenBLAS's own choice is the same class on the CPUs it knows;
+ * on a CPU newer than the OpenBLAS it falls back to Prescott's SSE3 kernels (0.3.21 on Emerald
+ * Rapids: sgemm 5.5x slower). bindings/python/aefeatures/_native.py restates this rule. */
+const char *aefk_openblas_core_for_cpu(void);
+
 #endif

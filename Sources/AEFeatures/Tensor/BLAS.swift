@@ -1,3 +1,4 @@
+import AEFKernels
 import COpenBLAS
 
 /// Thin, row-major wrappers over CBLAS so call sites read like the maths they do.
@@ -103,9 +104,16 @@ enum BLAS {
 public enum BLASInfo {
     public static let description: String = {
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
-        let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
         return "\(config.split(separator: " ").joined(separator: " ")); core \(core); kernels \(KernelInfo.instructionSet)"
     }()
+
+    /// The kernel core OpenBLAS picked when it loaded, e.g. "Haswell" (OPENBLAS_CORETYPE chooses it).
+    public static let core: String = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+
+    /// The core whose sgemm kernels use this CPU's widest vector unit, "SkylakeX" or "Haswell"
+    /// (nil without AVX2): what OpenBLAS picks on the CPUs it knows; one newer than the OpenBLAS
+    /// gets Prescott's SSE3 kernels instead (0.3.21 on Emerald Rapids: W1's epoch 4.1 s, not 1.2).
+    public static let coreForThisCPU: String? = aefk_openblas_core_for_cpu().map { String(cString: $0) }
 }
 
 /// The number of threads the engine's math uses (its own pool; OpenBLAS runs single-threaded

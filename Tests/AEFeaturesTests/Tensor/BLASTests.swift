@@ -30,6 +30,18 @@ final class BLASTests: XCTestCase {
             }
         }
     }
+
+    /// The core the command-line tools and the Python binding give OpenBLAS follows the CPU's
+    /// flags as Linux reports them.
+    func testOpenBLASCoreForThisCPUFollowsTheVectorUnit() throws {
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let line = try XCTUnwrap(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") })
+        let flags = Set(line.split(separator: ":")[1].split(separator: " ").map(String.init))
+        let expected = flags.isSuperset(of: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]) ? "SkylakeX"
+            : flags.isSuperset(of: ["avx2", "fma"]) ? "Haswell" : nil
+        XCTAssertEqual(BLASInfo.coreForThisCPU, expected)
+        XCTAssertTrue(BLASInfo.description.contains("; core \(BLASInfo.core);"), BLASInfo.description)
+    }
 }
 
 /// Products large enough to be split over the engine's threads (by rows when C is taller than

@@ -72,6 +72,28 @@ def _load():
         "install it (`make install`), or set AEFEATURES_LIBRARY to its path. Tried:\n  " + "\n  ".join(tried))
 
 
+def _openblas_core_for_cpu():
+    """The OpenBLAS core whose sgemm kernels use this CPU's widest vector unit: "SkylakeX" with
+    AVX-512 F, CD, BW, DQ and VL, "Haswell" with AVX2 and FMA, else None. The library's
+    aefk_openblas_core_for_cpu (Sources/AEFKernels/dispatch.c) restated, because it is needed
+    before the library, and OpenBLAS with it, loads."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next((set(line.split(":", 1)[1].split()) for line in cpuinfo if line.startswith("flags")), set())
+    except OSError:
+        return None
+    if {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"} <= flags:
+        return "SkylakeX"
+    return "Haswell" if {"avx2", "fma"} <= flags else None
+
+
+# OpenBLAS reads OPENBLAS_CORETYPE once, as it loads (next, with the library). Without it an
+# OpenBLAS older than the CPU runs Prescott's SSE3 kernels (Debian's 0.3.21 on Emerald Rapids:
+# sgemm 5.5x slower); with it, the same core class OpenBLAS picks on the CPUs it knows. A value the
+# user set is kept; the command-line tools do the same (README, Performance).
+if "OPENBLAS_CORETYPE" not in os.environ and _openblas_core_for_cpu():
+    os.environ["OPENBLAS_CORETYPE"] = _openblas_core_for_cpu()
+
 lib, library_path = _load()
 
 _c = ctypes

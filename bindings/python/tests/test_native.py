@@ -35,6 +35,23 @@ def kernels_of(environment):
                           env={**os.environ, **environment}).stdout.strip()
 
 
+def test_openblas_runs_the_core_of_this_cpus_vector_unit_unless_the_user_chose_one():
+    import os
+    import subprocess
+
+    flags = set(next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split(":", 1)[1].split())
+    expected = ("SkylakeX" if {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"} <= flags
+                else "Haswell" if {"avx2", "fma"} <= flags else None)
+    code = "import aefeatures; print(aefeatures.blas_info().split('; core ', 1)[1].split(';')[0])"
+    def core(**setting):
+        environment = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={**environment, **setting}).stdout.strip()
+    if expected:
+        assert core() == expected
+    assert core(OPENBLAS_CORETYPE="Prescott") == "Prescott"  # runs on every x86-64
+
+
 def test_force_isa_picks_a_kernel_build_the_cpu_has():
     widest = kernels_of({"AEF_FORCE_ISA": ""})
     assert kernels_of({"AEF_FORCE_ISA": "baseline"}) == "baseline"
