@@ -587,8 +587,15 @@ INLINE void lstm_add_products(const int rb, const int vectors, vf sum[][2][4], l
 INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0, long lanes, const aefk_lstm_step *s) {
     long units = s->units;
     vf sum[AEF_ROWS][2][4];
-    for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) for (int g = 0; g < 4; g++) sum[r][c][g] = splat(0);
-    if (s->packed_input) lstm_add_products(rb, vectors, sum, r0, j0, s->features, s->x, s->x_stride, s->packed_input);
+    if (s->input_products) {
+        for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) for (int g = 0; g < 4; g++) {
+            long j = j0 + c * AEF_WIDTH;
+            sum[r][c][g] = load_n(s->input_products + (r0 + r) * s->input_products_stride + g * units + j, c == vectors - 1 ? lanes : AEF_WIDTH);
+        }
+    } else {
+        for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) for (int g = 0; g < 4; g++) sum[r][c][g] = splat(0);
+        if (s->packed_input) lstm_add_products(rb, vectors, sum, r0, j0, s->features, s->x, s->x_stride, s->packed_input);
+    }
     lstm_add_products(rb, vectors, sum, r0, j0, units, s->h_prev, units, s->packed_recurrent);
     for (int c = 0; c < vectors; c++) {
         long j = j0 + c * AEF_WIDTH, n = c == vectors - 1 ? lanes : AEF_WIDTH;
@@ -628,20 +635,38 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
     }
 }
 
-static void AEF_NAME(lstm_step_forward)(const aefk_lstm_step *s) {
+/* The x·Wᵀ sums of lstm_forward_block for its rows and units, stored instead of used. */
+INLINE void lstm_input_block(const int rb, const int vectors, long r0, long j0, long lanes, const aefk_lstm_step *s) {
+    vf sum[AEF_ROWS][2][4];
+    for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) for (int g = 0; g < 4; g++) sum[r][c][g] = splat(0);
+    lstm_add_products(rb, vectors, sum, r0, j0, s->features, s->x, s->x_stride, s->packed_input);
+    for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) for (int g = 0; g < 4; g++) {
+        float *out = s->input_products + (r0 + r) * s->input_products_stride + g * s->units + j0 + c * AEF_WIDTH;
+        store_n(out, sum[r][c][g], c == vectors - 1 ? lanes : AEF_WIDTH);
+    }
+}
+
+/* Runs `block` (lstm_forward_block or lstm_input_block, inlined) over all rows and units: whole
+ * register blocks of AEF_ROWS rows, then the rows left over (a batch of one among them) one at a
+ * time, two vectors of units per block: one vector's four sums alone would wait on the
+ * multiply-add latency. */
+INLINE void lstm_for_each_block(const aefk_lstm_step *s,
+                                void (*block)(int rb, int vectors, long r0, long j0, long lanes, const aefk_lstm_step *s)) {
     long units = s->units, whole = s->rows - s->rows % AEF_ROWS;
     for (long j0 = 0; j0 < units; j0 += AEF_WIDTH) {
         long lanes = units - j0 < AEF_WIDTH ? units - j0 : AEF_WIDTH;
-        for (long r0 = 0; r0 < whole; r0 += AEF_ROWS) lstm_forward_block(AEF_ROWS, 1, r0, j0, lanes, s);
+        for (long r0 = 0; r0 < whole; r0 += AEF_ROWS) block(AEF_ROWS, 1, r0, j0, lanes, s);
     }
-    /* The rows left over (a batch of one among them) one at a time, two vectors of units per
-     * block: one vector's four sums alone would wait on the multiply-add latency. */
     for (long r0 = whole; r0 < s->rows; r0++) {
         long j0 = 0;
-        for (; j0 + 2 * AEF_WIDTH <= units; j0 += 2 * AEF_WIDTH) lstm_forward_block(1, 2, r0, j0, AEF_WIDTH, s);
-        for (; j0 < units; j0 += AEF_WIDTH) lstm_forward_block(1, 1, r0, j0, units - j0 < AEF_WIDTH ? units - j0 : AEF_WIDTH, s);
+        for (; j0 + 2 * AEF_WIDTH <= units; j0 += 2 * AEF_WIDTH) block(1, 2, r0, j0, AEF_WIDTH, s);
+        for (; j0 < units; j0 += AEF_WIDTH) block(1, 1, r0, j0, units - j0 < AEF_WIDTH ? units - j0 : AEF_WIDTH, s);
     }
 }
+
+static void AEF_NAME(lstm_step_forward)(const aefk_lstm_step *s) { lstm_for_each_block(s, lstm_forward_block); }
+
+static void AEF_NAME(lstm_input_products)(const aefk_lstm_step *s) { lstm_for_each_block(s, lstm_input_block); }
 
 /* d_hidden_next[r0..<r0+rb, j0..<j0+2W] = d_gates · R, summed over the 4H gate values in registers. */
 INLINE void lstm_recurrent_gradient_block(const int rb, const int vectors, long r0, long j0, long units,
@@ -722,5 +747,6 @@ const aefk_table AEF_NAME(aefk_table) = {
     .adam_step = AEF_NAME(adam_step),
     .dense_forward = AEF_NAME(dense_forward),
     .lstm_step_forward = AEF_NAME(lstm_step_forward),
+    .lstm_input_products = AEF_NAME(lstm_input_products),
     .lstm_step_backward = AEF_NAME(lstm_step_backward),
 };

@@ -80,7 +80,7 @@ typedef struct {
 /* One LSTM step for `rows` samples (H = units; gates, states and h_prev row-major, contiguous
  * rows). On entry gates [rows, 4H] holds what the pre-activations start from: x·Wᵀ + b when
  * packed_input is NULL, b alone when it is given (then x·Wᵀ is summed here, from row r at
- * x + r·x_stride, `features` values). */
+ * x + r·x_stride, `features` values, or taken from input_products when that is given). */
 typedef struct {
     long rows, units;
     const float *x;               /* read only with packed_input */
@@ -91,6 +91,8 @@ typedef struct {
     const float *peephole;        /* [3H] (i, o, f) or NULL */
     const float *c_prev;          /* [rows, H] */
     float *gates, *cells, *hidden; /* [rows, 4H], [rows, H], [rows, H] */
+    float *input_products;        /* NULL, or the rows' x·Wᵀ [4H] as lstm_input_products left them, */
+    long input_products_stride;   /* row r at input_products + r·input_products_stride */
 } aefk_lstm_step;
 
 typedef struct {
@@ -143,6 +145,10 @@ typedef struct {
      * holding the activated i, o, f, c̃. With peepholes i, f also see P ⊙ c_prev and o sees P ⊙ c.
      * Per row the sums run in one fixed order (the x terms, then the h terms), whatever `rows`. */
     void (*lstm_step_forward)(const aefk_lstm_step *step);
+    /* The x·Wᵀ sums of lstm_step_forward computed ahead, bit for bit the same, for step->rows rows
+     * (x, x_stride, features, packed_input, units) into step->input_products: a step then reads
+     * them instead of W, which a chunk of few samples would otherwise read whole per sample. */
+    void (*lstm_input_products)(const aefk_lstm_step *step);
     /* The step's backward: from the activated gates, c, c_prev and dh = d_hidden + dh_next, writes
      * d_gates [rows, 4H] (pre-activation gradients), replaces dc_next with dc ⊙ f (+ peephole terms)
      * and dh_next with d_gates · R (R natural, [4H, H]). */

@@ -106,7 +106,7 @@ final class LSTM: RecurrentLayer, PackedInference {
             var step = aefk_lstm_step(rows: rows, units: h, x: nil, x_stride: 0, features: 0, packed_input: nil,
                                       h_prev: t > 0 ? hidden - batch * h : s.hInitial + first * h, packed_recurrent: s.packed,
                                       peephole: p, c_prev: t > 0 ? cells - batch * h : s.cInitial + first * h,
-                                      gates: gates, cells: cells, hidden: hidden)
+                                      gates: gates, cells: cells, hidden: hidden, input_products: nil, input_products_stride: 0)
             kernels.lstm_step_forward(&step)
         }
         emitOutput(s.hidden, into: y, batch: batch)
@@ -114,8 +114,13 @@ final class LSTM: RecurrentLayer, PackedInference {
 
     private func inferenceScratchCount(batch: Int) -> Int {
         aefk_lstm_packed_count(units, units) + aefk_lstm_packed_count(units, features) + (repeatsInput ? 2 : 1) * batch * 4 * units
-            + 4 * batch * units
+            + 4 * batch * units + (repeatsInput ? 0 : (LSTM.fewRows - 1) * steps * 4 * units)
     }
+
+    /// A chunk of fewer samples than this (the widest kernel build's row block, AVX-512's 4) has
+    /// the x·Wᵀ of all its steps computed first: its steps sum one sample at a time, and would
+    /// each read W whole per sample (W3 at batch 1: 28 KB of W beside R's 64 KB at every step).
+    static let fewRows = 4
 
     /// R and (unless the input is repeated) W packed for the step kernel: the start of the
     /// inference scratch.
@@ -128,13 +133,15 @@ final class LSTM: RecurrentLayer, PackedInference {
     /// states: each chunk of the batch goes through all the steps while its states stay in cache,
     /// the step kernel summing x_t·Wᵀ itself (W and R as packWeights left them), so there is no
     /// projection GEMM over all steps and nothing per step is written but the output. A repeated
-    /// input is projected once, as in training.
+    /// input is projected once, as in training; a chunk of few samples has its x·Wᵀ computed
+    /// ahead (`fewRows`), into one region: only a batch's last chunk can be that short.
     func inferPacked(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                      scratch: UnsafeMutablePointer<Float>) {
         let h = units, g4 = 4 * units
         let packedRecurrent = scratch, packedInput = packedRecurrent + aefk_lstm_packed_count(h, h)
         let allGates = packedInput + aefk_lstm_packed_count(h, features), allStates = allGates + batch * g4  // [2 slots][h, c][batch, H]
         let projected = allStates + 4 * batch * h  // a repeated input's x·Wᵀ + b [batch, 4H], computed once
+        let ahead = projected  // or a short chunk's x·Wᵀ, [sample, step, 4H]
         if repeatsInput {
             Recurrence.projectInputs(x, timeMajor: allGates, weight: w, bias: b, steps: 1, batch: batch,
                                      features: features, gates: g4, repeated: true, into: projected)
@@ -142,6 +149,13 @@ final class LSTM: RecurrentLayer, PackedInference {
         let xStride = repeatsInput ? features : steps * features
         Recurrence.forEachChunk(batch: batch, units: units, gates: 4) { first, rows in
             let gates = allGates + first * g4
+            let computedAhead = !repeatsInput && rows < LSTM.fewRows
+            if computedAhead {  // rows · steps rows of x, one step's features apart
+                var all = aefk_lstm_step(rows: rows * steps, units: h, x: x + first * xStride, x_stride: features, features: features,
+                                         packed_input: packedInput, h_prev: nil, packed_recurrent: nil, peephole: nil, c_prev: nil,
+                                         gates: nil, cells: nil, hidden: nil, input_products: ahead, input_products_stride: g4)
+                kernels.lstm_input_products(&all)
+            }
             func slot(_ i: Int) -> UnsafeMutablePointer<Float> { allStates + i % 2 * 2 * batch * h + first * h }  // cells at + batch·H
             Bias.broadcast(h0, into: slot(0), rows: rows, columns: h)
             Bias.broadcast(c0, into: slot(0) + batch * h, rows: rows, columns: h)
@@ -154,7 +168,8 @@ final class LSTM: RecurrentLayer, PackedInference {
                                           x_stride: xStride, features: features, packed_input: repeatsInput ? nil : packedInput,
                                           h_prev: previous, packed_recurrent: packedRecurrent, peephole: p,
                                           c_prev: previous + batch * h, gates: gates, cells: next + batch * h,
-                                          hidden: last ? y + first * h : next)
+                                          hidden: last ? y + first * h : next, input_products: computedAhead ? ahead + t * g4 : nil,
+                                          input_products_stride: steps * g4)
                 kernels.lstm_step_forward(&step)
                 if returnSequences {
                     for n in 0..<rows { (y + ((first + n) * steps + t) * h).update(from: next + n * h, count: h) }

@@ -61,12 +61,13 @@ final class LSTMTests: XCTestCase {
         } } }
     }
 
-    /// Inference has its own path (two states per sample, x·Wᵀ summed in the step kernel): every
-    /// build against the reference, for last states and sequences, a repeated input and
-    /// peepholes, with 21 and 37 units and a batch of 7 (full register blocks and a remainder).
+    /// Inference has its own path (two states per sample, x·Wᵀ summed in the step kernel, or
+    /// computed ahead for fewer than LSTM.fewRows samples): every build against the reference, for
+    /// last states and sequences, a repeated input and peepholes, with 21 and 37 units and batches
+    /// of 7 (full register blocks and a remainder), 1 and 3 (x·Wᵀ ahead).
     func testInferencePathOfEveryKernelBuildMatchesReference() {
-        let (batch, steps, features) = (7, 3, 5)
-        for kernels in Kernels.supported { for units in [21, 37] { for peephole in [false, true] {
+        let (steps, features) = (3, 5)
+        for batch in [7, 1, 3] { for kernels in Kernels.supported { for units in [21, 37] { for peephole in [false, true] {
             for returnSequences in [false, true] { for repeated in [false, true] {
                 let layer = LSTM(steps: steps, features: features, units: units, returnSequences: returnSequences,
                                  repeatsInput: repeated, peephole: peephole, kernels: kernels)
@@ -79,23 +80,27 @@ final class LSTMTests: XCTestCase {
                                        units: units, peephole: peephole)
                 assertClose(harness.run(x, batch: batch, phase: .inference).y,
                             returnSequences ? h : lastSteps(h, batch: batch, steps: steps, units: units), absolute: 1e-5,
-                            "LSTM inference \(String(cString: kernels.name)), \(units) units, peephole \(peephole), sequences \(returnSequences), repeated \(repeated)")
+                            "LSTM inference \(String(cString: kernels.name)), batch \(batch), \(units) units, peephole \(peephole), sequences \(returnSequences), repeated \(repeated)")
             } }
-        } } }
+        } } } }
     }
 
-    /// In inference each sample's sums run in the kernel's fixed order whatever the batch, so a
-    /// batch of 40 (chunks of 16 on several threads, the last short) gives every sample exactly
-    /// what a batch of one gives it.
+    /// In inference each sample's sums run in the kernel's fixed order whatever the batch, and
+    /// x·Wᵀ computed ahead is the same sum, so a batch of 34 (chunks of 16 on several threads,
+    /// the last of 2, computed ahead) gives every sample exactly what a batch of one gives it, on
+    /// every kernel build.
     func testInferenceDoesNotDependOnTheBatch() {
-        let (steps, features, units, batch) = (4, 6, 64, 40)
-        let harness = LayerHarness(LSTM(steps: steps, features: features, units: units, returnSequences: false, peephole: true))
-        var data = TestData(seed: 101)
-        harness.parameters = data.uniform(harness.block.parameterCount, scale: 0.3)
-        let x = data.uniform(batch * steps * features), whole = harness.run(x, batch: batch, phase: .inference).y
-        for n in 0..<batch {
-            let one = harness.run(Array(x[(n * steps * features)..<((n + 1) * steps * features)]), batch: 1, phase: .inference).y
-            XCTAssertEqual(Array(whole[(n * units)..<((n + 1) * units)]), one, "sample \(n)")
+        let (steps, features, units, batch) = (4, 6, 64, 34)
+        for kernels in Kernels.supported {
+            let harness = LayerHarness(LSTM(steps: steps, features: features, units: units, returnSequences: false, peephole: true,
+                                            kernels: kernels))
+            var data = TestData(seed: 101)
+            harness.parameters = data.uniform(harness.block.parameterCount, scale: 0.3)
+            let x = data.uniform(batch * steps * features), whole = harness.run(x, batch: batch, phase: .inference).y
+            for n in 0..<batch {
+                let one = harness.run(Array(x[(n * steps * features)..<((n + 1) * steps * features)]), batch: 1, phase: .inference).y
+                XCTAssertEqual(Array(whole[(n * units)..<((n + 1) * units)]), one, "\(String(cString: kernels.name)) sample \(n)")
+            }
         }
     }
 
