@@ -14,9 +14,21 @@ typedef int vi __attribute__((ext_vector_type(AEF_WIDTH)));
 INLINE vf splat(float s) { return (vf)s; }
 INLINE vf load(const float *p) { vf v; __builtin_memcpy(&v, p, sizeof v); return v; }
 INLINE void store(float *p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
-/* The first n < AEF_WIDTH lanes; the rest zero (loads) or untouched (stores). */
+/* The first n < AEF_WIDTH lanes; the rest zero (loads) or untouched (stores). Masked moves where
+ * the instruction set has them (the lanes past n are neither read nor written, so a part at the
+ * end of a buffer cannot fault); lane by lane, a loop per call, on baseline x86-64. */
+#if AEF_WIDTH == 16 && !defined(AEF_AVX512_SHAPES_ON_AVX2) /* Tests/kernels: no AVX-512 instructions there */
+INLINE vf load_part(const float *p, long n) { return __builtin_ia32_loadups512_mask(p, splat(0), (unsigned short)((1u << n) - 1)); }
+INLINE void store_part(float *p, vf v, long n) { __builtin_ia32_storeups512_mask(p, v, (unsigned short)((1u << n) - 1)); }
+#elif AEF_WIDTH == 8
+typedef float v8sf __attribute__((vector_size(32)));
+INLINE vi first_lanes(long n) { return (vi){0, 1, 2, 3, 4, 5, 6, 7} < (vi)(int)n; }
+INLINE vf load_part(const float *p, long n) { return __builtin_ia32_maskloadps256((const v8sf *)p, first_lanes(n)); }
+INLINE void store_part(float *p, vf v, long n) { __builtin_ia32_maskstoreps256((v8sf *)p, first_lanes(n), v); }
+#else
 INLINE vf load_part(const float *p, long n) { vf v = splat(0); for (long i = 0; i < n; i++) v[i] = p[i]; return v; }
 INLINE void store_part(float *p, vf v, long n) { for (long i = 0; i < n; i++) p[i] = v[i]; }
+#endif
 INLINE vf load_n(const float *p, long n) { return n == AEF_WIDTH ? load(p) : load_part(p, n); }
 INLINE void store_n(float *p, vf v, long n) { if (n == AEF_WIDTH) store(p, v); else store_part(p, v, n); }
 INLINE vf choose(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
@@ -117,6 +129,23 @@ INLINE int inside_width(const aefk_conv_shape *s, long ow) {
         }                                                                                                \
     }
 
+/* Filters f..<f+lanes of conv_forward_positions' outputs, one register (`lanes` of it) along them. */
+INLINE void conv_forward_filter_vector(const int positions, const aefk_conv_shape *s, const float *x, const float *transposed,
+                                       const float *bias, long filters, const span *spans, long n, long shift, long f,
+                                       long lanes, float *out) {
+    long c = s->channels;
+    vf sum[4];
+    for (int q = 0; q < positions; q++) sum[q] = load_n(bias + f, lanes);
+    for (long p = 0; p < n; p++) {
+        const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
+        for (long j = 0; j < spans[p].length; j++, w += filters) {
+            vf w0 = load_n(w, lanes);
+            for (int q = 0; q < positions; q++) sum[q] += splat(patch[j + q * shift]) * w0;
+        }
+    }
+    for (int q = 0; q < positions; q++) store_n(out + q * filters + f, sum[q], lanes);
+}
+
 /* `positions` (1 or 4, a constant once inlined) adjacent outputs of one row whose taps fall at the
  * same kernel positions, `shift` floats apart in the input: each weight register, loaded once
  * per tap, serves every position, and each output's sum stays in a register, in tap order (so a
@@ -142,17 +171,12 @@ INLINE void conv_forward_positions(const int positions, const aefk_conv_shape *s
         }
         for (int q = 0; q < positions; q++) store(out + q * filters + f, sum[q][0]), store(out + q * filters + f + AEF_WIDTH, sum[q][1]);
     }
-    for (; f + AEF_WIDTH <= filters; f += AEF_WIDTH) {
-        vf sum[4];
-        for (int q = 0; q < positions; q++) sum[q] = load(bias + f);
-        for (long p = 0; p < n; p++) {
-            const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
-            for (long j = 0; j < spans[p].length; j++, w += filters) {
-                vf w0 = load(w);
-                for (int q = 0; q < positions; q++) sum[q] += splat(patch[j + q * shift]) * w0;
-            }
-        }
-        for (int q = 0; q < positions; q++) store(out + q * filters + f, sum[q]);
+    for (; f + AEF_WIDTH <= filters; f += AEF_WIDTH) conv_forward_filter_vector(positions, s, x, transposed, bias, filters, spans, n, shift, f, AEF_WIDTH, out);
+    /* Half a register of filters or more left (8 of AVX-512's 16: W2's 16 -> 8 layer): one
+     * register along them, masked; a build without masked moves goes on below. */
+    if (AEF_WIDTH >= 8 && filters - f >= AEF_WIDTH / 2) {
+        conv_forward_filter_vector(positions, s, x, transposed, bias, filters, spans, n, shift, f, filters - f, out);
+        f = filters;
     }
     /* Few filters (or the last few): dot products along the patch, one register per position
      * over all its spans, summed across lanes once at the end. */
@@ -191,7 +215,8 @@ static void AEF_NAME(conv_forward)(const aefk_conv_shape *s, const float *x, con
 }
 
 /* d[0..<length] += Σ_f gradient[f] · w[f · row_stride + 0..<length]: two registers along the
- * span at a time, then one, then single values. */
+ * span at a time, then one, the last one partial (a span of 3 taps of 8 channels is 24 values:
+ * one and a half AVX-512 registers). */
 INLINE void add_filter_combination(long length, long filters, const float *gradient, const float *w, long row_stride,
                                    float *d) {
     long i = 0;
@@ -205,15 +230,11 @@ INLINE void add_filter_combination(long length, long filters, const float *gradi
         store(d + i, s0);
         store(d + i + AEF_WIDTH, s1);
     }
-    for (; i + AEF_WIDTH <= length; i += AEF_WIDTH) {
-        vf s0 = load(d + i);
-        for (long f = 0; f < filters; f++) s0 += splat(gradient[f]) * load(w + f * row_stride + i);
-        store(d + i, s0);
-    }
-    for (; i < length; i++) {
-        float sum = d[i];
-        for (long f = 0; f < filters; f++) sum += gradient[f] * w[f * row_stride + i];
-        d[i] = sum;
+    for (; i < length; i += AEF_WIDTH) {
+        long n = length - i < AEF_WIDTH ? length - i : AEF_WIDTH;
+        vf s0 = load_n(d + i, n);
+        for (long f = 0; f < filters; f++) s0 += splat(gradient[f]) * load_n(w + f * row_stride + i, n);
+        store_n(d + i, s0, n);
     }
 }
 
@@ -246,16 +267,11 @@ static void AEF_NAME(conv_input_gradient)(const aefk_conv_shape *s, const float 
  * of each sum register for all the positions. */
 INLINE void add_products(const int positions, long n, const float *a, long a_stride, const float *v, long v_stride,
                          float *sum) {
-    long i = 0;
-    for (; i + AEF_WIDTH <= n; i += AEF_WIDTH) {
-        vf total = load(sum + i);
-        for (int q = 0; q < positions; q++) total += splat(a[q * a_stride]) * load(v + q * v_stride + i);
-        store(sum + i, total);
-    }
-    for (; i < n; i++) {
-        float total = sum[i];
-        for (int q = 0; q < positions; q++) total += a[q * a_stride] * v[q * v_stride + i];
-        sum[i] = total;
+    for (long i = 0; i < n; i += AEF_WIDTH) {
+        long lanes = n - i < AEF_WIDTH ? n - i : AEF_WIDTH;
+        vf total = load_n(sum + i, lanes);
+        for (int q = 0; q < positions; q++) total += splat(a[q * a_stride]) * load_n(v + q * v_stride + i, lanes);
+        store_n(sum + i, total, lanes);
     }
 }
 
