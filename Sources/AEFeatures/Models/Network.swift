@@ -43,10 +43,16 @@ final class Network {
 
     /// Rows per inference chunk: up to 1024, fewer when a chunk's workspace would exceed 32 MiB
     /// (im2col matrices of convolutions grow with kernel area times channels; packed weights do
-    /// not grow with the rows).
+    /// not grow with the rows). A layer's scratch is the larger of its training and inference
+    /// needs, whose fixed parts differ, so its growth per row is taken over 1024 rows, not one
+    /// (W3's LSTM: 0.5k floats from 0 to 1 row, 21k per row beyond; one row's growth gave it
+    /// chunks of 1024 and a fit 110 MB larger).
     var inferenceChunk: Int {
-        let perRow = inputSize + layers.reduce(0) { $0 + $1.outputSize + $1.scratchCount(batch: 1) - $1.scratchCount(batch: 0) }
-        return Swift.max(1, Swift.min(1024, (32 << 20) / 4 / Swift.max(perRow, 1)))
+        let most = 1024
+        let perRow = inputSize + layers.reduce(0) {
+            $0 + $1.outputSize + ($1.scratchCount(batch: most) - $1.scratchCount(batch: 0) + most - 1) / most
+        }
+        return Swift.max(1, Swift.min(most, (32 << 20) / 4 / Swift.max(perRow, 1)))
     }
 
     func initialize(seed: UInt64) {
