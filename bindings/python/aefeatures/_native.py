@@ -91,8 +91,8 @@ def _openblas_core_for_cpu():
 # OpenBLAS older than the CPU runs Prescott's SSE3 kernels (Debian's 0.3.21 on Emerald Rapids:
 # sgemm 5.5x slower); with it, the same core class OpenBLAS picks on the CPUs it knows. A value the
 # user set is kept; the command-line tools do the same (README, Performance).
-if "OPENBLAS_CORETYPE" not in os.environ and _openblas_core_for_cpu():
-    os.environ["OPENBLAS_CORETYPE"] = _openblas_core_for_cpu()
+if "OPENBLAS_CORETYPE" not in os.environ and (_core := _openblas_core_for_cpu()):
+    os.environ["OPENBLAS_CORETYPE"] = _core
 
 lib, library_path = _load()
 
