@@ -52,26 +52,35 @@ final class BatchNorm: Layer {
             return
         }
         let xhat = scratch, invStd = scratch + rows * c, mean = invStd + c
-        // Two passes (mean, then centred squares) for accuracy; invStd holds the sums meanwhile.
-        mean.update(repeating: 0, count: c)
-        for r in 0..<rows { let xr = x + r * c; for j in 0..<c { mean[j] += xr[j] } }
-        let invRows = 1 / Float(rows)
-        for j in 0..<c { mean[j] *= invRows }
-        invStd.update(repeating: 0, count: c)
-        for r in 0..<rows {
-            let xr = x + r * c, hr = xhat + r * c
-            for j in 0..<c { let d = xr[j] - mean[j]; hr[j] = d; invStd[j] += d * d }
-        }
-        let unbiased = rows > 1 ? Float(rows) / Float(rows - 1) : 1
-        for j in 0..<c {
-            let variance = invStd[j] * invRows
-            runningMean[j] = (1 - momentum) * runningMean[j] + momentum * mean[j]
-            runningVariance[j] = (1 - momentum) * runningVariance[j] + momentum * variance * unbiased
-            invStd[j] = 1 / (variance + epsilon).squareRoot()
-        }
-        for r in 0..<rows {
-            let hr = xhat + r * c, yr = y + r * c
-            for j in 0..<c { hr[j] *= invStd[j]; yr[j] = gamma[j] * hr[j] + beta[j] }
+        // Channels are independent: each thread takes a block of them over all rows (blocks of 16
+        // floats, one cache line, so no two threads write the same line), and every sum runs
+        // over the rows in order, so the result does not depend on the thread count.
+        Parallel.forRanges(c, alignment: 16, grain: Swift.max(16, Parallel.grain / Swift.max(1, rows))) { part in
+            let first = part.lowerBound, n = part.count
+            let x = x + first, y = y + first, xhat = xhat + first, invStd = invStd + first, mean = mean + first
+            let gamma = gamma + first, beta = beta + first
+            let runningMean = runningMean + first, runningVariance = runningVariance + first
+            // Two passes (mean, then centred squares) for accuracy; invStd holds the sums meanwhile.
+            mean.update(repeating: 0, count: n)
+            for r in 0..<rows { let xr = x + r * c; for j in 0..<n { mean[j] += xr[j] } }
+            let invRows = 1 / Float(rows)
+            for j in 0..<n { mean[j] *= invRows }
+            invStd.update(repeating: 0, count: n)
+            for r in 0..<rows {
+                let xr = x + r * c, hr = xhat + r * c
+                for j in 0..<n { let d = xr[j] - mean[j]; hr[j] = d; invStd[j] += d * d }
+            }
+            let unbiased = rows > 1 ? Float(rows) / Float(rows - 1) : 1
+            for j in 0..<n {
+                let variance = invStd[j] * invRows
+                runningMean[j] = (1 - momentum) * runningMean[j] + momentum * mean[j]
+                runningVariance[j] = (1 - momentum) * runningVariance[j] + momentum * variance * unbiased
+                invStd[j] = 1 / (variance + epsilon).squareRoot()
+            }
+            for r in 0..<rows {
+                let hr = xhat + r * c, yr = y + r * c
+                for j in 0..<n { hr[j] *= invStd[j]; yr[j] = gamma[j] * hr[j] + beta[j] }
+            }
         }
     }
 
@@ -103,23 +112,31 @@ final class BatchNorm: Layer {
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
         let rows = batch * positions, c = channels
         let xhat = scratch, invStd = scratch + rows * c, sd = invStd + c, sdx = sd + c, k = sdx + c
-        sd.update(repeating: 0, count: 2 * c)
-        for r in 0..<rows {
-            let dr = dy + r * c, hr = xhat + r * c
-            for j in 0..<c { sd[j] += dr[j]; sdx[j] += dr[j] * hr[j] }
-        }
-        for j in 0..<c { gammaGradient[j] += sdx[j]; betaGradient[j] += sd[j] }
-        guard let dx else { return }
         let invRows = 1 / Float(rows)
-        // Fold per-channel constants so the row loop is a short multiply-add chain.
-        for j in 0..<c {
-            k[j] = gamma[j] * invStd[j]
-            sd[j] = k[j] * sd[j] * invRows
-            sdx[j] = k[j] * sdx[j] * invRows
-        }
-        for r in 0..<rows {
-            let dr = dy + r * c, hr = xhat + r * c, out = dx + r * c
-            for j in 0..<c { out[j] = k[j] * dr[j] - sd[j] - hr[j] * sdx[j] }
+        // Blocks of channels per thread, as in forward.
+        Parallel.forRanges(c, alignment: 16, grain: Swift.max(16, Parallel.grain / Swift.max(1, rows))) { part in
+            let first = part.lowerBound, n = part.count
+            let dy = dy + first, xhat = xhat + first, invStd = invStd + first, gamma = gamma + first
+            let sd = sd + first, sdx = sdx + first, k = k + first
+            let gammaGradient = gammaGradient + first, betaGradient = betaGradient + first
+            sd.update(repeating: 0, count: n)
+            sdx.update(repeating: 0, count: n)
+            for r in 0..<rows {
+                let dr = dy + r * c, hr = xhat + r * c
+                for j in 0..<n { sd[j] += dr[j]; sdx[j] += dr[j] * hr[j] }
+            }
+            for j in 0..<n { gammaGradient[j] += sdx[j]; betaGradient[j] += sd[j] }
+            guard let dx = dx.map({ $0 + first }) else { return }
+            // Fold per-channel constants so the row loop is a short multiply-add chain.
+            for j in 0..<n {
+                k[j] = gamma[j] * invStd[j]
+                sd[j] = k[j] * sd[j] * invRows
+                sdx[j] = k[j] * sdx[j] * invRows
+            }
+            for r in 0..<rows {
+                let dr = dy + r * c, hr = xhat + r * c, out = dx + r * c
+                for j in 0..<n { out[j] = k[j] * dr[j] - sd[j] - hr[j] * sdx[j] }
+            }
         }
     }
 

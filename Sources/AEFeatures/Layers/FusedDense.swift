@@ -29,17 +29,24 @@ struct FusedDense {
         (self.dense, self.normalization, self.activation, count) = (dense, normalization, activation, next - start)
     }
 
-    /// y = f((x·Wᵀ + b)·scale + shift), W packed in `packed` (Dense.packWeights); `folded` holds
-    /// 2 · units floats for the folded scale and shift.
-    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
-                 packed: UnsafePointer<Float>, folded: UnsafeMutablePointer<Float>) {
-        let units = dense.units, bias = UnsafePointer(dense.bias!)
-        guard let normalization else {
-            return dense.infer(x, y, rows: batch, packed: packed, scale: nil, shift: bias, activation: activation)
-        }
-        let scale = folded, shift = folded + units
+    /// The normalization's running statistics and the Dense's bias folded into one scale and
+    /// shift per unit, written to `folded` (2 · units floats); nothing without a normalization.
+    /// They change only with the weights, so Network.forward keeps them with the packed weights.
+    func fold(into folded: UnsafeMutablePointer<Float>) {
+        guard let normalization else { return }
+        let units = dense.units, bias = dense.bias!, scale = folded, shift = folded + units
         normalization.foldRunningStatistics(scale: scale, shift: shift)
         for j in 0..<units { shift[j] += bias[j] * scale[j] }
-        dense.infer(x, y, rows: batch, packed: packed, scale: scale, shift: shift, activation: activation)
+    }
+
+    /// y = f((x·Wᵀ + b)·scale + shift), W packed in `packed` (Dense.packWeights), the scale and
+    /// shift folded in `folded` (fold(into:)).
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                 packed: UnsafePointer<Float>, folded: UnsafePointer<Float>) {
+        let units = dense.units
+        guard normalization != nil else {
+            return dense.infer(x, y, rows: batch, packed: packed, scale: nil, shift: dense.bias, activation: activation)
+        }
+        dense.infer(x, y, rows: batch, packed: packed, scale: folded, shift: folded + units, activation: activation)
     }
 }

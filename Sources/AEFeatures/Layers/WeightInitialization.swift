@@ -13,24 +13,35 @@ enum WeightInitialization {
 /// The bias steps shared by Dense and the convolutions, on a [rows, columns] output whose
 /// columns are the output units or channels.
 enum Bias {
+    // Large batches split over the engine's threads: by rows where each row is written whole,
+    // by blocks of 16 columns (a cache line) where the rows are summed, each column's sum
+    // keeping its order.
+
     /// y[r, j] = b[j] for every row: the start value a GEMM with beta = 1 then adds to.
     static func broadcast(_ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        for r in 0..<rows { (y + r * columns).update(from: b, count: columns) }
+        Parallel.forRanges(rows, grain: Swift.max(1, Parallel.grain / Swift.max(1, columns))) { part in
+            for r in part { (y + r * columns).update(from: b, count: columns) }
+        }
     }
 
     /// y[r, j] += b[j] for every row.
     static func add(_ b: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        for r in 0..<rows {
-            let row = y + r * columns
-            for j in 0..<columns { row[j] += b[j] }
+        Parallel.forRanges(rows, grain: Swift.max(1, Parallel.grain / Swift.max(1, columns))) { part in
+            for r in part {
+                let row = y + r * columns
+                for j in 0..<columns { row[j] += b[j] }
+            }
         }
     }
 
     /// g[j] += Σ_r dy[r, j]
     static func accumulateGradient(_ dy: UnsafePointer<Float>, rows: Int, columns: Int, into g: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let row = dy + r * columns
-            for j in 0..<columns { g[j] += row[j] }
+        Parallel.forRanges(columns, alignment: 16, grain: Swift.max(16, Parallel.grain / Swift.max(1, rows))) { part in
+            let g = g + part.lowerBound, n = part.count
+            for r in 0..<rows {
+                let row = dy + r * columns + part.lowerBound
+                for j in 0..<n { g[j] += row[j] }
+            }
         }
     }
 }

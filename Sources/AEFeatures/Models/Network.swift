@@ -30,6 +30,7 @@ final class Network {
         self.layers = layers
         self.codeLayerIndex = codeLayerIndex
         parameters = ParameterBlock(layers: layers)
+        inferenceChunk = Network.inferenceChunk(layers)
     }
 
     var inputSize: Int { layers[0].inputSize }
@@ -47,9 +48,12 @@ final class Network {
     /// needs, whose fixed parts differ, so its growth per row is taken over 1024 rows, not one
     /// (W3's LSTM: 0.5k floats from 0 to 1 row, 21k per row beyond; one row's growth gave it
     /// chunks of 1024 and a fit 110 MB larger).
-    var inferenceChunk: Int {
+    /// Worked out once: every inference call reads it.
+    let inferenceChunk: Int
+
+    private static func inferenceChunk(_ layers: [Layer]) -> Int {
         let most = 1024
-        let perRow = inputSize + layers.reduce(0) {
+        let perRow = layers[0].inputSize + layers.reduce(0) {
             $0 + $1.outputSize + ($1.scratchCount(batch: most) - $1.scratchCount(batch: 0) + most - 1) / most
         }
         return Swift.max(1, Swift.min(most, (32 << 20) / 4 / Swift.max(perRow, 1)))
@@ -75,8 +79,14 @@ final class Network {
             let x = i == range.lowerBound ? input ?? UnsafePointer(workspace.activations[i].base) : UnsafePointer(workspace.activations[i].base)
             if phase == .inference, let group = FusedDense(layers, at: i, end: range.upperBound),
                !(i + 1..<i + group.count).contains(codeLayerIndex + 1) {
+                // The folded normalization lives in the BatchNorm's scratch, kept like packs.
+                let folded = workspace.scratch[i + 1].base
+                if !holdsCurrentWeights(workspace, i + 1) {
+                    group.fold(into: folded)
+                    markCurrentWeights(workspace, i + 1)
+                }
                 group.forward(x, workspace.activations[i + group.count].base, batch: batch,
-                              packed: packs(of: group.dense, at: i, in: workspace), folded: workspace.scratch[i + 1].base)
+                              packed: packs(of: group.dense, at: i, in: workspace), folded: folded)
                 i += group.count
                 continue
             }
@@ -85,6 +95,7 @@ final class Network {
                 i += 1
                 continue
             }
+            workspace.packed[i] = nil  // the layer may use its scratch for anything
             layers[i].forward(x, workspace.activations[i + 1].base, batch: batch,
                               scratch: workspace.scratch[i].base, phase: phase, rng: &rng)
             i += 1
@@ -94,11 +105,20 @@ final class Network {
     /// Layer i's scratch with its packed weights, packed now unless they are there already.
     private func packs(of layer: PackedInference, at i: Int, in workspace: Workspace) -> UnsafeMutablePointer<Float> {
         let scratch = workspace.scratch[i].base
-        if !(packsReusable && workspace.packed[i] == weightsGeneration) {
+        if !holdsCurrentWeights(workspace, i) {
             layer.packWeights(into: scratch)
-            workspace.packed[i] = packsReusable ? weightsGeneration : nil
+            markCurrentWeights(workspace, i)
         }
         return scratch
+    }
+
+    /// Whether layer i's scratch holds what inference derives from the current weights.
+    private func holdsCurrentWeights(_ workspace: Workspace, _ i: Int) -> Bool {
+        packsReusable && workspace.packed[i] == weightsGeneration
+    }
+
+    private func markCurrentWeights(_ workspace: Workspace, _ i: Int) {
+        workspace.packed[i] = packsReusable ? weightsGeneration : nil
     }
 
     /// Backward through layers[range] in reverse, starting from the gradient already in
@@ -165,7 +185,8 @@ final class Workspace {
     let target: FloatBuffer
     /// Per-code-unit scratch for the penalties.
     let penaltyScratch: FloatBuffer
-    /// Per layer, the weights generation whose inference packs its scratch holds (Network.forward).
+    /// Per layer, the weights generation whose inference packs (or folded normalization) its
+    /// scratch holds (Network.forward); nil when it holds anything else.
     var packed: [Int?]
 
     init(network: Network, capacity: Int, training: Bool) {

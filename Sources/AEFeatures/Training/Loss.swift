@@ -16,11 +16,20 @@ public enum LossFunction: String, Codable, CaseIterable, Sendable {
     }
 
     /// Mean loss over `count` elements; writes dLoss/doutput into `gradient`. The errors are
-    /// summed in float per 1024 values and in double across them, so long batches keep their precision.
+    /// summed in float per 1024 values and in double across them, so long batches keep their
+    /// precision. A long batch goes to the engine's threads in whole blocks of 1024, the
+    /// threads' totals added in order (the split, like the GEMMs', depends on the thread count).
     func lossAndGradient(output: UnsafePointer<Float>, target: UnsafePointer<Float>, count: Int,
                          gradient: UnsafeMutablePointer<Float>, kernels: aefk_table = Kernels.active) -> Double {
-        let invN = 1 / Float(count)
-        return kernels.loss_gradient(kernelLoss, count, output, target, invN, gradient) * Double(invN)
+        let invN = 1 / Float(count), block = 1024, loss = kernelLoss
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: (count + block - 1) / block) { totals in
+            totals.initialize(repeating: 0)
+            Parallel.forRanges(count, alignment: block, grain: 64 * block) { part in
+                let start = part.lowerBound
+                totals[start / block] = kernels.loss_gradient(loss, part.count, output + start, target + start, invN, gradient + start)
+            }
+            return totals.reduce(0, +) * Double(invN)
+        }
     }
 
     private var kernelLoss: aefk_loss { self == .mse ? AEFK_LOSS_MSE : AEFK_LOSS_BCE }

@@ -165,9 +165,13 @@ final class TrainingSession {
         var start = 0
         while start < rows {
             let inputs = Swift.min(batchRows, rows - start), n = inputs * draws
-            let input = workspace.activations[0].base
-            for (k, row) in order[start..<(start + inputs)].enumerated() {
-                for copy in 0..<draws { (input + (k * draws + copy) * width).update(from: x.row(row), count: width) }
+            let input = workspace.activations[0].base, first = start
+            // The gather is a copy of the batch (800 KB for W1), worth the engine's threads.
+            Parallel.forRanges(inputs, grain: Swift.max(1, Parallel.grain / Swift.max(1, width * draws))) { part in
+                for k in part {
+                    let row = order[first + k]
+                    for copy in 0..<draws { (input + (k * draws + copy) * width).update(from: x.row(row), count: width) }
+                }
             }
             scaler?.apply(input, rows: n)
             // Only corrupted inputs need a separate clean copy as the target.

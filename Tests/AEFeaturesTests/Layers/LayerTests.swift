@@ -89,6 +89,34 @@ final class LayerTests: XCTestCase {
         } }
     }
 
+    /// The bias broadcast, add and gradient of a large batch split over the threads (by rows,
+    /// and by blocks of 16 columns for the sums): the same bits with 1, 2 and 3 threads as the
+    /// plain loops.
+    func testBiasLoopsSplitOverThreadsGiveTheSameBits() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        let rows = 300, columns = 200
+        var data = TestData(seed: 22)
+        let b = data.uniform(columns).map(Float.init), dy = data.uniform(rows * columns).map(Float.init)
+        let start = data.uniform(rows * columns).map(Float.init), gradientStart = data.uniform(columns).map(Float.init)
+        var broadcast = [Float](repeating: 0, count: rows * columns), added = start, gradient = gradientStart
+        for r in 0..<rows { for j in 0..<columns {
+            broadcast[r * columns + j] = b[j]
+            added[r * columns + j] += b[j]
+            gradient[j] += dy[r * columns + j]
+        } }
+        for threads in [1, 2, 3] {
+            Parallel.threadCount = threads
+            var y = [Float](repeating: 0, count: rows * columns), sum = start, g = gradientStart
+            Bias.broadcast(b, into: &y, rows: rows, columns: columns)
+            Bias.add(b, to: &sum, rows: rows, columns: columns)
+            Bias.accumulateGradient(dy, rows: rows, columns: columns, into: &g)
+            XCTAssertEqual(y, broadcast, "broadcast, \(threads) threads")
+            XCTAssertEqual(sum, added, "add, \(threads) threads")
+            XCTAssertEqual(g, gradient, "gradient, \(threads) threads")
+        }
+    }
+
     func testDenseInitializationScale() {
         let harness = LayerHarness(Dense(inputSize: 400, outputSize: 100, initialization: .glorot))
         let weights = harness.parameters.prefix(40_000)
@@ -167,6 +195,34 @@ final class LayerTests: XCTestCase {
             assertClose(fast.dx, g.dx, absolute: 5e-5, "batchnorm dx")
             assertClose(fast.dparameters, g.dgamma + g.dbeta, absolute: 5e-5, "batchnorm dgamma, dbeta")
         }
+    }
+
+    /// A large batch splits its channels over the threads in blocks of 16 (a batch of 256 dense
+    /// rows of 256 does): every thread count gives the same bits, and they match the reference.
+    func testBatchNormSplitOverThreadsGivesTheSameBits() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        let batch = 256, channels = 200
+        var data = TestData(seed: 21)
+        let x = data.uniform(batch * channels, scale: 3), dy = data.uniform(batch * channels), theta = data.uniform(2 * channels)
+        var results: [(y: [Double], dx: [Double], dparameters: [Double])] = []
+        for threads in [1, 2, 3] {
+            Parallel.threadCount = threads
+            let harness = LayerHarness(BatchNorm(channels: channels))
+            harness.parameters = theta
+            results.append(harness.run(x, batch: batch, dy: dy))
+        }
+        for (threads, result) in zip([2, 3], results.dropFirst()) {
+            XCTAssertEqual(result.y, results[0].y, "y, \(threads) threads")
+            XCTAssertEqual(result.dx, results[0].dx, "dx, \(threads) threads")
+            XCTAssertEqual(result.dparameters, results[0].dparameters, "dgamma, dbeta, \(threads) threads")
+        }
+        let gamma = Array(theta[0..<channels]), beta = Array(theta[channels...])
+        let g = Reference.batchNormBackward(x: x, gamma: gamma, dy: dy, rows: batch, channels: channels)
+        assertClose(results[1].y, Reference.batchNormForward(x: x, gamma: gamma, beta: beta, rows: batch, channels: channels),
+                    absolute: 2e-5, "batchnorm y")
+        assertClose(results[1].dx, g.dx, absolute: 5e-4, "batchnorm dx")
+        assertClose(results[1].dparameters, g.dgamma + g.dbeta, absolute: 5e-3, "batchnorm dgamma, dbeta")
     }
 
     func testBatchNormFastMatchesFiniteDifferences() {

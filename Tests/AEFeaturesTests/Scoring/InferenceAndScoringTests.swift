@@ -37,8 +37,8 @@ final class InferenceAndScoringTests: XCTestCase {
         }
     }
 
-    /// Inference keeps the packed weights of LSTMs and direct convolutions in the workspaces it
-    /// reuses across calls. They must follow the weights: after a fit or a partial fit every
+    /// Inference keeps the packed weights of LSTMs, direct convolutions and dense layers (with the
+    /// BatchNorm folded into a dense layer's scale and shift) in the workspaces it reuses across calls. They must follow the weights: after a fit or a partial fit every
     /// answer equals that of a fresh copy of the model (loaded from its bytes, nothing kept), and
     /// a call that reuses the packs equals the call that made them, bit for bit.
     func testKeptInferencePacksFollowTheWeights() throws {
@@ -49,6 +49,7 @@ final class InferenceAndScoringTests: XCTestCase {
         let specs = [
             #"{"variant":"seq2seq","input_shape":[6,4],"hidden_units":[8],"code_size":5}"#,
             #"{"variant":"conv2d","input_shape":[6,4,1],"code_size":4,"conv_blocks":[{"filters":4,"kernel":3,"pool":2}]}"#,
+            #"{"input_shape":[24],"hidden_units":[16],"code_size":4,"batch_norm":true,"activation":"elu"}"#,
         ]
         for json in specs {
             let model = try Autoencoder(json: json.dropLast() + #","training":{"epochs":2,"batch_size":32}}"#)

@@ -39,6 +39,29 @@ final class LossAndPenaltyTests: XCTestCase {
         }
     }
 
+    /// A batch of 200,000 values goes to the threads in whole blocks of 1024: the gradient is
+    /// the same bits with any thread count, the loss the same up to the order its threads' totals
+    /// (in double) are added, and both match the reference.
+    func testLossSplitOverThreads() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        var data = TestData(seed: 13)
+        let y = data.uniform(200_000, scale: 4), t = data.unit(200_000)
+        for (loss, reference) in [(LossFunction.mse, Reference.mse), (.bce, Reference.bceFromLogits)] {
+            var results: [(loss: Double, gradient: [Double], errors: [Double])] = []
+            for threads in [1, 2, 3] {
+                Parallel.threadCount = threads
+                results.append(fastLoss(loss, y, t))
+            }
+            let ref = reference(y, t)
+            XCTAssertEqual(results[0].loss, ref.loss, accuracy: 1e-5 * ref.loss, "\(loss) value")
+            for (threads, result) in zip([2, 3], results.dropFirst()) {
+                XCTAssertEqual(result.gradient, results[0].gradient, "\(loss) gradient, \(threads) threads")
+                XCTAssertEqual(result.loss, results[0].loss, accuracy: 1e-12 * results[0].loss, "\(loss) value, \(threads) threads")
+            }
+        }
+    }
+
     func testBinaryCrossEntropyIsFiniteForSaturatedLogits() {
         for kernels in Kernels.supported {
             let fast = fastLoss(.bce, [-200, 200, -200, 200], [1, 0, 0, 1], kernels: kernels)
