@@ -43,13 +43,44 @@ public struct RandomSource: RandomNumberGenerator {
     /// Standard normal by the Box–Muller transform (pairs cached).
     public mutating func normal() -> Float {
         if let z = spareNormal { spareNormal = nil; return z }
-        var u1 = uniform()
-        while u1 <= 1e-7 { u1 = uniform() }
-        let u2 = uniform()
+        let (z, spare) = RandomSource.boxMuller(nonZeroUniform(), uniform())
+        spareNormal = spare
+        return z
+    }
+
+    /// `count` standard normals into `out`: the values, in order, of `count` calls of `normal()`,
+    /// leaving the stream and the cached spare as those calls would. The uniforms are drawn in
+    /// order; the transforms (a logarithm, a cosine and a sine per pair, most of the time) run
+    /// over the engine's threads: a variational batch draws one per code value.
+    mutating func fillNormal(_ out: UnsafeMutablePointer<Float>, count: Int) {
+        var start = 0
+        if count > 0, let z = spareNormal { spareNormal = nil; out[0] = z; start = 1 }
+        let pairs = (count - start + 1) / 2
+        guard pairs > 0 else { return }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * pairs) { u in
+            for p in 0..<pairs { (u[2 * p], u[2 * p + 1]) = (nonZeroUniform(), uniform()) }
+            Parallel.forRanges(pairs, grain: 256) { part in
+                for p in part {
+                    let (first, second) = RandomSource.boxMuller(u[2 * p], u[2 * p + 1])
+                    out[start + 2 * p] = first
+                    if start + 2 * p + 1 < count { out[start + 2 * p + 1] = second }
+                }
+            }
+            if (count - start) % 2 == 1 { spareNormal = RandomSource.boxMuller(u[2 * pairs - 2], u[2 * pairs - 1]).1 }
+        }
+    }
+
+    /// Uniform in (1e-7, 1): Box–Muller's first uniform, kept off the logarithm's pole.
+    private mutating func nonZeroUniform() -> Float {
+        var u = uniform()
+        while u <= 1e-7 { u = uniform() }
+        return u
+    }
+
+    private static func boxMuller(_ u1: Float, _ u2: Float) -> (Float, Float) {
         let r = (-2 * log(u1)).squareRoot()
         let theta = 2 * Float.pi * u2
-        spareNormal = r * sin(theta)
-        return r * cos(theta)
+        return (r * cos(theta), r * sin(theta))
     }
 
     /// Fisher–Yates shuffle of 0..<n.

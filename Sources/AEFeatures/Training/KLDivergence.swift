@@ -23,15 +23,20 @@ struct KLDivergence: ObjectiveTerm {
 
     /// Adds the gradient into `gradient` (same layout as `head`); returns the batch-mean penalty.
     func apply(head: UnsafePointer<Float>, batch: Int, factor: Float, gradient: UnsafeMutablePointer<Float>) -> Double {
-        let scale = factor * weight / Float(batch * inputSize)
-        var total: Double = 0
-        for r in 0..<batch {
-            let h = head + r * 2 * size, g = gradient + r * 2 * size
-            total += Double(sampleKL(h))
-            for j in 0..<size {
-                g[j] += scale * h[j]
-                g[size + j] += scale * 0.5 * (FastMath.exp(h[size + j]) - 1)
+        let scale = factor * weight / Float(batch * inputSize), size = size
+        // Rows over the threads, each sample's KL kept and the batch's added in row order.
+        let total = withUnsafeTemporaryAllocation(of: Float.self, capacity: batch) { kl in
+            Parallel.forRanges(batch, grain: Reparameterize.grainRows(size)) { rows in
+                for r in rows {
+                    let h = head + r * 2 * size, g = gradient + r * 2 * size
+                    kl[r] = sampleKL(h)
+                    for j in 0..<size {
+                        g[j] += scale * h[j]
+                        g[size + j] += scale * 0.5 * (FastMath.exp(h[size + j]) - 1)
+                    }
+                }
             }
+            return kl.reduce(0.0) { $0 + Double($1) }
         }
         return Double(scale) * total
     }

@@ -21,6 +21,47 @@ final class VariationalTests: XCTestCase {
         assertClose(harness.run(head, batch: batch, phase: .inference).y, mu, absolute: 1e-7, "inference outputs mu")
     }
 
+    /// fillNormal (a variational batch's draws, their transforms over the threads) gives the
+    /// values of as many normal() calls, in order, and leaves the stream and the cached spare as
+    /// they would: odd and even counts, with and without a spare waiting, 1 to 3 threads.
+    func testFilledNormalsAreThoseOfSuccessiveDraws() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        for threads in [1, 2, 3] {
+            Parallel.threadCount = threads
+            for (before, count) in [(0, 0), (0, 1), (1, 1), (0, 8192), (1, 8192), (0, 4097), (1, 4097)] {
+                var one = RandomSource(seed: 5), many = RandomSource(seed: 5)
+                for _ in 0..<before { _ = one.normal(); _ = many.normal() }
+                let expected = (0..<count).map { _ in one.normal() }
+                var filled = [Float](repeating: .nan, count: count)
+                many.fillNormal(&filled, count: count)
+                XCTAssertEqual(filled, expected, "\(count) after \(before), \(threads) threads")
+                XCTAssertEqual((0..<3).map { _ in many.normal() }, (0..<3).map { _ in one.normal() }, "the stream after")
+            }
+        }
+    }
+
+    /// A batch large enough to split over the threads: the reparameterization and the KL term
+    /// give the same bits with 1, 2 and 3 threads.
+    func testReparameterizationAndKLSplitOverThreadsGiveTheSameBits() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        let (batch, size) = (256, 32)
+        var data = TestData(seed: 73)
+        let head = data.uniform(batch * 2 * size, scale: 2), dz = data.uniform(batch * size)
+        var results: [[Double]] = []
+        for threads in [1, 2, 3] {
+            Parallel.threadCount = threads
+            let run = LayerHarness(Reparameterize(size: size)).run(head, batch: batch, dy: dz)
+            let term = KLDivergence(weight: 0.7, size: size, inputSize: 784)
+            var gradient = [Float](repeating: 0.25, count: head.count)
+            let penalty = term.apply(head: head.map(Float.init), batch: batch, factor: 0.5, gradient: &gradient)
+            results.append(run.y + run.dx + gradient.map(Double.init) + [penalty])
+        }
+        XCTAssertEqual(results[1], results[0], "2 threads")
+        XCTAssertEqual(results[2], results[0], "3 threads")
+    }
+
     func testKLDivergence() {
         let (batch, size, inputs) = (5, 3, 7)
         var data = TestData(seed: 72)
