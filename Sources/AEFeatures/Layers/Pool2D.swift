@@ -82,19 +82,22 @@ final class Pool2D: Layer {
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
         guard let dx else { return }
-        dx.update(repeating: 0, count: batch * inputSize)
-        switch kind {
-        case .max:
-            let allWinners = UnsafeMutableRawPointer(scratch).assumingMemoryBound(to: UInt32.self)
-            for b in 0..<batch {
-                let winners = allWinners + b * outputSize, gradient = dy + b * outputSize, sample = dx + b * inputSize
-                for i in 0..<outputSize { sample[Int(winners[i])] += gradient[i] }
-            }
-        case .average:
-            let channels = geometry.channels
-            forEachWindow(samples: 0..<batch) { out, window in
-                let scale = 1 / Float(window.count)
-                for offset in window { for c in 0..<channels { dx[offset + c] += dy[out + c] * scale } }
+        let channels = geometry.channels
+        // Each sample's gradient is its own: split the batch like forward.
+        Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / Swift.max(1, inputSize + outputSize))) { samples in
+            (dx + samples.lowerBound * inputSize).update(repeating: 0, count: samples.count * inputSize)
+            switch kind {
+            case .max:
+                let allWinners = UnsafeMutableRawPointer(scratch).assumingMemoryBound(to: UInt32.self)
+                for b in samples {
+                    let winners = allWinners + b * outputSize, gradient = dy + b * outputSize, sample = dx + b * inputSize
+                    for i in 0..<outputSize { sample[Int(winners[i])] += gradient[i] }
+                }
+            case .average:
+                forEachWindow(samples: samples) { out, window in
+                    let scale = 1 / Float(window.count)
+                    for offset in window { for c in 0..<channels { dx[offset + c] += dy[out + c] * scale } }
+                }
             }
         }
     }

@@ -8,37 +8,56 @@ final class Upsample2D: Layer {
         self.height = height
         self.width = width
         self.channels = channels
+        precondition(factors.0 >= 1 && factors.1 >= 1, "upsampling factors are products of strides")
         (factorHeight, factorWidth) = factors
     }
 
     var inputSize: Int { height * width * channels }
     var outputSize: Int { inputSize * factorHeight * factorWidth }
 
-    /// Calls body(input offset, output offset) for every output pixel.
-    @inline(__always)
-    private func forEachPixel(batch: Int, _ body: (Int, Int) -> Void) {
-        let outHeight = height * factorHeight, outWidth = width * factorWidth
-        for b in 0..<batch {
-            for oh in 0..<outHeight {
-                for ow in 0..<outWidth {
-                    body(((b * height + oh / factorHeight) * width + ow / factorWidth) * channels,
-                         ((b * outHeight + oh) * outWidth + ow) * channels)
+    /// Output rows come in groups of factorHeight per input row: the first is built pixel by
+    /// pixel, the others are copies of it. Samples split over the threads.
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                 scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
+        let rowLength = width * factorWidth * channels
+        Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / outputSize)) { samples in
+            for inputRow in samples.lowerBound * height..<samples.upperBound * height {
+                let source = x + inputRow * width * channels, first = y + inputRow * factorHeight * rowLength
+                for iw in 0..<width {
+                    let pixel = source + iw * channels
+                    for k in 0..<factorWidth {
+                        let target = first + (iw * factorWidth + k) * channels
+                        for c in 0..<channels { target[c] = pixel[c] }
+                    }
                 }
+                for r in 1..<factorHeight { (first + r * rowLength).update(from: first, count: rowLength) }
             }
         }
     }
 
-    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
-                 scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
-        forEachPixel(batch: batch) { source, target in (y + target).update(from: x + source, count: channels) }
-    }
-
+    /// dx[i, j] = Σ over its block of dy, added in the block's raster order.
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
         guard let dx else { return }
-        dx.update(repeating: 0, count: batch * inputSize)
-        forEachPixel(batch: batch) { source, target in
-            for c in 0..<channels { dx[source + c] += dy[target + c] }
+        let rowLength = width * factorWidth * channels
+        Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / outputSize)) { samples in
+            for inputRow in samples.lowerBound * height..<samples.upperBound * height {
+                let target = dx + inputRow * width * channels
+                for r in 0..<factorHeight {
+                    let source = dy + (inputRow * factorHeight + r) * rowLength
+                    for iw in 0..<width {
+                        let sum = target + iw * channels
+                        for k in 0..<factorWidth {
+                            let gradient = source + (iw * factorWidth + k) * channels
+                            if r == 0 && k == 0 {
+                                for c in 0..<channels { sum[c] = gradient[c] }
+                            } else {
+                                for c in 0..<channels { sum[c] += gradient[c] }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 

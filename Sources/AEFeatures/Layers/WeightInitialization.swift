@@ -36,12 +36,35 @@ enum Bias {
 
     /// g[j] += Σ_r dy[r, j]
     static func accumulateGradient(_ dy: UnsafePointer<Float>, rows: Int, columns: Int, into g: UnsafeMutablePointer<Float>) {
-        Parallel.forRanges(columns, alignment: 16, grain: Swift.max(16, Parallel.grain / Swift.max(1, rows))) { part in
-            let g = g + part.lowerBound, n = part.count
-            for r in 0..<rows {
-                let row = dy + r * columns + part.lowerBound
-                for j in 0..<n { g[j] += row[j] }
+        let blockRows = Swift.max(1, Parallel.grain / Swift.max(1, columns))
+        guard columns < 32 && rows >= 2 * blockRows else {
+            return Parallel.forRanges(columns, alignment: 16, grain: Swift.max(16, Parallel.grain / Swift.max(1, rows))) { part in
+                sumRows(dy + part.lowerBound, rows: 0..<rows, stride: columns, count: part.count, into: g + part.lowerBound)
             }
+        }
+        // Too few columns to split (a convolution's few filters over many positions): fixed
+        // blocks of rows, each summed apart, the block sums then added in order, so the result
+        // does not depend on the thread count.
+        let blocks = (rows + blockRows - 1) / blockRows
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks * columns) { sums in
+            let sums = sums.baseAddress!
+            sums.update(repeating: 0, count: blocks * columns)
+            Parallel.forRanges(blocks, grain: 1) { part in
+                for block in part {
+                    sumRows(dy, rows: block * blockRows..<Swift.min(rows, (block + 1) * blockRows), stride: columns, count: columns,
+                            into: sums + block * columns)
+                }
+            }
+            sumRows(sums, rows: 0..<blocks, stride: columns, count: columns, into: g)
+        }
+    }
+
+    /// g[j] += Σ_{r in rows} m[r · stride + j] for j < count, row by row.
+    @inline(__always)
+    private static func sumRows(_ m: UnsafePointer<Float>, rows: Range<Int>, stride: Int, count: Int, into g: UnsafeMutablePointer<Float>) {
+        for r in rows {
+            let row = m + r * stride
+            for j in 0..<count { g[j] += row[j] }
         }
     }
 }

@@ -223,6 +223,52 @@ final class ConvLayerTests: XCTestCase {
         }
     }
 
+    /// Pooling and upsampling split large batches by samples (forward and backward): 1, 2 and 3
+    /// threads give the same bits; upsampling's dx is each block of dy summed in raster order.
+    func testPoolingAndUpsamplingSplitOverThreadsGiveTheSameBits() throws {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        let batch = 1200  // several parts of Parallel.grain values for each layer below
+        let g = try ConvGeometry(input: (4, 6, 2), kernel: (2, 2), stride: (2, 2), dilation: (1, 1), padding: .valid)
+        let (height, width, channels, factors) = (3, 2, 2, (2, 3))
+        let layers: [(String, () -> Layer)] = [
+            ("max pool", { Pool2D(kind: .max, geometry: g) }), ("average pool", { Pool2D(kind: .average, geometry: g) }),
+            ("upsample", { Upsample2D(height: height, width: width, channels: channels, factors: factors) }),
+        ]
+        for (name, make) in layers {
+            var data = TestData(seed: 140)
+            let probe = make()
+            let x = data.uniform(batch * probe.inputSize), dy = data.uniform(batch * probe.outputSize)
+            var results: [(y: [Double], dx: [Double], dparameters: [Double])] = []
+            for threads in [1, 2, 3] {
+                Parallel.threadCount = threads
+                results.append(LayerHarness(make()).run(x, batch: batch, dy: dy))
+            }
+            for (threads, result) in zip([2, 3], results.dropFirst()) {
+                XCTAssertEqual(result.y, results[0].y, "\(name) y, \(threads) threads")
+                XCTAssertEqual(result.dx, results[0].dx, "\(name) dx, \(threads) threads")
+            }
+            if name == "upsample" {
+                XCTAssertEqual(results[1].y.map(Float.init), Reference.upsample(x, batch: batch, height: height, width: width,
+                                                                                 channels: channels, factors: factors).map(Float.init))
+                let gradient = dy.map(Float.init)
+                var dx = [Float](repeating: 0, count: x.count)
+                for b in 0..<batch { for i in 0..<height { for j in 0..<width { for c in 0..<channels {
+                    for r in 0..<factors.0 { for k in 0..<factors.1 {
+                        dx[((b * height + i) * width + j) * channels + c] +=
+                            gradient[((b * height * factors.0 + i * factors.0 + r) * width * factors.1 + j * factors.1 + k) * channels + c]
+                    } }
+                } } } }
+                XCTAssertEqual(results[1].dx.map(Float.init), dx, "upsample dx: each block of dy summed in order")
+            } else {
+                let s = reference(g, batch: batch, filters: g.channels)
+                assertClose(results[1].y, Reference.pool(s, max: name == "max pool", x: x), absolute: 1e-6, relative: 1e-6, name)
+                // Every output's gradient lands in its window: the totals agree.
+                XCTAssertEqual(results[1].dx.reduce(0, +), dy.map { Double(Float($0)) }.reduce(0, +), accuracy: 1e-3, name)
+            }
+        }
+    }
+
     func testUpsampleAndCrop() {
         var data = TestData(seed: 99)
         let x = data.uniform(2 * 3 * 2 * 2)

@@ -91,7 +91,7 @@ final class LayerTests: XCTestCase {
 
     /// The bias broadcast, add and gradient of a large batch split over the threads (by rows,
     /// and by blocks of 16 columns for the sums): the same bits with 1, 2 and 3 threads as the
-    /// plain loops.
+    /// plain loops; with too few columns to split, by blocks of rows.
     func testBiasLoopsSplitOverThreadsGiveTheSameBits() {
         let saved = Parallel.threadCount
         defer { Parallel.threadCount = saved }
@@ -114,6 +114,23 @@ final class LayerTests: XCTestCase {
             XCTAssertEqual(y, broadcast, "broadcast, \(threads) threads")
             XCTAssertEqual(sum, added, "add, \(threads) threads")
             XCTAssertEqual(g, gradient, "gradient, \(threads) threads")
+        }
+        // A convolution's few filters over many positions: the gradient sums fixed blocks of
+        // rows apart, then adds the block sums in order.
+        let positions = 5000, filters = 10
+        let convolutionDy = data.uniform(positions * filters).map(Float.init)
+        var sums: [[Float]] = []
+        for threads in [1, 2, 3] {
+            Parallel.threadCount = threads
+            var g = [Float](repeating: 0.5, count: filters)
+            Bias.accumulateGradient(convolutionDy, rows: positions, columns: filters, into: &g)
+            sums.append(g)
+        }
+        XCTAssertEqual(sums[1], sums[0], "few columns, 2 threads")
+        XCTAssertEqual(sums[2], sums[0], "few columns, 3 threads")
+        for j in 0..<filters {
+            let exact = (0..<positions).map { Double(convolutionDy[$0 * filters + j]) }.reduce(0.5, +)
+            XCTAssertEqual(Double(sums[0][j]), exact, accuracy: 1e-4, "few columns, column \(j)")
         }
     }
 
