@@ -44,18 +44,37 @@ enum Bias {
         }
         // Too few columns to split (a convolution's few filters over many positions): fixed
         // blocks of rows, each summed apart, the block sums then added in order, so the result
-        // does not depend on the thread count.
+        // does not depend on the thread count (nor on the instruction set: plain Swift).
         let blocks = (rows + blockRows - 1) / blockRows
         withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks * columns) { sums in
             let sums = sums.baseAddress!
             sums.update(repeating: 0, count: blocks * columns)
             Parallel.forRanges(blocks, grain: 1) { part in
                 for block in part {
-                    sumRows(dy, rows: block * blockRows..<Swift.min(rows, (block + 1) * blockRows), stride: columns, count: columns,
-                            into: sums + block * columns)
+                    sumFewColumns(dy, rows: block * blockRows..<Swift.min(rows, (block + 1) * blockRows), columns: columns,
+                                  into: sums + block * columns)
                 }
             }
             sumRows(sums, rows: 0..<blocks, stride: columns, count: columns, into: g)
+        }
+    }
+
+    /// g[j] += Σ_{r in rows} m[r · columns + j] for few columns: row by row, each column's sum
+    /// would be one chain of dependent adds through memory, so a strip of `lanes` rows is summed
+    /// at a time (lanes · columns independent sums), its lanes folded at the end.
+    private static func sumFewColumns(_ m: UnsafePointer<Float>, rows: Range<Int>, columns: Int, into g: UnsafeMutablePointer<Float>) {
+        let lanes = Swift.max(1, 64 / columns), width = lanes * columns
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { strip in
+            let strip = strip.baseAddress!
+            strip.update(repeating: 0, count: width)
+            var r = rows.lowerBound
+            while r + lanes <= rows.upperBound {
+                let source = m + r * columns
+                for j in 0..<width { strip[j] += source[j] }
+                r += lanes
+            }
+            sumRows(strip, rows: 0..<lanes, stride: columns, count: columns, into: g)
+            sumRows(m, rows: r..<rows.upperBound, stride: columns, count: columns, into: g)
         }
     }
 
