@@ -44,7 +44,7 @@ static double rate(product *p, int mode) {
     double start = now(), elapsed;
     do {
         if (mode == 0) block(p, 0, p->m, 0, p->n);
-        else { p->along_rows = mode == 1; aefk_parallel(2, half, p); }
+        else { p->along_rows = mode == 1; aefk_parallel(2, half, p, 1); }
         calls++;
     } while ((elapsed = now() - start) < 0.3);
     return 2.0 * p->m * p->n * p->k * (double)calls / elapsed / 1e9;

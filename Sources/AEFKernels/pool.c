@@ -23,6 +23,7 @@ static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
 static _Atomic long sleepers;
 static long started;          /* workers running; written under region_lock */
 static uint32_t generation;   /* the last region's; written under region_lock */
+static long last_region_end;  /* nanoseconds(); written under region_lock */
 static _Atomic uint64_t region;
 /* Atomic only so that a late worker's read of a newer region's values is not a data race: the
  * compare-and-swap on `region` decides whether it may use them. */
@@ -104,7 +105,7 @@ static void run_serially(long parts, aefk_task task, void *context) {
     for (long part = 0; part < parts; part++) task(context, part);
 }
 
-void aefk_parallel(long parts, aefk_task task, void *context) {
+void aefk_parallel(long parts, aefk_task task, void *context, int wake_sleepers) {
     if (parts <= 1 || parts > 0x7fffffff || pthread_mutex_trylock(&region_lock) != 0) {
         run_serially(parts, task, context);
         return;
@@ -133,7 +134,7 @@ void aefk_parallel(long parts, aefk_task task, void *context) {
     generation++;
     uint64_t word = (uint64_t)generation << 32;
     atomic_store(&region, word); /* publishes the values above */
-    if (atomic_load(&sleepers) > 0) {
+    if (atomic_load(&sleepers) > 0 && (wake_sleepers || nanoseconds() - last_region_end < SPIN_NANOSECONDS)) {
         pthread_mutex_lock(&sleep_lock);
         pthread_cond_broadcast(&wake);
         pthread_mutex_unlock(&sleep_lock);
@@ -144,5 +145,6 @@ void aefk_parallel(long parts, aefk_task task, void *context) {
         /* yield now and then: under valgrind, or on a busy machine, a worker needs this core */
         if (spin % 1024 == 0) sched_yield(); else relax();
     }
+    last_region_end = nanoseconds();
     pthread_mutex_unlock(&region_lock);
 }

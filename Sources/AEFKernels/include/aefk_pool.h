@@ -19,8 +19,13 @@ typedef void (*aefk_task)(void *context, long part);
  * on which thread runs them. The caller waits for the parts other threads claimed, never for a
  * worker that claimed none. Runs every part on the caller, in order, when parts ≤ 1, when called
  * from inside a task (nested), while another thread's region is running, or when a worker cannot
- * be started. Thread-safe; a child process after fork() starts its own workers. */
-void aefk_parallel(long parts, aefk_task task, void *context);
+ * be started. Thread-safe; a child process after fork() starts its own workers.
+ * Workers asleep (no region for 200 µs) are woken only when `wake_sleepers` is nonzero or the
+ * last region ended less than 200 µs ago: a sleeping worker can take tens of microseconds to
+ * arrive (on a virtual machine), after a short region's caller has claimed every part, so for
+ * such a region the wake-up is pure cost; a region close after another (a burst of calls)
+ * wakes them for the ones that follow. */
+void aefk_parallel(long parts, aefk_task task, void *context, int wake_sleepers);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,10 @@ enum Parallel {
     /// Below this many elements per part, a loop runs on the calling thread alone.
     static let grain = 16_384
 
+    /// A region of fewer grains of work than this does not wake sleeping workers (aefk_parallel):
+    /// half of it takes less time than a worker woken from sleep may take to arrive.
+    static let wakeGrains = 4
+
     /// Calls body on up to `threadCount` contiguous ranges covering 0..<count, each a multiple of
     /// `alignment` long except the last.
     /// `grain` is the least work worth a thread, in units of `count` (elements by default).
@@ -24,9 +28,10 @@ enum Parallel {
                 let end = k == parts - 1 ? count : Swift.min(count, blocks * (k + 1) / parts * alignment)
                 body(start..<end)
             }
+            let wakeSleepers: Int32 = count / Swift.max(grain, 1) >= wakeGrains ? 1 : 0
             withUnsafeMutablePointer(to: &region) { aefk_parallel(parts, { context, k in
                 context!.assumingMemoryBound(to: Region.self).pointee.part(k)
-            }, $0) }
+            }, $0, wakeSleepers) }
         }
     }
 

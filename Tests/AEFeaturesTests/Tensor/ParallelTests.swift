@@ -1,4 +1,5 @@
 import XCTest
+import AEFKernels
 @testable import AEFeatures
 
 final class ParallelTests: XCTestCase {
@@ -48,5 +49,44 @@ final class ThreadPoolTests: XCTestCase {
                 if wrong != nil { return }
             }
         }
+    }
+
+    /// A region that does not ask to wake sleeping workers, after an idle spell (the workers
+    /// asleep), runs on its caller; one that asks gets a worker. Part 0 waits (up to a bound)
+    /// for part 1 to start on another thread. A worker still spinning on a loaded machine could
+    /// come anyway, so the first check gets a few tries.
+    func testSleepingWorkersAreWokenOnlyWhenAsked() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        Parallel.threadCount = 2
+        Parallel.forRanges(2, grain: 1) { _ in }  // the worker exists
+        final class Probe { var caller = pthread_self(); var otherStarted = false; let lock = NSLock(); var waitLimit = 0.0 }
+        func run(wake: Int32, probe: Probe) -> Bool {
+            probe.caller = pthread_self()
+            probe.lock.withLock { probe.otherStarted = false }
+            withExtendedLifetime(probe) {
+                aefk_parallel(2, { context, part in
+                    let probe = Unmanaged<Probe>.fromOpaque(context!).takeUnretainedValue()
+                    if part == 1 {
+                        if pthread_equal(pthread_self(), probe.caller) == 0 { probe.lock.withLock { probe.otherStarted = true } }
+                        return
+                    }
+                    let deadline = Date().addingTimeInterval(probe.waitLimit)
+                    while Date() < deadline && !probe.lock.withLock({ probe.otherStarted }) { usleep(100) }
+                }, Unmanaged.passUnretained(probe).toOpaque(), wake)
+            }
+            return probe.lock.withLock { probe.otherStarted }
+        }
+        let probe = Probe()
+        probe.waitLimit = 0.05
+        var stayedAsleep = false
+        for _ in 0..<5 where !stayedAsleep {
+            usleep(20_000)  // workers spin 200 µs after a region, then sleep
+            stayedAsleep = !run(wake: 0, probe: probe)
+        }
+        XCTAssertTrue(stayedAsleep, "a worker ran part of an unasked-for region after every idle spell")
+        usleep(20_000)
+        probe.waitLimit = 10
+        XCTAssertTrue(run(wake: 1, probe: probe), "no worker came to a region that asked to wake them")
     }
 }
