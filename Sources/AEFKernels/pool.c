@@ -70,6 +70,7 @@ static uint64_t next_region(uint32_t seen) {
         if ((uint32_t)(current >> 32) != seen) return current;
         relax();
         if (spin % 64 == 0 && nanoseconds() > deadline) break;
+        if (spin % 256 == 0) sched_yield(); /* a caller sharing this core needs it more */
     }
     pthread_mutex_lock(&sleep_lock);
     atomic_fetch_add(&sleepers, 1); /* sequentially consistent with the publisher's store, then load */
