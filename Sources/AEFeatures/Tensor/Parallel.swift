@@ -19,7 +19,7 @@ enum Parallel {
     /// `alignment` long except the last.
     /// `grain` is the least work worth a thread, in units of `count` (elements by default).
     static func forRanges(_ count: Int, alignment: Int = 1, grain: Int = Parallel.grain, _ body: (Range<Int>) -> Void) {
-        let parts = Swift.min(threadCount, count / Swift.max(grain, 1))
+        let grains = count / Swift.max(grain, 1), parts = Swift.min(threadCount, grains)
         guard parts > 1 else { return body(0..<count) }
         let blocks = (count + alignment - 1) / alignment
         withoutActuallyEscaping(body) { body in
@@ -28,7 +28,7 @@ enum Parallel {
                 let end = k == parts - 1 ? count : Swift.min(count, blocks * (k + 1) / parts * alignment)
                 body(start..<end)
             }
-            let wakeSleepers: Int32 = count / Swift.max(grain, 1) >= wakeGrains ? 1 : 0
+            let wakeSleepers: Int32 = grains >= wakeGrains ? 1 : 0
             withUnsafeMutablePointer(to: &region) { aefk_parallel(parts, { context, k in
                 context!.assumingMemoryBound(to: Region.self).pointee.part(k)
             }, $0, wakeSleepers) }

@@ -52,9 +52,10 @@ final class ThreadPoolTests: XCTestCase {
     }
 
     /// A region that does not ask to wake sleeping workers, after an idle spell (the workers
-    /// asleep), runs on its caller; one that asks gets a worker. Part 0 waits (up to a bound)
-    /// for part 1 to start on another thread. A worker still spinning on a loaded machine could
-    /// come anyway, so the first check gets a few tries.
+    /// asleep), runs on its caller; the region right after it (a burst) wakes them, and so does
+    /// one that asks. Part 0 waits (up to a bound) for part 1 to start on another thread. A
+    /// worker still spinning on a loaded machine could come anyway, or the test thread be held
+    /// past the burst window, so the first checks get a few tries.
     func testSleepingWorkersAreWokenOnlyWhenAsked() {
         let saved = Parallel.threadCount
         defer { Parallel.threadCount = saved }
@@ -78,13 +79,18 @@ final class ThreadPoolTests: XCTestCase {
             return probe.lock.withLock { probe.otherStarted }
         }
         let probe = Probe()
-        probe.waitLimit = 0.05
-        var stayedAsleep = false
-        for _ in 0..<5 where !stayedAsleep {
+        var stayedAsleep = false, burstWoke = false
+        for _ in 0..<5 where !(stayedAsleep && burstWoke) {
             usleep(20_000)  // workers spin 200 µs after a region, then sleep
-            stayedAsleep = !run(wake: 0, probe: probe)
+            probe.waitLimit = 0.05
+            let asleep = !run(wake: 0, probe: probe)
+            probe.waitLimit = 1
+            let woke = run(wake: 0, probe: probe)  // starts within 200 µs of the last region's end
+            stayedAsleep = stayedAsleep || asleep
+            burstWoke = burstWoke || (asleep && woke)
         }
         XCTAssertTrue(stayedAsleep, "a worker ran part of an unasked-for region after every idle spell")
+        XCTAssertTrue(burstWoke, "a region right after another did not wake the sleeping worker")
         usleep(20_000)
         probe.waitLimit = 10
         XCTAssertTrue(run(wake: 1, probe: probe), "no worker came to a region that asked to wake them")
