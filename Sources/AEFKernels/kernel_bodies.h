@@ -496,6 +496,95 @@ static double AEF_NAME(loss_gradient)(aefk_loss loss, long count, const float *o
     return total;
 }
 
+/* ---- Batch normalization -------------------------------------------------------------------- */
+
+#define NORM_VECTORS 4 /* channel registers one pass over the rows carries */
+
+/* Lane count of register q of a block whose last register holds `lanes` channels. */
+#define NORM_LANES(q) ((q) == vectors - 1 ? lanes : AEF_WIDTH)
+
+/* Channels j0..<j0 + (vectors − 1)·W + lanes (vectors a constant once inlined), every sum in a
+ * register: the mean, the centred squares, then xhat and y. */
+INLINE void norm_forward_block(const int vectors, long j0, long lanes, const aefk_batch_norm *b) {
+    const long c = b->channels;
+    const float inv_rows = 1.0f / (float)b->rows, unbiased = b->rows > 1 ? (float)b->rows / (float)(b->rows - 1) : 1.0f;
+    vf mean[NORM_VECTORS], squares[NORM_VECTORS], inv_std[NORM_VECTORS], gamma[NORM_VECTORS], beta[NORM_VECTORS];
+    for (int q = 0; q < vectors; q++) mean[q] = squares[q] = splat(0);
+    for (long r = 0; r < b->rows; r++)
+        for (int q = 0; q < vectors; q++) mean[q] += load_n(b->x + r * c + j0 + q * AEF_WIDTH, NORM_LANES(q));
+    for (int q = 0; q < vectors; q++) mean[q] *= inv_rows;
+    for (long r = 0; r < b->rows; r++)
+        for (int q = 0; q < vectors; q++) {
+            vf d = load_n(b->x + r * c + j0 + q * AEF_WIDTH, NORM_LANES(q)) - mean[q];
+            squares[q] += d * d;
+        }
+    for (int q = 0; q < vectors; q++) {
+        long j = j0 + q * AEF_WIDTH, n = NORM_LANES(q);
+        vf variance = squares[q] * inv_rows;
+        store_n(b->running_mean + j, (1 - b->momentum) * load_n(b->running_mean + j, n) + b->momentum * mean[q], n);
+        store_n(b->running_variance + j, (1 - b->momentum) * load_n(b->running_variance + j, n) + b->momentum * variance * unbiased, n);
+        inv_std[q] = 1.0f / __builtin_elementwise_sqrt(variance + b->epsilon);
+        store_n(b->inv_std + j, inv_std[q], n);
+        gamma[q] = load_n(b->gamma + j, n);
+        beta[q] = load_n(b->beta + j, n);
+    }
+    for (long r = 0; r < b->rows; r++)
+        for (int q = 0; q < vectors; q++) {
+            long at = r * c + j0 + q * AEF_WIDTH, n = NORM_LANES(q);
+            vf xhat = (load_n(b->x + at, n) - mean[q]) * inv_std[q];
+            store_n(b->xhat + at, xhat, n);
+            store_n(b->y + at, gamma[q] * xhat + beta[q], n);
+        }
+}
+
+INLINE void norm_backward_block(const int vectors, long j0, long lanes, const aefk_batch_norm *b) {
+    const long c = b->channels;
+    const float inv_rows = 1.0f / (float)b->rows;
+    vf sum_dy[NORM_VECTORS], sum_dy_xhat[NORM_VECTORS], k[NORM_VECTORS];
+    for (int q = 0; q < vectors; q++) sum_dy[q] = sum_dy_xhat[q] = splat(0);
+    for (long r = 0; r < b->rows; r++)
+        for (int q = 0; q < vectors; q++) {
+            long at = r * c + j0 + q * AEF_WIDTH, n = NORM_LANES(q);
+            vf dy = load_n(b->dy + at, n);
+            sum_dy[q] += dy;
+            sum_dy_xhat[q] += dy * load_n(b->xhat + at, n);
+        }
+    for (int q = 0; q < vectors; q++) {
+        long j = j0 + q * AEF_WIDTH, n = NORM_LANES(q);
+        store_n(b->gamma_gradient + j, load_n(b->gamma_gradient + j, n) + sum_dy_xhat[q], n);
+        store_n(b->beta_gradient + j, load_n(b->beta_gradient + j, n) + sum_dy[q], n);
+        /* per-channel constants folded, so the row loop is a short multiply-add chain */
+        k[q] = load_n(b->gamma + j, n) * load_n(b->inv_std + j, n);
+        sum_dy[q] = k[q] * sum_dy[q] * inv_rows;
+        sum_dy_xhat[q] = k[q] * sum_dy_xhat[q] * inv_rows;
+    }
+    if (!b->dx) return;
+    for (long r = 0; r < b->rows; r++)
+        for (int q = 0; q < vectors; q++) {
+            long at = r * c + j0 + q * AEF_WIDTH, n = NORM_LANES(q);
+            store_n(b->dx + at, k[q] * load_n(b->dy + at, n) - sum_dy[q] - load_n(b->xhat + at, n) * sum_dy_xhat[q], n);
+        }
+}
+#undef NORM_LANES
+
+/* Runs `block` (inlined) over channels first..<end, NORM_VECTORS registers at a time, then the
+ * one to NORM_VECTORS registers left, the last of them partial where the count ends there. */
+INLINE void norm_for_each_block(const aefk_batch_norm *b, void (*block)(int vectors, long j0, long lanes, const aefk_batch_norm *b)) {
+    long j0 = b->first;
+    for (; j0 + NORM_VECTORS * AEF_WIDTH <= b->end; j0 += NORM_VECTORS * AEF_WIDTH) block(NORM_VECTORS, j0, AEF_WIDTH, b);
+    long left = b->end - j0, vectors = (left + AEF_WIDTH - 1) / AEF_WIDTH, lanes = left - (vectors - 1) * AEF_WIDTH;
+    switch (vectors) {
+    case 1: block(1, j0, lanes, b); break;
+    case 2: block(2, j0, lanes, b); break;
+    case 3: block(3, j0, lanes, b); break;
+    default: break; /* none left */
+    }
+}
+
+static void AEF_NAME(batch_norm_forward)(const aefk_batch_norm *b) { norm_for_each_block(b, norm_forward_block); }
+
+static void AEF_NAME(batch_norm_backward)(const aefk_batch_norm *b) { norm_for_each_block(b, norm_backward_block); }
+
 /* ---- Adam ----------------------------------------------------------------------------------- */
 
 INLINE vf adam_values(const aefk_adam *a, long i, long n, float *p, const float *g, float *m, float *v) {
@@ -760,6 +849,8 @@ const aefk_table AEF_NAME(aefk_table) = {
     .activation_backward = AEF_NAME(activation_backward),
     .loss_errors = AEF_NAME(loss_errors),
     .loss_gradient = AEF_NAME(loss_gradient),
+    .batch_norm_forward = AEF_NAME(batch_norm_forward),
+    .batch_norm_backward = AEF_NAME(batch_norm_backward),
     .adam_step = AEF_NAME(adam_step),
     .dense_forward = AEF_NAME(dense_forward),
     .lstm_step_forward = AEF_NAME(lstm_step_forward),

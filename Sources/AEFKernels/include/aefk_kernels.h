@@ -95,6 +95,23 @@ typedef struct {
     long input_products_stride;   /* row r at input_products + r·input_products_stride */
 } aefk_lstm_step;
 
+/* Batch normalization's training passes (BatchNorm) over channels first..<end of `rows` rows of
+ * `channels` values, row r's channel j at [r·channels + j]. Each channel's sums run over the rows
+ * in order: its results do not depend on how the caller splits the channels. */
+typedef struct {
+    long rows, channels, first, end;
+    const float *gamma, *beta;             /* [channels] */
+    float *xhat;                           /* [rows, channels]: (x − mean)·inv_std; forward writes, backward reads */
+    float *inv_std;                        /* [channels]: 1/√(variance + ε); forward writes, backward reads */
+    const float *x;                        /* forward: the input */
+    float *y;                              /* forward: γ·xhat + β */
+    float *running_mean, *running_variance; /* forward: moved by `momentum` towards the batch's (unbiased variance) */
+    float momentum, epsilon;
+    const float *dy;                       /* backward: the output's gradient */
+    float *dx;                             /* backward: the input's gradient (overwritten), or NULL */
+    float *gamma_gradient, *beta_gradient; /* backward: Σ dy·xhat and Σ dy added in */
+} aefk_batch_norm;
+
 typedef struct {
     aefk_isa isa;
     const char *name;    /* "baseline", "avx2", "avx512" */
@@ -130,6 +147,13 @@ typedef struct {
      * in float over each 1024 values and in double across them. */
     double (*loss_gradient)(aefk_loss loss, long count, const float *output, const float *target, float scale,
                             float *gradient);
+
+    /* Batch normalization's training forward (aefk_batch_norm): the mean, the variance from the
+     * centred squares (a second pass, for accuracy), then xhat, y and the running statistics. */
+    void (*batch_norm_forward)(const aefk_batch_norm *norm);
+    /* Its backward: dγ += Σ dy·xhat, dβ += Σ dy and, when dx is set,
+     * dx = γ·inv_std/N · (N·dy − Σdy − xhat·Σ(dy·xhat)). */
+    void (*batch_norm_backward)(const aefk_batch_norm *norm);
 
     /* Adam's step for count values (aefk_adam): m = β1·m + (1 − β1)·g, v = β2·v + (1 − β2)·g²,
      * p −= step_size · m / (√v / correction2 + ε). */

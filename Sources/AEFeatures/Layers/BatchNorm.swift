@@ -1,3 +1,5 @@
+import AEFKernels
+
 /// Batch normalization over the last (channel) axis: a sample of `inputSize` floats is
 /// `inputSize / channels` positions of `channels` values, so dense features (positions = 1) and
 /// channels-last feature maps share one implementation.
@@ -12,18 +14,21 @@ final class BatchNorm: Layer {
     private var gamma, beta, gammaGradient, betaGradient: UnsafeMutablePointer<Float>!
     private var runningMean, runningVariance: UnsafeMutablePointer<Float>!
 
-    init(channels: Int, positions: Int = 1) {
+    let kernels: aefk_table
+
+    init(channels: Int, positions: Int = 1, kernels: aefk_table = Kernels.active) {
         self.channels = channels
         self.positions = positions
+        self.kernels = kernels
     }
 
     var inputSize: Int { channels * positions }
     var outputSize: Int { channels * positions }
     var parameterCount: Int { 2 * channels }
     var stateCount: Int { 2 * channels }
-    /// xhat for every value, then four per-channel rows: 1/sqrt(var + eps), two
-    /// accumulators and the folded scale gamma/sqrt(var + eps).
-    func scratchCount(batch: Int) -> Int { batch * inputSize + 4 * channels }
+    /// xhat for every value, then two per-channel rows: 1/sqrt(var + eps) in training, the
+    /// folded scale and shift in inference.
+    func scratchCount(batch: Int) -> Int { batch * inputSize + 2 * channels }
 
     func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
               state: UnsafeMutablePointer<Float>) {
@@ -51,36 +56,20 @@ final class BatchNorm: Layer {
             }
             return
         }
-        let xhat = scratch, invStd = scratch + rows * c, mean = invStd + c
-        // Channels are independent: each thread takes a block of them over all rows (blocks of 16
-        // floats, one cache line, so no two threads write the same line), and every sum runs
-        // over the rows in order, so the result does not depend on the thread count.
-        Parallel.forRanges(c, alignment: 16, grain: Swift.max(16, Parallel.grain / Swift.max(1, rows))) { part in
-            let first = part.lowerBound, n = part.count
-            let x = x + first, y = y + first, xhat = xhat + first, invStd = invStd + first, mean = mean + first
-            let gamma = gamma + first, beta = beta + first
-            let runningMean = runningMean + first, runningVariance = runningVariance + first
-            // Two passes (mean, then centred squares) for accuracy; invStd holds the sums meanwhile.
-            mean.update(repeating: 0, count: n)
-            for r in 0..<rows { let xr = x + r * c; for j in 0..<n { mean[j] += xr[j] } }
-            let invRows = 1 / Float(rows)
-            for j in 0..<n { mean[j] *= invRows }
-            invStd.update(repeating: 0, count: n)
-            for r in 0..<rows {
-                let xr = x + r * c, hr = xhat + r * c
-                for j in 0..<n { let d = xr[j] - mean[j]; hr[j] = d; invStd[j] += d * d }
-            }
-            let unbiased = rows > 1 ? Float(rows) / Float(rows - 1) : 1
-            for j in 0..<n {
-                let variance = invStd[j] * invRows
-                runningMean[j] = (1 - momentum) * runningMean[j] + momentum * mean[j]
-                runningVariance[j] = (1 - momentum) * runningVariance[j] + momentum * variance * unbiased
-                invStd[j] = 1 / (variance + epsilon).squareRoot()
-            }
-            for r in 0..<rows {
-                let hr = xhat + r * c, yr = y + r * c
-                for j in 0..<n { hr[j] *= invStd[j]; yr[j] = gamma[j] * hr[j] + beta[j] }
-            }
+        var norm = aefk_batch_norm()
+        (norm.rows, norm.channels, norm.gamma, norm.beta) = (rows, c, UnsafePointer(gamma), UnsafePointer(beta))
+        (norm.xhat, norm.inv_std, norm.x, norm.y) = (scratch, scratch + rows * c, x, y)
+        (norm.running_mean, norm.running_variance, norm.momentum, norm.epsilon) = (runningMean, runningVariance, momentum, epsilon)
+        runOverChannels(norm, kernels.batch_norm_forward)
+    }
+
+    /// The kernel over blocks of channels, one per thread: blocks of 16 floats (a cache line), so
+    /// no two threads write the same line, and a channel's sums do not depend on the split.
+    private func runOverChannels(_ norm: aefk_batch_norm, _ kernel: (UnsafePointer<aefk_batch_norm>?) -> Void) {
+        Parallel.forRanges(channels, alignment: 16, grain: Swift.max(16, Parallel.grain / Swift.max(1, norm.rows))) { part in
+            var share = norm
+            (share.first, share.end) = (part.lowerBound, part.upperBound)
+            kernel(&share)
         }
     }
 
@@ -110,34 +99,11 @@ final class BatchNorm: Layer {
     // dx = gamma·invStd/N · (N·dy − Σdy − xhat·Σ(dy·xhat)); dgamma += Σ dy·xhat; dbeta += Σ dy
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
-        let rows = batch * positions, c = channels
-        let xhat = scratch, invStd = scratch + rows * c, sd = invStd + c, sdx = sd + c, k = sdx + c
-        let invRows = 1 / Float(rows)
-        // Blocks of channels per thread, as in forward.
-        Parallel.forRanges(c, alignment: 16, grain: Swift.max(16, Parallel.grain / Swift.max(1, rows))) { part in
-            let first = part.lowerBound, n = part.count
-            let dy = dy + first, xhat = xhat + first, invStd = invStd + first, gamma = gamma + first
-            let sd = sd + first, sdx = sdx + first, k = k + first
-            let gammaGradient = gammaGradient + first, betaGradient = betaGradient + first
-            sd.update(repeating: 0, count: n)
-            sdx.update(repeating: 0, count: n)
-            for r in 0..<rows {
-                let dr = dy + r * c, hr = xhat + r * c
-                for j in 0..<n { sd[j] += dr[j]; sdx[j] += dr[j] * hr[j] }
-            }
-            for j in 0..<n { gammaGradient[j] += sdx[j]; betaGradient[j] += sd[j] }
-            guard let dx = dx.map({ $0 + first }) else { return }
-            // Fold per-channel constants so the row loop is a short multiply-add chain.
-            for j in 0..<n {
-                k[j] = gamma[j] * invStd[j]
-                sd[j] = k[j] * sd[j] * invRows
-                sdx[j] = k[j] * sdx[j] * invRows
-            }
-            for r in 0..<rows {
-                let dr = dy + r * c, hr = xhat + r * c, out = dx + r * c
-                for j in 0..<n { out[j] = k[j] * dr[j] - sd[j] - hr[j] * sdx[j] }
-            }
-        }
+        let rows = batch * positions
+        var norm = aefk_batch_norm()
+        (norm.rows, norm.channels, norm.gamma, norm.xhat, norm.inv_std) = (rows, channels, UnsafePointer(gamma), scratch, scratch + rows * channels)
+        (norm.dy, norm.dx, norm.gamma_gradient, norm.beta_gradient) = (dy, dx, gammaGradient, betaGradient)
+        runOverChannels(norm, kernels.batch_norm_backward)
     }
 
     // ONNX: BatchNormalization (inference form, running statistics) on [N, C] or [N, C, H, W];

@@ -195,11 +195,13 @@ final class LayerTests: XCTestCase {
         assertClose(analytic.dbeta, numericalGradient(at: beta) { loss(x, gamma, $0) }, absolute: 1e-6, "dbeta")
     }
 
+    /// Every instruction set's kernels this CPU runs. positions > 1 is the channels-last
+    /// feature-map case (rows = batch · positions); 70 and 133 channels take whole blocks of four
+    /// registers and partial ones for every width.
     func testBatchNormFastMatchesReference() {
-        // positions > 1 is the channels-last feature-map case: rows = batch · positions.
-        for (batch, channels, positions) in [(2, 1, 1), (9, 5, 1), (4, 3, 7)] {
+        for kernels in Kernels.supported { for (batch, channels, positions) in [(2, 1, 1), (9, 5, 1), (4, 3, 7), (6, 70, 1), (3, 133, 2)] {
             var data = TestData(seed: UInt64(batch * 10 + channels))
-            let harness = LayerHarness(BatchNorm(channels: channels, positions: positions))
+            let harness = LayerHarness(BatchNorm(channels: channels, positions: positions, kernels: kernels))
             let theta = data.uniform(2 * channels)
             harness.parameters = theta
             let gamma = Array(theta[0..<channels]), beta = Array(theta[channels...])
@@ -208,10 +210,11 @@ final class LayerTests: XCTestCase {
             let fast = harness.run(x, batch: batch, dy: dy)
             let y = Reference.batchNormForward(x: x, gamma: gamma, beta: beta, rows: rows, channels: channels)
             let g = Reference.batchNormBackward(x: x, gamma: gamma, dy: dy, rows: rows, channels: channels)
-            assertClose(fast.y, y, absolute: 2e-5, "batchnorm y")
-            assertClose(fast.dx, g.dx, absolute: 5e-5, "batchnorm dx")
-            assertClose(fast.dparameters, g.dgamma + g.dbeta, absolute: 5e-5, "batchnorm dgamma, dbeta")
-        }
+            let name = "\(String(cString: kernels.name)) \(batch)x\(channels)x\(positions)"
+            assertClose(fast.y, y, absolute: 2e-5, "\(name) y")
+            assertClose(fast.dx, g.dx, absolute: 5e-5, "\(name) dx")
+            assertClose(fast.dparameters, g.dgamma + g.dbeta, absolute: 5e-5, "\(name) dgamma, dbeta")
+        } }
     }
 
     /// A large batch splits its channels over the threads in blocks of 16 (a batch of 256 dense
