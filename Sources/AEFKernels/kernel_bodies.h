@@ -498,7 +498,7 @@ static double AEF_NAME(loss_gradient)(aefk_loss loss, long count, const float *o
 
 /* ---- Batch normalization -------------------------------------------------------------------- */
 
-#define NORM_VECTORS 4 /* channel registers one pass over the rows carries */
+#define NORM_VECTORS 4 /* channel registers one pass over the rows carries (norm_for_each_block's cases) */
 
 /* Lane count of register q of a block whose last register holds `lanes` channels. */
 #define NORM_LANES(q) ((q) == vectors - 1 ? lanes : AEF_WIDTH)
@@ -567,8 +567,8 @@ INLINE void norm_backward_block(const int vectors, long j0, long lanes, const ae
 }
 #undef NORM_LANES
 
-/* Runs `block` (inlined) over channels first..<end, NORM_VECTORS registers at a time, then the
- * one to NORM_VECTORS registers left, the last of them partial where the count ends there. */
+/* Runs `block` (inlined) over channels first..<end, NORM_VECTORS whole registers at a time, then
+ * the one to NORM_VECTORS registers left, the last of them partial where the count ends there. */
 INLINE void norm_for_each_block(const aefk_batch_norm *b, void (*block)(int vectors, long j0, long lanes, const aefk_batch_norm *b)) {
     long j0 = b->first;
     for (; j0 + NORM_VECTORS * AEF_WIDTH <= b->end; j0 += NORM_VECTORS * AEF_WIDTH) block(NORM_VECTORS, j0, AEF_WIDTH, b);
@@ -577,6 +577,7 @@ INLINE void norm_for_each_block(const aefk_batch_norm *b, void (*block)(int vect
     case 1: block(1, j0, lanes, b); break;
     case 2: block(2, j0, lanes, b); break;
     case 3: block(3, j0, lanes, b); break;
+    case 4: block(4, j0, lanes, b); break;
     default: break; /* none left */
     }
 }

@@ -1,8 +1,10 @@
-/* The dense kernel of the AVX-512 build's shapes (kernels_avx512_shapes.c: 16-wide vectors, 6 rows
- * x 2 panels, 12-panel single rows) against a double reference, on any AVX2 machine: every block
- * path (whole blocks, the panel left over, single rows across 12, 4, 2 and 1 panels, units past a
- * panel's last register) and callers' unit ranges split at multiples of 32. The Swift tests run
- * the real AVX-512 build only where the CPU has it. `make check-kernel-shapes`. */
+/* The dense and batch-normalization kernels of the AVX-512 build's shapes (kernels_avx512_shapes.c:
+ * 16-wide vectors, 6 rows x 2 panels, 12-panel single rows) against a double reference, on any AVX2
+ * machine. Dense: every block path (whole blocks, the panel left over, single rows across 12, 4, 2
+ * and 1 panels, units past a panel's last register) and callers' unit ranges split at multiples of
+ * 32. Batch normalization: blocks of four registers, one to three left, partial lanes, and channel
+ * ranges split at multiples of 16 (as BatchNorm.swift splits them). The Swift tests run the real
+ * AVX-512 build only where the CPU has it. `make check-kernel-shapes`. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,58 @@
 extern const aefk_table aefk_table_avx512_shapes;
 
 static float uniform(void) { return (float)rand() / (float)RAND_MAX - 0.5f; }
+
+/* Float sums against double ones: within 1e-5 of the terms' absolute sum (cancellation, as in a
+ * channel of two close values, leaves the float result that much less accurate). */
+static int close_to(double got, double expected, double magnitude) { return fabs(got - expected) <= 1e-5 * fmax(1, magnitude); }
+
+/* Forward then backward over channels split at `split`, against the formulas in double; returns
+ * the number of wrong values. */
+static long check_batch_norm(long rows, long channels, long split, long *checked) {
+    size_t values = (size_t)(rows * channels) * sizeof(float), row = (size_t)channels * sizeof(float);
+    float *x = malloc(values), *dy = malloc(values), *y = malloc(values), *xhat = malloc(values), *dx = malloc(values);
+    float *gamma = malloc(row), *beta = malloc(row), *inv_std = malloc(row), *mean = malloc(row), *variance = malloc(row);
+    float *dgamma = calloc((size_t)channels, sizeof(float)), *dbeta = calloc((size_t)channels, sizeof(float));
+    for (long i = 0; i < rows * channels; i++) x[i] = 3 * uniform(), dy[i] = uniform();
+    for (long j = 0; j < channels; j++) gamma[j] = uniform() + 1, beta[j] = uniform(), mean[j] = 0, variance[j] = 1;
+    aefk_batch_norm norm = {.rows = rows, .channels = channels, .gamma = gamma, .beta = beta, .xhat = xhat, .inv_std = inv_std,
+                            .x = x, .y = y, .running_mean = mean, .running_variance = variance, .momentum = 0.1f,
+                            .epsilon = 1e-5f, .dy = dy, .dx = dx, .gamma_gradient = dgamma, .beta_gradient = dbeta};
+    long ranges[2][2] = {{0, split}, {split, channels}}, bad = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int part = 0; part < 2; part++) {
+            if (ranges[part][0] == ranges[part][1]) continue;
+            norm.first = ranges[part][0], norm.end = ranges[part][1];
+            (pass == 0 ? aefk_table_avx512_shapes.batch_norm_forward : aefk_table_avx512_shapes.batch_norm_backward)(&norm);
+        }
+    }
+    for (long j = 0; j < channels; j++) {
+        double sum = 0, size = 0, squares = 0, sum_dy = 0, size_dy = 0, sum_dy_xhat = 0, size_dy_xhat = 0;
+        for (long r = 0; r < rows; r++) sum += x[r * channels + j], size += fabs(x[r * channels + j]);
+        double m = sum / rows;
+        for (long r = 0; r < rows; r++) squares += (x[r * channels + j] - m) * (x[r * channels + j] - m);
+        double inv = 1 / sqrt(squares / rows + 1e-5);
+        for (long r = 0; r < rows; r++) {
+            double d = dy[r * channels + j], h = (x[r * channels + j] - m) * inv;
+            sum_dy += d, size_dy += fabs(d), sum_dy_xhat += d * h, size_dy_xhat += fabs(d * h);
+        }
+        double variance_expected = 0.9 + 0.1 * squares / (rows - 1);
+        bad += !close_to(mean[j], m * 0.1, size / rows * 0.1) + !close_to(variance[j], variance_expected, variance_expected)
+             + !close_to(inv_std[j], inv, inv) + !close_to(dgamma[j], sum_dy_xhat, size_dy_xhat) + !close_to(dbeta[j], sum_dy, size_dy);
+        *checked += 5;
+        for (long r = 0; r < rows; r++, *checked += 2) {
+            long at = r * channels + j;
+            double h = (x[at] - m) * inv, k = gamma[j] * inv / rows;
+            bad += !close_to(y[at], gamma[j] * h + beta[j], fabs(gamma[j] * h) + fabs(beta[j]));
+            bad += !close_to(dx[at], k * (rows * dy[at] - sum_dy - h * sum_dy_xhat),
+                             fabs(k) * (rows * fabs(dy[at]) + size_dy + fabs(h) * size_dy_xhat));
+        }
+    }
+    if (bad) printf("batch norm, %ld rows x %ld channels split at %ld: %ld wrong values\n", rows, channels, split, bad);
+    free(x), free(dy), free(y), free(xhat), free(dx), free(gamma), free(beta), free(inv_std), free(mean), free(variance);
+    free(dgamma), free(dbeta);
+    return bad;
+}
 
 int main(void) {
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
@@ -57,5 +111,11 @@ int main(void) {
         free(x), free(w), free(shift), free(scale), free(y), free(packed);
     }
     printf("check-kernel-shapes: dense kernel of the AVX-512 shapes, %ld values, %ld wrong\n", checked, bad);
-    return bad != 0;
+    static const long norm_shapes[][2] = {{5, 1}, {9, 16}, {7, 37}, {3, 64}, {11, 70}, {4, 133}, {2, 200}};
+    long norm_checked = 0, norm_bad = 0;
+    for (unsigned s = 0; s < sizeof norm_shapes / sizeof norm_shapes[0]; s++)
+        for (long split = 0; split <= norm_shapes[s][1]; split += 16)
+            norm_bad += check_batch_norm(norm_shapes[s][0], norm_shapes[s][1], split, &norm_checked);
+    printf("check-kernel-shapes: batch-norm kernels of the AVX-512 shapes, %ld values, %ld wrong\n", norm_checked, norm_bad);
+    return bad != 0 || norm_bad != 0;
 }
