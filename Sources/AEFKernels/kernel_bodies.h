@@ -496,16 +496,17 @@ static double AEF_NAME(loss_gradient)(aefk_loss loss, long count, const float *o
     return total;
 }
 
-/* ---- Batch normalization -------------------------------------------------------------------- */
+/* ---- Column sums and batch normalization ---------------------------------------------------- */
 
-#define NORM_VECTORS 4 /* channel registers one pass over the rows carries (norm_for_each_block's cases) */
+#define NORM_VECTORS 4 /* column registers one pass over the rows carries (for_each_column_block's cases) */
 
 /* Lane count of register q of a block whose last register holds `lanes` channels. */
 #define NORM_LANES(q) ((q) == vectors - 1 ? lanes : AEF_WIDTH)
 
 /* Channels j0..<j0 + (vectors − 1)·W + lanes (vectors a constant once inlined), every sum in a
  * register: the mean, the centred squares, then xhat and y. */
-INLINE void norm_forward_block(const int vectors, long j0, long lanes, const aefk_batch_norm *b) {
+INLINE void norm_forward_block(const int vectors, long j0, long lanes, const void *args) {
+    const aefk_batch_norm *b = args;
     const long c = b->channels;
     const float inv_rows = 1.0f / (float)b->rows, unbiased = b->rows > 1 ? (float)b->rows / (float)(b->rows - 1) : 1.0f;
     vf mean[NORM_VECTORS], squares[NORM_VECTORS], inv_std[NORM_VECTORS], gamma[NORM_VECTORS], beta[NORM_VECTORS];
@@ -537,7 +538,8 @@ INLINE void norm_forward_block(const int vectors, long j0, long lanes, const aef
         }
 }
 
-INLINE void norm_backward_block(const int vectors, long j0, long lanes, const aefk_batch_norm *b) {
+INLINE void norm_backward_block(const int vectors, long j0, long lanes, const void *args) {
+    const aefk_batch_norm *b = args;
     const long c = b->channels;
     const float inv_rows = 1.0f / (float)b->rows;
     vf sum_dy[NORM_VECTORS], sum_dy_xhat[NORM_VECTORS], k[NORM_VECTORS];
@@ -565,26 +567,41 @@ INLINE void norm_backward_block(const int vectors, long j0, long lanes, const ae
             store_n(b->dx + at, k[q] * load_n(b->dy + at, n) - sum_dy[q] - load_n(b->xhat + at, n) * sum_dy_xhat[q], n);
         }
 }
+
+INLINE void column_sums_block(const int vectors, long j0, long lanes, const void *args) {
+    const aefk_column_sums *s = args;
+    vf sum[NORM_VECTORS];
+    for (int q = 0; q < vectors; q++) sum[q] = splat(0);
+    for (long r = 0; r < s->rows; r++)
+        for (int q = 0; q < vectors; q++) sum[q] += load_n(s->m + r * s->stride + j0 + q * AEF_WIDTH, NORM_LANES(q));
+    for (int q = 0; q < vectors; q++) {
+        long j = j0 + q * AEF_WIDTH, n = NORM_LANES(q);
+        store_n(s->sums + j, load_n(s->sums + j, n) + sum[q], n);
+    }
+}
 #undef NORM_LANES
 
-/* Runs `block` (inlined) over channels first..<end, NORM_VECTORS whole registers at a time, then
+/* Runs `block` (inlined) over columns first..<end, NORM_VECTORS whole registers at a time, then
  * the one to NORM_VECTORS registers left, the last of them partial where the count ends there. */
-INLINE void norm_for_each_block(const aefk_batch_norm *b, void (*block)(int vectors, long j0, long lanes, const aefk_batch_norm *b)) {
-    long j0 = b->first;
-    for (; j0 + NORM_VECTORS * AEF_WIDTH <= b->end; j0 += NORM_VECTORS * AEF_WIDTH) block(NORM_VECTORS, j0, AEF_WIDTH, b);
-    long left = b->end - j0, vectors = (left + AEF_WIDTH - 1) / AEF_WIDTH, lanes = left - (vectors - 1) * AEF_WIDTH;
+INLINE void for_each_column_block(long first, long end, const void *args,
+                                  void (*block)(int vectors, long j0, long lanes, const void *args)) {
+    long j0 = first;
+    for (; j0 + NORM_VECTORS * AEF_WIDTH <= end; j0 += NORM_VECTORS * AEF_WIDTH) block(NORM_VECTORS, j0, AEF_WIDTH, args);
+    long left = end - j0, vectors = (left + AEF_WIDTH - 1) / AEF_WIDTH, lanes = left - (vectors - 1) * AEF_WIDTH;
     switch (vectors) {
-    case 1: block(1, j0, lanes, b); break;
-    case 2: block(2, j0, lanes, b); break;
-    case 3: block(3, j0, lanes, b); break;
-    case 4: block(4, j0, lanes, b); break;
+    case 1: block(1, j0, lanes, args); break;
+    case 2: block(2, j0, lanes, args); break;
+    case 3: block(3, j0, lanes, args); break;
+    case 4: block(4, j0, lanes, args); break;
     default: break; /* none left */
     }
 }
 
-static void AEF_NAME(batch_norm_forward)(const aefk_batch_norm *b) { norm_for_each_block(b, norm_forward_block); }
+static void AEF_NAME(column_sums)(const aefk_column_sums *s) { for_each_column_block(s->first, s->end, s, column_sums_block); }
 
-static void AEF_NAME(batch_norm_backward)(const aefk_batch_norm *b) { norm_for_each_block(b, norm_backward_block); }
+static void AEF_NAME(batch_norm_forward)(const aefk_batch_norm *b) { for_each_column_block(b->first, b->end, b, norm_forward_block); }
+
+static void AEF_NAME(batch_norm_backward)(const aefk_batch_norm *b) { for_each_column_block(b->first, b->end, b, norm_backward_block); }
 
 /* ---- Adam ----------------------------------------------------------------------------------- */
 
@@ -850,6 +867,7 @@ const aefk_table AEF_NAME(aefk_table) = {
     .activation_backward = AEF_NAME(activation_backward),
     .loss_errors = AEF_NAME(loss_errors),
     .loss_gradient = AEF_NAME(loss_gradient),
+    .column_sums = AEF_NAME(column_sums),
     .batch_norm_forward = AEF_NAME(batch_norm_forward),
     .batch_norm_backward = AEF_NAME(batch_norm_backward),
     .adam_step = AEF_NAME(adam_step),

@@ -95,6 +95,14 @@ typedef struct {
     long input_products_stride;   /* row r at input_products + r·input_products_stride */
 } aefk_lstm_step;
 
+/* Column sums of a row-major matrix (bias gradients): sums[j] += Σ_r m[r·stride + j] for columns
+ * first..<end, each column's rows summed in order from zero, then added to sums[j]. */
+typedef struct {
+    long rows, stride, first, end;
+    const float *m;
+    float *sums;
+} aefk_column_sums;
+
 /* Batch normalization's training passes (BatchNorm) over channels first..<end of `rows` rows of
  * `channels` values, row r's channel j at [r·channels + j]. Each channel's sums run over the rows
  * in order: its results do not depend on how the caller splits the channels. */
@@ -148,6 +156,8 @@ typedef struct {
     double (*loss_gradient)(aefk_loss loss, long count, const float *output, const float *target, float scale,
                             float *gradient);
 
+    /* Column sums (aefk_column_sums), the columns' sums in registers over all rows. */
+    void (*column_sums)(const aefk_column_sums *sums);
     /* Batch normalization's training forward (aefk_batch_norm): the mean, the variance from the
      * centred squares (a second pass, for accuracy), then xhat, y and the running statistics. */
     void (*batch_norm_forward)(const aefk_batch_norm *norm);

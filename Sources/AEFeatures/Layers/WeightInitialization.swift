@@ -1,3 +1,5 @@
+import AEFKernels
+
 /// Uniform weight initialization: Glorot before saturating or linear activations, He before the
 /// ReLU family. Fans count kernel positions for convolutions (fan in = kernel area · input
 /// channels), as Keras and PyTorch do.
@@ -35,11 +37,15 @@ enum Bias {
     }
 
     /// g[j] += Σ_r dy[r, j]
-    static func accumulateGradient(_ dy: UnsafePointer<Float>, rows: Int, columns: Int, into g: UnsafeMutablePointer<Float>) {
+    static func accumulateGradient(_ dy: UnsafePointer<Float>, rows: Int, columns: Int, into g: UnsafeMutablePointer<Float>,
+                                   kernels: aefk_table = Kernels.active) {
         let blockRows = Swift.max(1, Parallel.grain / Swift.max(1, columns))
         guard columns < 32 && rows >= 2 * blockRows else {
+            // Each column's rows summed in registers by the vector kernel (an LSTM's gate
+            // gradients: thousands of rows of 4H).
             return Parallel.forRanges(columns, alignment: 16, grain: Swift.max(16, Parallel.grain / Swift.max(1, rows))) { part in
-                sumRows(dy + part.lowerBound, rows: 0..<rows, stride: columns, count: part.count, into: g + part.lowerBound)
+                var sums = aefk_column_sums(rows: rows, stride: columns, first: part.lowerBound, end: part.upperBound, m: dy, sums: g)
+                kernels.column_sums(&sums)
             }
         }
         // Too few columns to split (a convolution's few filters over many positions): fixed

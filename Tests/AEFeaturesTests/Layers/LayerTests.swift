@@ -99,21 +99,27 @@ final class LayerTests: XCTestCase {
         var data = TestData(seed: 22)
         let b = data.uniform(columns).map(Float.init), dy = data.uniform(rows * columns).map(Float.init)
         let start = data.uniform(rows * columns).map(Float.init), gradientStart = data.uniform(columns).map(Float.init)
-        var broadcast = [Float](repeating: 0, count: rows * columns), added = start, gradient = gradientStart
+        // The gradient: each column's rows summed in order from zero (the column-sum kernel,
+        // plain adds: the same bits on every instruction set), then added to the start value.
+        var broadcast = [Float](repeating: 0, count: rows * columns), added = start, columnSums = [Float](repeating: 0, count: columns)
         for r in 0..<rows { for j in 0..<columns {
             broadcast[r * columns + j] = b[j]
             added[r * columns + j] += b[j]
-            gradient[j] += dy[r * columns + j]
+            columnSums[j] += dy[r * columns + j]
         } }
+        let gradient = zip(gradientStart, columnSums).map { $0 + $1 }
         for threads in [1, 2, 3] {
             Parallel.threadCount = threads
-            var y = [Float](repeating: 0, count: rows * columns), sum = start, g = gradientStart
+            var y = [Float](repeating: 0, count: rows * columns), sum = start
             Bias.broadcast(b, into: &y, rows: rows, columns: columns)
             Bias.add(b, to: &sum, rows: rows, columns: columns)
-            Bias.accumulateGradient(dy, rows: rows, columns: columns, into: &g)
             XCTAssertEqual(y, broadcast, "broadcast, \(threads) threads")
             XCTAssertEqual(sum, added, "add, \(threads) threads")
-            XCTAssertEqual(g, gradient, "gradient, \(threads) threads")
+            for kernels in Kernels.supported {
+                var g = gradientStart
+                Bias.accumulateGradient(dy, rows: rows, columns: columns, into: &g, kernels: kernels)
+                XCTAssertEqual(g, gradient, "gradient, \(String(cString: kernels.name)), \(threads) threads")
+            }
         }
         // A convolution's few filters over many positions: the gradient sums fixed blocks of
         // rows apart, then adds the block sums in order.
