@@ -1,7 +1,7 @@
 /* Rates of the vector kernels (Sources/AEFKernels) on one thread, for every build the CPU runs,
  * on W1's, W2's and W3's shapes: `make bench-kernels`. Compiled with the kernels' own sources at -O2,
  * as a release build of the package compiles them. The dense kernel is set beside OpenBLAS's sgemm
- * (sgemv for one row) on the same product, also on one thread. */
+ * (sgemv for one row) on the same product, also on one thread, and so are the outer-product sums. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +70,24 @@ static void dense(const aefk_table *t, long rows, long units, long inputs) {
     free(x), free(w), free(b), free(y), free(packed);
 }
 
+static void outer_products(const aefk_table *t, long rows, long m, long n) {
+    /* c[m, n] += aᵀ·b over `rows` rows: a weight gradient of W3 (rows = 28 steps x 256 samples) or W1
+     * (256 samples), the kernel beside OpenBLAS's sgemm on the same product. */
+    long calls = 4000000000 / (2 * rows * m * n) + 1;
+    float *a = filled(rows * m), *b = filled(rows * n), *c = filled(m * n);
+    aefk_outer_product_sums sums = {rows, n, 0, m, a, m, b, n, c, n};
+    double flops = 2.0 * (double)(rows * m * n) * (double)calls, start = now();
+    for (long i = 0; i < calls; i++) t->outer_product_sums(&sums);
+    double kernel = now() - start;
+    start = now();
+    for (long i = 0; i < calls; i++)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)rows, 1, a, (int)m, b, (int)n, 1, c, (int)n);
+    double blas = now() - start;
+    printf("%-8s outer products %4ld rows -> %3ld x %3ld: %5.1f GFLOP/s (%.0f us), OpenBLAS sgemm %5.1f GFLOP/s (%.0f us)\n",
+           t->name, rows, m, n, flops / kernel / 1e9, kernel / (double)calls * 1e6, flops / blas / 1e9, blas / (double)calls * 1e6);
+    free(a), free(b), free(c);
+}
+
 static void convolutions(const aefk_table *t) {
     /* W2's four 3x3 'same' convolutions on a batch of 64. */
     static const long layers[][4] = {{28, 28, 1, 16}, {14, 14, 16, 8}, {14, 14, 8, 16}, {28, 28, 16, 1}};
@@ -116,6 +134,13 @@ int main(void) {
         dense(t, 1, 256, 784);
         lstm(t, 16);
         lstm(t, 1);
+        outer_products(t, 7168, 256, 28);
+        outer_products(t, 7168, 256, 64);
+        outer_products(t, 7168, 28, 64);
+        outer_products(t, 256, 256, 784);
+        outer_products(t, 256, 784, 256);
+        outer_products(t, 256, 64, 256);
+        outer_products(t, 256, 256, 64);
         convolutions(t);
         activations(t);
     }

@@ -1,7 +1,8 @@
 /* The kernels of aefk_kernels.h written once for a vector width. Each kernels_<isa>.c defines
  * AEF_WIDTH (floats per register), AEF_ROWS and AEF_BACKWARD_ROWS (samples a register block of the
  * LSTM step's forward and backward products holds), AEF_DENSE_ROWS and AEF_DENSE_PANELS (rows
- * and 16-unit panels a register block of the dense kernel holds), AEF_NAME(x) (the suffixed name) and the
+ * and 16-unit panels a register block of the dense kernel holds), AEF_OUTER_ROWS (rows of c a
+ * register block of the outer-product sums holds, two registers wide), AEF_NAME(x) (the suffixed name) and the
  * target attribute around its #include of this file. */
 #include "aefk_kernels.h"
 
@@ -680,6 +681,54 @@ static void AEF_NAME(dense_forward)(const aefk_dense *d) {
     }
 }
 
+/* ---- Sums of outer products ------------------------------------------------------------------ */
+
+#define OUTER_CHUNK 256 /* rows summed from zero before they join c */
+
+/* c[i0..<i0+rb, j0 + `vectors` registers (the last `lanes` wide)] += the sums over rows r0..<r1:
+ * rb·vectors sums in registers, a row of b loaded once per row and a's values broadcast. */
+INLINE void outer_block(const int rb, const int vectors, long r0, long r1, long i0, long j0, long lanes,
+                        const aefk_outer_product_sums *s) {
+    vf sum[AEF_OUTER_ROWS][2];
+    for (int q = 0; q < rb; q++) for (int v = 0; v < vectors; v++) sum[q][v] = splat(0);
+    for (long r = r0; r < r1; r++) {
+        const float *a = s->a + r * s->a_stride + i0, *b = s->b + r * s->b_stride + j0;
+        vf row[2];
+        for (int v = 0; v < vectors; v++) row[v] = load_n(b + v * AEF_WIDTH, v == vectors - 1 ? lanes : AEF_WIDTH);
+#pragma clang loop unroll(full) /* clang -O2 stops unrolling short of AVX-512's 12 rows: sums spill */
+        for (int q = 0; q < rb; q++) {
+            vf value = splat(a[q]);
+            for (int v = 0; v < vectors; v++) sum[q][v] += value * row[v];
+        }
+    }
+    for (int q = 0; q < rb; q++) for (int v = 0; v < vectors; v++) {
+        float *c = s->c + (i0 + q) * s->c_stride + j0 + v * AEF_WIDTH;
+        long n = v == vectors - 1 ? lanes : AEF_WIDTH;
+        store_n(c, load_n(c, n) + sum[q][v], n);
+    }
+}
+
+/* c's rows first..<end for one chunk of rows and `vectors` registers of columns: whole blocks of
+ * AEF_OUTER_ROWS rows, then of 4, then single rows. */
+INLINE void outer_rows(const int vectors, long r0, long r1, long j0, long lanes, const aefk_outer_product_sums *s) {
+    long i = s->first;
+    for (; i + AEF_OUTER_ROWS <= s->end; i += AEF_OUTER_ROWS) outer_block(AEF_OUTER_ROWS, vectors, r0, r1, i, j0, lanes, s);
+    for (; i + 4 <= s->end; i += 4) outer_block(4, vectors, r0, r1, i, j0, lanes, s);
+    for (; i < s->end; i++) outer_block(1, vectors, r0, r1, i, j0, lanes, s);
+}
+
+/* Chunk by chunk, so a chunk of a and b (256 rows) stays in cache while every block reads it. */
+static void AEF_NAME(outer_product_sums)(const aefk_outer_product_sums *s) {
+    for (long r0 = 0; r0 < s->rows; r0 += OUTER_CHUNK) {
+        long r1 = r0 + OUTER_CHUNK < s->rows ? r0 + OUTER_CHUNK : s->rows;
+        for (long j0 = 0; j0 < s->columns; j0 += 2 * AEF_WIDTH) {
+            long left = s->columns - j0;
+            if (left > AEF_WIDTH) outer_rows(2, r0, r1, j0, left < 2 * AEF_WIDTH ? left - AEF_WIDTH : AEF_WIDTH, s);
+            else outer_rows(1, r0, r1, j0, left, s);
+        }
+    }
+}
+
 /* ---- LSTM step ------------------------------------------------------------------------------ */
 
 #define PACK 16 /* units per packed block (aefk_lstm_pack) */
@@ -868,6 +917,7 @@ const aefk_table AEF_NAME(aefk_table) = {
     .loss_errors = AEF_NAME(loss_errors),
     .loss_gradient = AEF_NAME(loss_gradient),
     .column_sums = AEF_NAME(column_sums),
+    .outer_product_sums = AEF_NAME(outer_product_sums),
     .batch_norm_forward = AEF_NAME(batch_norm_forward),
     .batch_norm_backward = AEF_NAME(batch_norm_backward),
     .adam_step = AEF_NAME(adam_step),

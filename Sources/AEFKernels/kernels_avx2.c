@@ -4,6 +4,7 @@
 #define AEF_ROWS 2
 #define AEF_DENSE_ROWS 6
 #define AEF_DENSE_PANELS 1
+#define AEF_OUTER_ROWS 6
 #define AEF_BACKWARD_ROWS 4
 #define AEF_ISA_ID AEFK_ISA_AVX2
 #define AEF_ISA_NAME "avx2"

@@ -4,4 +4,5 @@
 #define AEF_ROWS 4
 #define AEF_DENSE_ROWS 6
 #define AEF_DENSE_PANELS 2
+#define AEF_OUTER_ROWS 12
 #define AEF_BACKWARD_ROWS 6

@@ -1,10 +1,11 @@
-/* The dense and batch-normalization kernels of the AVX-512 build's shapes (kernels_avx512_shapes.c:
- * 16-wide vectors, 6 rows x 2 panels, 12-panel single rows) against a double reference, on any AVX2
- * machine. Dense: every block path (whole blocks, the panel left over, single rows across 12, 4, 2
- * and 1 panels, units past a panel's last register) and callers' unit ranges split at multiples of
- * 32. Batch normalization: blocks of four registers, one to three left, partial lanes, and channel
- * ranges split at multiples of 16 (as BatchNorm.swift splits them). The Swift tests run the real
- * AVX-512 build only where the CPU has it. `make check-kernel-shapes`. */
+/* The dense, batch-normalization and outer-product kernels of the AVX-512 build's shapes
+ * (kernels_avx512_shapes.c: 16-wide vectors, 6 rows x 2 panels, 12-panel single rows, 12-row outer
+ * blocks) against a double reference, on any AVX2 machine. Dense: every block path (whole blocks,
+ * the panel left over, single rows across 12, 4, 2 and 1 panels, units past a panel's last
+ * register) and callers' unit ranges split at multiples of 32. Batch normalization: blocks of four
+ * registers, one to three left, partial lanes, and channel ranges split at multiples of 16 (as
+ * BatchNorm.swift splits them). Outer products: c's rows split at multiples of 5. The Swift tests
+ * run the real AVX-512 build only where the CPU has it. `make check-kernel-shapes`. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,31 @@ static long check_batch_norm(long rows, long channels, long split, long *checked
     return bad;
 }
 
+/* c += aᵀ·b over `rows` rows, c's rows split at `split` (whole 12-row blocks, the 4-row and single
+ * rows after them, one or two registers of columns, partial lanes, several 256-row chunks),
+ * against a double sum; returns the number of wrong values. */
+static long check_outer_products(long rows, long m, long n, long split, long *checked) {
+    float *a = malloc((size_t)(rows * m) * sizeof(float)), *b = malloc((size_t)(rows * n) * sizeof(float));
+    float *c = malloc((size_t)(m * n) * sizeof(float)), *start = malloc((size_t)(m * n) * sizeof(float));
+    for (long i = 0; i < rows * m; i++) a[i] = uniform();
+    for (long i = 0; i < rows * n; i++) b[i] = uniform();
+    for (long i = 0; i < m * n; i++) c[i] = start[i] = uniform();
+    aefk_outer_product_sums sums = {rows, n, 0, split, a, m, b, n, c, n};
+    if (split > 0) aefk_table_avx512_shapes.outer_product_sums(&sums);
+    sums.first = split, sums.end = m;
+    if (split < m) aefk_table_avx512_shapes.outer_product_sums(&sums);
+    long bad = 0;
+    for (long i = 0; i < m; i++)
+        for (long j = 0; j < n; j++, (*checked)++) {
+            double sum = start[i * n + j], size = fabs(sum);
+            for (long r = 0; r < rows; r++) sum += (double)a[r * m + i] * b[r * n + j], size += fabs((double)a[r * m + i] * b[r * n + j]);
+            bad += !close_to(c[i * n + j], sum, size);
+        }
+    if (bad) printf("outer products, %ld rows -> %ld x %ld split at %ld: %ld wrong values\n", rows, m, n, split, bad);
+    free(a), free(b), free(c), free(start);
+    return bad;
+}
+
 int main(void) {
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
         printf("check-kernel-shapes: skipped, the CPU lacks AVX2/FMA\n");
@@ -117,5 +143,11 @@ int main(void) {
         for (long split = 0; split <= norm_shapes[s][1]; split += 16)
             norm_bad += check_batch_norm(norm_shapes[s][0], norm_shapes[s][1], split, &norm_checked);
     printf("check-kernel-shapes: batch-norm kernels of the AVX-512 shapes, %ld values, %ld wrong\n", norm_checked, norm_bad);
-    return bad != 0 || norm_bad != 0;
+    static const long outer_shapes[][3] = {{1, 29, 28}, {300, 29, 28}, {600, 13, 64}, {257, 25, 33}, {5, 2, 1}, {513, 40, 17}};
+    long outer_checked = 0, outer_bad = 0;
+    for (unsigned s = 0; s < sizeof outer_shapes / sizeof outer_shapes[0]; s++)
+        for (long split = 0; split <= outer_shapes[s][1]; split += 5)
+            outer_bad += check_outer_products(outer_shapes[s][0], outer_shapes[s][1], outer_shapes[s][2], split, &outer_checked);
+    printf("check-kernel-shapes: outer-product sums of the AVX-512 shapes, %ld values, %ld wrong\n", outer_checked, outer_bad);
+    return bad != 0 || norm_bad != 0 || outer_bad != 0;
 }

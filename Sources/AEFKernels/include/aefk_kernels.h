@@ -103,6 +103,21 @@ typedef struct {
     float *sums;
 } aefk_column_sums;
 
+/* Sums of outer products over many rows (weight gradients: dy's and x's rows over every step of
+ * a sequence): c[i, j] += Σ_r a[r, i]·b[r, j] for i in first..<end and j < columns. The rows go
+ * in chunks of 256, each summed in order from zero and then added to c, so a value does not
+ * depend on first and end or on the register blocks; chunking also bounds the rounding error of
+ * a long sum (about 256 + rows/256 roundings, not rows). */
+typedef struct {
+    long rows, columns, first, end;
+    const float *a;       /* row r's value i at a[r·a_stride + i] */
+    long a_stride;
+    const float *b;       /* row r's value j at b[r·b_stride + j] */
+    long b_stride;
+    float *c;             /* c[i·c_stride + j] */
+    long c_stride;
+} aefk_outer_product_sums;
+
 /* Batch normalization's training passes (BatchNorm) over channels first..<end of `rows` rows of
  * `channels` values, row r's channel j at [r·channels + j]. Each channel's sums run over the rows
  * in order: its results do not depend on how the caller splits the channels. */
@@ -158,6 +173,10 @@ typedef struct {
 
     /* Column sums (aefk_column_sums), the columns' sums in registers over all rows. */
     void (*column_sums)(const aefk_column_sums *sums);
+    /* Sums of outer products (aefk_outer_product_sums): a register block of c's rows and columns
+     * over each chunk of rows, neither operand packed (a GEMM's packing dominates when both are
+     * narrow and the rows many). */
+    void (*outer_product_sums)(const aefk_outer_product_sums *sums);
     /* Batch normalization's training forward (aefk_batch_norm): the mean, the variance from the
      * centred squares (a second pass, for accuracy), then xhat, y and the running statistics. */
     void (*batch_norm_forward)(const aefk_batch_norm *norm);

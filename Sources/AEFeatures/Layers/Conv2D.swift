@@ -87,7 +87,7 @@ final class Conv2D: PackedInference {
             if let dx { geometry.directInputGradient(dy, weight: weight, filters: filters, batch: batch, into: dx, kernels: kernels) }
             return
         }
-        BLAS.gemm(transA: true, m: filters, n: geometry.patchSize, k: rows, dy, scratch, beta: 1, weightGradient)
+        WeightGradient.accumulate(m: filters, n: geometry.patchSize, k: rows, dy, scratch, into: weightGradient, kernels: kernels)
         guard let dx else { return }
         BLAS.gemm(m: rows, n: geometry.patchSize, k: filters, dy, weight, scratch)
         geometry.col2im(scratch, batch: batch, into: dx)

@@ -51,7 +51,7 @@ final class ConvTranspose2D: Layer {
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
         let rows = batch * geometry.outputPositions
         geometry.im2col(dy, batch: batch, into: scratch)
-        BLAS.gemm(transA: true, m: inputChannels, n: geometry.patchSize, k: rows, x, scratch, beta: 1, weightGradient)
+        WeightGradient.accumulate(m: inputChannels, n: geometry.patchSize, k: rows, x, scratch, into: weightGradient)
         Bias.accumulateGradient(dy, rows: batch * geometry.inputHeight * geometry.inputWidth, columns: filters,
                                 into: biasGradient)
         guard let dx else { return }

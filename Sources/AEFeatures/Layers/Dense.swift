@@ -9,9 +9,10 @@ import AEFKernels
 /// its bias and uses that layer's W transposed (y = x · W_enc + b), adding its weight gradient
 /// into the encoder layer's: half the weights, the classic regularizer.
 ///
-/// Training multiplies by OpenBLAS; inference by the dense kernel (aefk_kernels.h) on weights
-/// packed once per model (PackedInference), which sums each value in one order whatever the
-/// batch and spends no call on repacking (docs/design-measurements.md, "Dense inference").
+/// Training multiplies by OpenBLAS (the weight gradient through WeightGradient); inference by
+/// the dense kernel (aefk_kernels.h) on weights packed once per model (PackedInference), which
+/// sums each value in one order whatever the batch and spends no call on repacking
+/// (docs/design-measurements.md, "Dense inference").
 final class Dense: PackedInference {
     /// Values in and out per row; a sample is `steps` rows.
     let inputs, units, steps: Int
@@ -114,9 +115,9 @@ final class Dense: PackedInference {
                   _ dx: UnsafeMutablePointer<Float>?, batch: Int, scratch: UnsafeMutablePointer<Float>) {
         let rows = batch * steps
         if weightIsTransposed {
-            BLAS.gemm(transA: true, m: units, n: inputs, k: rows, dy, x, beta: 1, weightGradient)
+            WeightGradient.accumulate(m: units, n: inputs, k: rows, dy, x, into: weightGradient, kernels: kernels)
         } else {
-            BLAS.gemm(transA: true, m: inputs, n: units, k: rows, x, dy, beta: 1, weightGradient)
+            WeightGradient.accumulate(m: inputs, n: units, k: rows, x, dy, into: weightGradient, kernels: kernels)
         }
         Bias.accumulateGradient(dy, rows: rows, columns: units, into: biasGradient)
         if let dx {

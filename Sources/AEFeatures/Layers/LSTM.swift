@@ -196,10 +196,10 @@ final class LSTM: RecurrentLayer, PackedInference {
         Bias.accumulateGradient(s.dcNext, rows: batch, columns: h, into: dc0)
         if peephole { accumulatePeepholeGradients(s, batch: batch) }
         Recurrence.recurrentWeightGradient(s.dGates, initial: s.hInitial, hidden: s.hidden, steps: steps, batch: batch,
-                                           units: h, gates: g4, into: dr)
+                                           units: h, gates: g4, into: dr, kernels: kernels)
         Bias.accumulateGradient(s.dGates, rows: steps * batch, columns: g4, into: db)
         Recurrence.inputGradients(s.dGates, x: x, timeMajor: s.x, dxTimeMajor: s.dx, weight: w, weightGradient: dw, dx: dx,
-                                  steps: steps, batch: batch, features: features, gates: g4, repeated: repeatsInput)
+                                  steps: steps, batch: batch, features: features, gates: g4, repeated: repeatsInput, kernels: kernels)
     }
 
     /// dP_i += Σ dz_i ⊙ c_{t−1}, dP_f += Σ dz_f ⊙ c_{t−1}, dP_o += Σ dz_o ⊙ c_t over steps and

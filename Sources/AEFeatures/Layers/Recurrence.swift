@@ -1,3 +1,5 @@
+import AEFKernels
+
 /// A recurrent layer (LSTM, GRU): what a Bidirectional pair needs of it.
 protocol RecurrentLayer: Layer {
     var steps: Int { get }
@@ -83,7 +85,7 @@ enum Recurrence {
     static func inputGradients(_ dGates: UnsafePointer<Float>, x: UnsafePointer<Float>, timeMajor: UnsafeMutablePointer<Float>,
                                dxTimeMajor: UnsafeMutablePointer<Float>, weight w: UnsafePointer<Float>,
                                weightGradient dw: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-                               steps: Int, batch: Int, features: Int, gates: Int, repeated: Bool) {
+                               steps: Int, batch: Int, features: Int, gates: Int, repeated: Bool, kernels: aefk_table = Kernels.active) {
         if repeated {
             let sums = timeMajor
             sums.update(from: dGates, count: batch * gates)
@@ -91,11 +93,11 @@ enum Recurrence {
                 let step = dGates + t * batch * gates
                 for i in 0..<(batch * gates) { sums[i] += step[i] }
             }
-            BLAS.gemm(transA: true, m: gates, n: features, k: batch, sums, x, beta: 1, dw)
+            WeightGradient.accumulate(m: gates, n: features, k: batch, sums, x, into: dw, kernels: kernels)
             if let dx { BLAS.gemm(m: batch, n: features, k: gates, sums, w, dx) }
             return
         }
-        BLAS.gemm(transA: true, m: gates, n: features, k: steps * batch, dGates, timeMajor, beta: 1, dw)
+        WeightGradient.accumulate(m: gates, n: features, k: steps * batch, dGates, timeMajor, into: dw, kernels: kernels)
         guard let dx else { return }
         BLAS.gemm(m: steps * batch, n: features, k: gates, dGates, w, dxTimeMajor)
         transpose(dxTimeMajor, dx, steps: steps, batch: batch, width: features, toTimeMajor: false)
@@ -104,10 +106,12 @@ enum Recurrence {
     /// dR += Σ_t gᵀ_t h_{t−1} for the time-major recurrent-side gate gradients g: h_{−1} is the
     /// per-sample initial state, then the hidden states of the steps before.
     static func recurrentWeightGradient(_ g: UnsafePointer<Float>, initial: UnsafePointer<Float>, hidden: UnsafePointer<Float>,
-                                        steps: Int, batch: Int, units: Int, gates: Int, into dr: UnsafeMutablePointer<Float>) {
-        BLAS.gemm(transA: true, m: gates, n: units, k: batch, g, initial, beta: 1, dr)
+                                        steps: Int, batch: Int, units: Int, gates: Int, into dr: UnsafeMutablePointer<Float>,
+                                        kernels: aefk_table = Kernels.active) {
+        WeightGradient.accumulate(m: gates, n: units, k: batch, g, initial, into: dr, kernels: kernels)
         if steps > 1 {
-            BLAS.gemm(transA: true, m: gates, n: units, k: (steps - 1) * batch, g + batch * gates, hidden, beta: 1, dr)
+            WeightGradient.accumulate(m: gates, n: units, k: (steps - 1) * batch, g + batch * gates, hidden, into: dr,
+                                      kernels: kernels)
         }
     }
 
