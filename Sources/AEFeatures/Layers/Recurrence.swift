@@ -16,14 +16,17 @@ protocol RecurrentLayer: Layer {
 /// What the recurrent layers share: the batch-major ↔ time-major copies and the batch-parallel
 /// walk over the steps.
 enum Recurrence {
-    /// [batch, steps, width] <-> [steps, batch, width]
+    /// [batch, steps, width] <-> [steps, batch, width], the samples split over the threads (a
+    /// copy on the caller alone is a stretch the other threads wait through).
     static func transpose(_ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, steps: Int, batch: Int,
                           width: Int, toTimeMajor: Bool) {
-        for n in 0..<batch {
-            for t in 0..<steps {
-                let batchMajor = (n * steps + t) * width, timeMajor = (t * batch + n) * width
-                if toTimeMajor { (target + timeMajor).update(from: source + batchMajor, count: width) }
-                else { (target + batchMajor).update(from: source + timeMajor, count: width) }
+        Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / Swift.max(1, steps * width))) { samples in
+            for n in samples {
+                for t in 0..<steps {
+                    let batchMajor = (n * steps + t) * width, timeMajor = (t * batch + n) * width
+                    if toTimeMajor { (target + timeMajor).update(from: source + batchMajor, count: width) }
+                    else { (target + batchMajor).update(from: source + timeMajor, count: width) }
+                }
             }
         }
     }
@@ -70,7 +73,9 @@ enum Recurrence {
         if repeated {
             Bias.broadcast(b, into: out, rows: batch, columns: gates)
             BLAS.gemm(transB: true, m: batch, n: gates, k: features, x, w, beta: 1, out)
-            for t in 1..<Swift.max(steps, 1) { (out + t * batch * gates).update(from: out, count: batch * gates) }
+            Parallel.forRanges(Swift.max(steps - 1, 0), grain: Swift.max(1, Parallel.grain / Swift.max(1, batch * gates))) { part in
+                for t in part { (out + (t + 1) * batch * gates).update(from: out, count: batch * gates) }
+            }
         } else {
             transpose(x, timeMajor, steps: steps, batch: batch, width: features, toTimeMajor: true)
             Bias.broadcast(b, into: out, rows: steps * batch, columns: gates)
@@ -87,12 +92,10 @@ enum Recurrence {
                                weightGradient dw: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                                steps: Int, batch: Int, features: Int, gates: Int, repeated: Bool, kernels: aefk_table = Kernels.active) {
         if repeated {
+            // Every step's [batch, gates] summed in step order: column sums of a [steps, batch·gates] matrix.
             let sums = timeMajor
-            sums.update(from: dGates, count: batch * gates)
-            for t in 1..<Swift.max(steps, 1) {
-                let step = dGates + t * batch * gates
-                for i in 0..<(batch * gates) { sums[i] += step[i] }
-            }
+            sums.update(repeating: 0, count: batch * gates)
+            Bias.accumulateGradient(dGates, rows: steps, columns: batch * gates, into: sums, kernels: kernels)
             WeightGradient.accumulate(m: gates, n: features, k: batch, sums, x, into: dw, kernels: kernels)
             if let dx { BLAS.gemm(m: batch, n: features, k: gates, sums, w, dx) }
             return
