@@ -855,6 +855,28 @@ INLINE void lstm_recurrent_gradient_block(const int rb, const int vectors, long 
     for (int q = 0; q < rb; q++) for (int v = 0; v < vectors; v++) store(dh_next + (r0 + q) * units + j0 + v * AEF_WIDTH, sum[q][v]);
 }
 
+/* All rows for `vectors` registers of units from j0: whole blocks of AEF_BACKWARD_ROWS, then the
+ * rest as one block (a chunk of 16 rows leaves 4 on AVX-512: four single rows would each stream R
+ * again for two multiply-adds per load). */
+INLINE void lstm_recurrent_gradient_rows(const int vectors, long rows, long j0, long units, const float *r,
+                                         const float *d_gates, float *dh_next) {
+    long r0 = 0;
+    for (; r0 + AEF_BACKWARD_ROWS <= rows; r0 += AEF_BACKWARD_ROWS)
+        lstm_recurrent_gradient_block(AEF_BACKWARD_ROWS, vectors, r0, j0, units, r, d_gates, dh_next);
+    switch (rows - r0) {
+#if AEF_BACKWARD_ROWS > 5
+    case 5: lstm_recurrent_gradient_block(5, vectors, r0, j0, units, r, d_gates, dh_next); break;
+#endif
+#if AEF_BACKWARD_ROWS > 4
+    case 4: lstm_recurrent_gradient_block(4, vectors, r0, j0, units, r, d_gates, dh_next); break;
+#endif
+    case 3: lstm_recurrent_gradient_block(3, vectors, r0, j0, units, r, d_gates, dh_next); break;
+    case 2: lstm_recurrent_gradient_block(2, vectors, r0, j0, units, r, d_gates, dh_next); break;
+    case 1: lstm_recurrent_gradient_block(1, vectors, r0, j0, units, r, d_gates, dh_next); break;
+    default: break; /* none left */
+    }
+}
+
 static void AEF_NAME(lstm_step_backward)(long rows, long units, const float *r, const float *peephole,
                                          const float *gates, const float *cells, const float *c_prev,
                                          const float *d_hidden, float *dh_next, float *dc_next, float *d_gates) {
@@ -884,18 +906,8 @@ static void AEF_NAME(lstm_step_backward)(long rows, long units, const float *r, 
     }
     /* dh_next = d_gates · R */
     long j0 = 0;
-    for (; j0 + 2 * AEF_WIDTH <= units; j0 += 2 * AEF_WIDTH) {
-        long r0 = 0;
-        for (; r0 + AEF_BACKWARD_ROWS <= rows; r0 += AEF_BACKWARD_ROWS)
-            lstm_recurrent_gradient_block(AEF_BACKWARD_ROWS, 2, r0, j0, units, r, d_gates, dh_next);
-        for (; r0 < rows; r0++) lstm_recurrent_gradient_block(1, 2, r0, j0, units, r, d_gates, dh_next);
-    }
-    for (; j0 + AEF_WIDTH <= units; j0 += AEF_WIDTH) {
-        long r0 = 0;
-        for (; r0 + AEF_BACKWARD_ROWS <= rows; r0 += AEF_BACKWARD_ROWS)
-            lstm_recurrent_gradient_block(AEF_BACKWARD_ROWS, 1, r0, j0, units, r, d_gates, dh_next);
-        for (; r0 < rows; r0++) lstm_recurrent_gradient_block(1, 1, r0, j0, units, r, d_gates, dh_next);
-    }
+    for (; j0 + 2 * AEF_WIDTH <= units; j0 += 2 * AEF_WIDTH) lstm_recurrent_gradient_rows(2, rows, j0, units, r, d_gates, dh_next);
+    for (; j0 + AEF_WIDTH <= units; j0 += AEF_WIDTH) lstm_recurrent_gradient_rows(1, rows, j0, units, r, d_gates, dh_next);
     for (long q = 0; q < rows; q++) {
         for (long j = j0; j < units; j++) {
             float sum = 0;

@@ -61,6 +61,45 @@ final class LSTMTests: XCTestCase {
         } } }
     }
 
+    /// The backward step kernel's dh_{t−1} = dGates · R over 1-13 rows, every build: whole row
+    /// blocks (4 or 6) and every remainder after them, with 37 units (two-register blocks, one
+    /// register, scalar units past them). Each row gets the bits it gets alone, and the products
+    /// equal a Double sum of the kernel's own gate gradients times R.
+    func testRecurrentGradientOfEveryRowBlockMatchesRowByRow() {
+        let units = 37, g4 = 4 * units
+        for kernels in Kernels.supported { for rows in 1...13 {
+            var data = TestData(seed: UInt64(rows))
+            func values(_ count: Int, _ low: Double, _ high: Double) -> [Float] {
+                data.uniform(count).map { Float(low + ($0 + 1) / 2 * (high - low)) }
+            }
+            let r = values(g4 * units, -0.5, 0.5), gates = values(rows * g4, 0.05, 0.95), cells = values(rows * units, -1, 1)
+            let previous = values(rows * units, -1, 1), dHidden = values(rows * units, -1, 1)
+            let dhStart = values(rows * units, -1, 1), dcStart = values(rows * units, -1, 1)
+            func run(_ first: Int, _ count: Int) -> (dh: [Float], dGates: [Float]) {
+                var dh = Array(dhStart[(first * units)..<((first + count) * units)]), dc = Array(dcStart[(first * units)..<((first + count) * units)])
+                var dGates = [Float](repeating: 0, count: count * g4)
+                let a = Array(gates[(first * g4)..<((first + count) * g4)]), c = Array(cells[(first * units)..<((first + count) * units)])
+                let p = Array(previous[(first * units)..<((first + count) * units)]), d = Array(dHidden[(first * units)..<((first + count) * units)])
+                kernels.lstm_step_backward(count, units, r, nil, a, c, p, d, &dh, &dc, &dGates)
+                return (dh, dGates)
+            }
+            let name = "\(String(cString: kernels.name)), \(rows) rows"
+            let all = run(0, rows)
+            for q in 0..<rows {
+                XCTAssertEqual(Array(all.dh[(q * units)..<((q + 1) * units)]), run(q, 1).dh, "\(name): row \(q) alone")
+                for j in 0..<units {
+                    var sum = 0.0, size = 0.0
+                    for m in 0..<g4 {
+                        let term = Double(all.dGates[q * g4 + m]) * Double(r[m * units + j])
+                        sum += term
+                        size += abs(term)
+                    }
+                    XCTAssertEqual(Double(all.dh[q * units + j]), sum, accuracy: 1e-5 * Swift.max(1, size), "\(name): dh[\(q), \(j)]")
+                }
+            }
+        } }
+    }
+
     /// Inference has its own path (two states per sample, x·Wᵀ summed in the step kernel, or
     /// computed ahead for fewer than LSTM.fewRows samples): every build against the reference, for
     /// last states and sequences, a repeated input and peepholes, with 21 and 37 units and batches
