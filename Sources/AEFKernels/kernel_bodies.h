@@ -499,10 +499,10 @@ static double AEF_NAME(loss_gradient)(aefk_loss loss, long count, const float *o
 
 /* ---- Column sums and batch normalization ---------------------------------------------------- */
 
-#define NORM_VECTORS 4 /* column registers one pass over the rows carries (for_each_column_block's cases) */
+#define COLUMN_VECTORS 4 /* column registers one pass over the rows carries (for_each_column_block's cases) */
 
-/* Lane count of register q of a block whose last register holds `lanes` channels. */
-#define NORM_LANES(q) ((q) == vectors - 1 ? lanes : AEF_WIDTH)
+/* Lane count of register q of a block whose last register holds `lanes` columns. */
+#define COLUMN_LANES(q) ((q) == vectors - 1 ? lanes : AEF_WIDTH)
 
 /* Channels j0..<j0 + (vectors − 1)·W + lanes (vectors a constant once inlined), every sum in a
  * register: the mean, the centred squares, then xhat and y. */
@@ -510,18 +510,18 @@ INLINE void norm_forward_block(const int vectors, long j0, long lanes, const voi
     const aefk_batch_norm *b = args;
     const long c = b->channels;
     const float inv_rows = 1.0f / (float)b->rows, unbiased = b->rows > 1 ? (float)b->rows / (float)(b->rows - 1) : 1.0f;
-    vf mean[NORM_VECTORS], squares[NORM_VECTORS], inv_std[NORM_VECTORS], gamma[NORM_VECTORS], beta[NORM_VECTORS];
+    vf mean[COLUMN_VECTORS], squares[COLUMN_VECTORS], inv_std[COLUMN_VECTORS], gamma[COLUMN_VECTORS], beta[COLUMN_VECTORS];
     for (int q = 0; q < vectors; q++) mean[q] = squares[q] = splat(0);
     for (long r = 0; r < b->rows; r++)
-        for (int q = 0; q < vectors; q++) mean[q] += load_n(b->x + r * c + j0 + q * AEF_WIDTH, NORM_LANES(q));
+        for (int q = 0; q < vectors; q++) mean[q] += load_n(b->x + r * c + j0 + q * AEF_WIDTH, COLUMN_LANES(q));
     for (int q = 0; q < vectors; q++) mean[q] *= inv_rows;
     for (long r = 0; r < b->rows; r++)
         for (int q = 0; q < vectors; q++) {
-            vf d = load_n(b->x + r * c + j0 + q * AEF_WIDTH, NORM_LANES(q)) - mean[q];
+            vf d = load_n(b->x + r * c + j0 + q * AEF_WIDTH, COLUMN_LANES(q)) - mean[q];
             squares[q] += d * d;
         }
     for (int q = 0; q < vectors; q++) {
-        long j = j0 + q * AEF_WIDTH, n = NORM_LANES(q);
+        long j = j0 + q * AEF_WIDTH, n = COLUMN_LANES(q);
         vf variance = squares[q] * inv_rows;
         store_n(b->running_mean + j, (1 - b->momentum) * load_n(b->running_mean + j, n) + b->momentum * mean[q], n);
         store_n(b->running_variance + j, (1 - b->momentum) * load_n(b->running_variance + j, n) + b->momentum * variance * unbiased, n);
@@ -532,7 +532,7 @@ INLINE void norm_forward_block(const int vectors, long j0, long lanes, const voi
     }
     for (long r = 0; r < b->rows; r++)
         for (int q = 0; q < vectors; q++) {
-            long at = r * c + j0 + q * AEF_WIDTH, n = NORM_LANES(q);
+            long at = r * c + j0 + q * AEF_WIDTH, n = COLUMN_LANES(q);
             vf xhat = (load_n(b->x + at, n) - mean[q]) * inv_std[q];
             store_n(b->xhat + at, xhat, n);
             store_n(b->y + at, gamma[q] * xhat + beta[q], n);
@@ -543,17 +543,17 @@ INLINE void norm_backward_block(const int vectors, long j0, long lanes, const vo
     const aefk_batch_norm *b = args;
     const long c = b->channels;
     const float inv_rows = 1.0f / (float)b->rows;
-    vf sum_dy[NORM_VECTORS], sum_dy_xhat[NORM_VECTORS], k[NORM_VECTORS];
+    vf sum_dy[COLUMN_VECTORS], sum_dy_xhat[COLUMN_VECTORS], k[COLUMN_VECTORS];
     for (int q = 0; q < vectors; q++) sum_dy[q] = sum_dy_xhat[q] = splat(0);
     for (long r = 0; r < b->rows; r++)
         for (int q = 0; q < vectors; q++) {
-            long at = r * c + j0 + q * AEF_WIDTH, n = NORM_LANES(q);
+            long at = r * c + j0 + q * AEF_WIDTH, n = COLUMN_LANES(q);
             vf dy = load_n(b->dy + at, n);
             sum_dy[q] += dy;
             sum_dy_xhat[q] += dy * load_n(b->xhat + at, n);
         }
     for (int q = 0; q < vectors; q++) {
-        long j = j0 + q * AEF_WIDTH, n = NORM_LANES(q);
+        long j = j0 + q * AEF_WIDTH, n = COLUMN_LANES(q);
         store_n(b->gamma_gradient + j, load_n(b->gamma_gradient + j, n) + sum_dy_xhat[q], n);
         store_n(b->beta_gradient + j, load_n(b->beta_gradient + j, n) + sum_dy[q], n);
         /* per-channel constants folded, so the row loop is a short multiply-add chain */
@@ -564,30 +564,30 @@ INLINE void norm_backward_block(const int vectors, long j0, long lanes, const vo
     if (!b->dx) return;
     for (long r = 0; r < b->rows; r++)
         for (int q = 0; q < vectors; q++) {
-            long at = r * c + j0 + q * AEF_WIDTH, n = NORM_LANES(q);
+            long at = r * c + j0 + q * AEF_WIDTH, n = COLUMN_LANES(q);
             store_n(b->dx + at, k[q] * load_n(b->dy + at, n) - sum_dy[q] - load_n(b->xhat + at, n) * sum_dy_xhat[q], n);
         }
 }
 
 INLINE void column_sums_block(const int vectors, long j0, long lanes, const void *args) {
     const aefk_column_sums *s = args;
-    vf sum[NORM_VECTORS];
+    vf sum[COLUMN_VECTORS];
     for (int q = 0; q < vectors; q++) sum[q] = splat(0);
     for (long r = 0; r < s->rows; r++)
-        for (int q = 0; q < vectors; q++) sum[q] += load_n(s->m + r * s->stride + j0 + q * AEF_WIDTH, NORM_LANES(q));
+        for (int q = 0; q < vectors; q++) sum[q] += load_n(s->m + r * s->stride + j0 + q * AEF_WIDTH, COLUMN_LANES(q));
     for (int q = 0; q < vectors; q++) {
-        long j = j0 + q * AEF_WIDTH, n = NORM_LANES(q);
+        long j = j0 + q * AEF_WIDTH, n = COLUMN_LANES(q);
         store_n(s->sums + j, load_n(s->sums + j, n) + sum[q], n);
     }
 }
-#undef NORM_LANES
+#undef COLUMN_LANES
 
-/* Runs `block` (inlined) over columns first..<end, NORM_VECTORS whole registers at a time, then
- * the one to NORM_VECTORS registers left, the last of them partial where the count ends there. */
+/* Runs `block` (inlined) over columns first..<end, COLUMN_VECTORS whole registers at a time, then
+ * the one to COLUMN_VECTORS registers left, the last of them partial where the count ends there. */
 INLINE void for_each_column_block(long first, long end, const void *args,
                                   void (*block)(int vectors, long j0, long lanes, const void *args)) {
     long j0 = first;
-    for (; j0 + NORM_VECTORS * AEF_WIDTH <= end; j0 += NORM_VECTORS * AEF_WIDTH) block(NORM_VECTORS, j0, AEF_WIDTH, args);
+    for (; j0 + COLUMN_VECTORS * AEF_WIDTH <= end; j0 += COLUMN_VECTORS * AEF_WIDTH) block(COLUMN_VECTORS, j0, AEF_WIDTH, args);
     long left = end - j0, vectors = (left + AEF_WIDTH - 1) / AEF_WIDTH, lanes = left - (vectors - 1) * AEF_WIDTH;
     switch (vectors) {
     case 1: block(1, j0, lanes, args); break;
