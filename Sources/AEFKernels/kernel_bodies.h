@@ -2,8 +2,8 @@
  * AEF_WIDTH (floats per register), AEF_ROWS and AEF_BACKWARD_ROWS (samples a register block of the
  * LSTM step's forward and backward products holds), AEF_DENSE_ROWS and AEF_DENSE_PANELS (rows
  * and 16-unit panels a register block of the dense kernel holds), AEF_OUTER_ROWS (rows of c a
- * register block of the outer-product sums holds, two registers wide), AEF_NAME(x) (the suffixed name) and the
- * target attribute around its #include of this file. */
+ * register block of the outer-product sums holds, two registers wide), AEF_NAME(x) (the suffixed
+ * name) and the target attribute around its #include of this file. */
 #include "aefk_kernels.h"
 
 /* Clang's extended vectors: a scalar cast to one is a broadcast. */
