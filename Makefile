@@ -12,7 +12,7 @@
 #   make wheel        dist/aefeatures-*-manylinux_*.whl, self-contained (scripts/wheel)
 #   make test-wheel   the wheel in a fresh venv, Swift and -dev libraries hidden (scripts/test-wheel)
 #   make py-tests     the Python tests (and scikit-learn's estimator checks) against the installed package
-#   make check-kernel-shapes  the AVX-512 build's dense, batch-norm and outer-product kernels,
+#   make check-kernel-shapes  the AVX-512 build's dense, batch-norm, outer-product and conv kernels,
 #                     compiled for AVX2, against a reference (its blocking runs without AVX-512)
 #   make check-baseline  the C tests and the Python variant, golden-model and batch-bound tests with
 #                     the vector kernels forced to their baseline x86-64 build (AEF_FORCE_ISA=baseline)

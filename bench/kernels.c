@@ -97,7 +97,7 @@ static void convolutions(const aefk_table *t) {
         float *x = filled(batch * height * width * c), *w = filled(f * 9 * c), *wt = filled(f * 9 * c), *b = filled(f);
         float *y = filled(batch * height * width * f), *dx = filled(batch * height * width * c), *dw = filled(f * 9 * c);
         double flops = 2.0 * (double)(batch * height * width * 9 * c * f) * (double)repeats, start = now();
-        for (long i = 0; i < repeats; i++) t->conv_forward(&s, x, w, wt, b, f, 0, batch, y);
+        for (long i = 0; i < repeats; i++) t->conv_forward(&s, x, w, wt, b, f, 0, batch * height, y);
         double forward = now() - start;
         start = now();
         for (long i = 0; i < repeats; i++) t->conv_input_gradient(&s, y, w, f, 0, batch, dx);

@@ -34,6 +34,27 @@ INLINE vf load_n(const float *p, long n) { return n == AEF_WIDTH ? load(p) : loa
 INLINE void store_n(float *p, vf v, long n) { if (n == AEF_WIDTH) store(p, v); else store_part(p, v, n); }
 INLINE vf choose(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
 
+#if AEF_WIDTH == 16
+/* Half a register, 8 lanes (ymm), for 8 or fewer filters: Zen 4 runs two 256-bit multiply-adds
+ * per cycle but one 512-bit one, so along a masked 16-lane register they would waste half. */
+typedef float vh __attribute__((ext_vector_type(8)));
+typedef int vhi __attribute__((ext_vector_type(8)));
+typedef float v8sf_half __attribute__((vector_size(32)));
+INLINE vhi first_lanes_half(long n) { return (vhi){0, 1, 2, 3, 4, 5, 6, 7} < (vhi)(int)n; }
+INLINE vh load_half(const float *p, long n) {
+    if (n == 8) { vh v; __builtin_memcpy(&v, p, sizeof v); return v; }
+    return __builtin_ia32_maskloadps256((const v8sf_half *)p, first_lanes_half(n));
+}
+INLINE void store_half(float *p, vh v, long n) {
+    if (n == 8) __builtin_memcpy(p, &v, sizeof v); else __builtin_ia32_maskstoreps256((v8sf_half *)p, first_lanes_half(n), v);
+}
+/* Adjacent output positions a direct convolution's register block holds: 32 registers take 8
+ * positions of two filter registers; 16 only 4. */
+#define POSITION_BLOCK 8
+#else
+#define POSITION_BLOCK 4
+#endif
+
 /* Cephes' expf (relative error below 2e-7, saturating at -87.3 and 88) of `count` vectors in
  * place (count a constant once inlined): FastMath.exp's reduction and polynomial, its last terms
  * as one Horner chain, so the two can differ in the last bit. Each line runs over all the vectors before
@@ -109,55 +130,65 @@ INLINE int inside_width(const aefk_conv_shape *s, long ow) {
     return left >= 0 && left + (s->kernel_width - 1) * s->dilation_width < s->input_width;
 }
 
-/* Runs STEP(positions, n, position) over the output positions of samples first..<first+count, in
- * order: four adjacent positions of a row at once (positions = 4) where all their taps are inside
- * the width, so they share the spans of the first, one at a time elsewhere; `position` is the
- * first one's index over the whole batch, `n` its spans' count (written into `spans`). */
+/* Runs STEP(positions, n, position) over the output positions of output rows first..<first+count
+ * (row r is sample r / output_height's row r % output_height), in order: POSITION_BLOCK or four
+ * adjacent positions of a row at once where all their taps are inside the width, so they share
+ * the spans of the first, one at a time elsewhere; `position` is the first one's index over the
+ * whole batch, `n` its spans' count (written into `spans`). */
 #define FOR_EACH_POSITION_BLOCK(s, first, count, spans, STEP)                                          \
-    for (long b = (first); b < (first) + (count); b++) {                                                \
-        for (long oh = 0; oh < (s)->output_height; oh++) {                                               \
-            long position = (b * (s)->output_height + oh) * (s)->output_width;                           \
-            for (long ow = 0; ow < (s)->output_width;) {                                                 \
-                long n = spans_of((s), b, oh, ow, (spans));                                              \
-                if (ow + 4 <= (s)->output_width && inside_width((s), ow) && inside_width((s), ow + 3)) { \
-                    STEP(4, n, position);                                                                \
-                    ow += 4, position += 4;                                                              \
-                } else {                                                                                 \
-                    STEP(1, n, position);                                                                \
-                    ow += 1, position += 1;                                                              \
-                }                                                                                        \
+    for (long r = (first); r < (first) + (count); r++) {                                                \
+        long b = r / (s)->output_height, oh = r % (s)->output_height, position = r * (s)->output_width;  \
+        for (long ow = 0; ow < (s)->output_width;) {                                                     \
+            long n = spans_of((s), b, oh, ow, (spans));                                                  \
+            long last = ow + POSITION_BLOCK - 1;                                                         \
+            if (last < (s)->output_width && inside_width((s), ow) && inside_width((s), last)) {          \
+                STEP(POSITION_BLOCK, n, position);                                                       \
+                ow += POSITION_BLOCK, position += POSITION_BLOCK;                                        \
+            } else if (ow + 4 <= (s)->output_width && inside_width((s), ow) && inside_width((s), ow + 3)) { \
+                STEP(4, n, position);                                                                    \
+                ow += 4, position += 4;                                                                  \
+            } else {                                                                                     \
+                STEP(1, n, position);                                                                    \
+                ow += 1, position += 1;                                                                  \
             }                                                                                            \
         }                                                                                                \
     }
 
-/* Filters f..<f+lanes of conv_forward_positions' outputs, one register (`lanes` of it) along them. */
-INLINE void conv_forward_filter_vector(const int positions, const aefk_conv_shape *s, const float *x, const float *transposed,
-                                       const float *bias, long filters, const span *spans, long n, long shift, long f,
-                                       long lanes, float *out) {
-    long c = s->channels;
-    vf sum[4];
-    for (int q = 0; q < positions; q++) sum[q] = load_n(bias + f, lanes);
-    for (long p = 0; p < n; p++) {
-        const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
-        for (long j = 0; j < spans[p].length; j++, w += filters) {
-            vf w0 = load_n(w, lanes);
-            for (int q = 0; q < positions; q++) sum[q] += splat(patch[j + q * shift]) * w0;
-        }
+/* Filters f..<f+lanes of conv_forward_positions' outputs along one register (`lanes` of it) of
+ * type VEC, loaded and stored by LOAD_N and STORE_N. */
+#define DEFINE_CONV_FORWARD_FILTER_VECTOR(NAME, VEC, LOAD_N, STORE_N)                                                        \
+    INLINE void NAME(const int positions, const aefk_conv_shape *s, const float *x, const float *transposed,                 \
+                     const float *bias, long filters, const span *spans, long n, long shift, long out_shift, long f,           \
+                     long lanes, float *out) {                                                                               \
+        long c = s->channels;                                                                                                  \
+        VEC sum[POSITION_BLOCK];                                                                                               \
+        for (int q = 0; q < positions; q++) sum[q] = LOAD_N(bias + f, lanes);                                                 \
+        for (long p = 0; p < n; p++) {                                                                                         \
+            const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;                          \
+            for (long j = 0; j < spans[p].length; j++, w += filters) {                                                         \
+                VEC w0 = LOAD_N(w, lanes);                                                                                     \
+                for (int q = 0; q < positions; q++) sum[q] += (VEC)patch[j + q * shift] * w0;                                  \
+            }                                                                                                                  \
+        }                                                                                                                      \
+        for (int q = 0; q < positions; q++) STORE_N(out + q * out_shift + f, sum[q], lanes);                                   \
     }
-    for (int q = 0; q < positions; q++) store_n(out + q * filters + f, sum[q], lanes);
-}
+DEFINE_CONV_FORWARD_FILTER_VECTOR(conv_forward_filter_vector, vf, load_n, store_n)
+#if AEF_WIDTH == 16
+DEFINE_CONV_FORWARD_FILTER_VECTOR(conv_forward_filter_half, vh, load_half, store_half)
+#endif
 
-/* `positions` (1 or 4, a constant once inlined) adjacent outputs of one row whose taps fall at the
- * same kernel positions, `shift` floats apart in the input: each weight register, loaded once
- * per tap, serves every position, and each output's sum stays in a register, in tap order (so a
- * position gives the same bits whether it runs alone or in a block). */
+/* `positions` (1, 4 or POSITION_BLOCK, a constant once inlined) outputs whose taps fall at the same
+ * kernel positions, `shift` floats apart in the input and `out_shift` in the output (adjacent
+ * along a row, or down a column): each weight register, loaded once per tap, serves every
+ * position, and each output's sum stays in a register, in tap order (so a position gives the
+ * same bits whether it runs alone or in a block). */
 INLINE void conv_forward_positions(const int positions, const aefk_conv_shape *s, const float *x, const float *weight,
                                    const float *transposed, const float *bias, long filters, const span *spans, long n,
-                                   long shift, float *out) {
+                                   long shift, long out_shift, float *out) {
     long c = s->channels, row_stride = s->kernel_height * s->kernel_width * c, f = 0;
     /* Many filters: registers along the filters. */
     for (; f + 2 * AEF_WIDTH <= filters; f += 2 * AEF_WIDTH) {
-        vf sum[4][2];
+        vf sum[POSITION_BLOCK][2];
         for (int q = 0; q < positions; q++) sum[q][0] = load(bias + f), sum[q][1] = load(bias + f + AEF_WIDTH);
         for (long p = 0; p < n; p++) {
             const float *patch = x + spans[p].offset, *w = transposed + spans[p].k * c * filters + f;
@@ -170,20 +201,26 @@ INLINE void conv_forward_positions(const int positions, const aefk_conv_shape *s
                 }
             }
         }
-        for (int q = 0; q < positions; q++) store(out + q * filters + f, sum[q][0]), store(out + q * filters + f + AEF_WIDTH, sum[q][1]);
+        for (int q = 0; q < positions; q++) store(out + q * out_shift + f, sum[q][0]), store(out + q * out_shift + f + AEF_WIDTH, sum[q][1]);
     }
-    for (; f + AEF_WIDTH <= filters; f += AEF_WIDTH) conv_forward_filter_vector(positions, s, x, transposed, bias, filters, spans, n, shift, f, AEF_WIDTH, out);
-    /* Half a register of filters or more left (8 of AVX-512's 16: W2's 16 -> 8 layer): one
-     * register along them, masked; a build without masked moves goes on below. */
+    for (; f + AEF_WIDTH <= filters; f += AEF_WIDTH) conv_forward_filter_vector(positions, s, x, transposed, bias, filters, spans, n, shift, out_shift, f, AEF_WIDTH, out);
+    /* Half a register of filters or more left: one register along them, masked; on AVX-512, 4 to
+     * 8 (W2's 16 -> 8 layer) along a half register. A build without masked moves goes on below. */
+#if AEF_WIDTH == 16
+    if (filters - f >= 4 && filters - f <= 8) {
+        conv_forward_filter_half(positions, s, x, transposed, bias, filters, spans, n, shift, out_shift, f, filters - f, out);
+        f = filters;
+    }
+#endif
     if (AEF_WIDTH >= 8 && filters - f >= AEF_WIDTH / 2) {
-        conv_forward_filter_vector(positions, s, x, transposed, bias, filters, spans, n, shift, f, filters - f, out);
+        conv_forward_filter_vector(positions, s, x, transposed, bias, filters, spans, n, shift, out_shift, f, filters - f, out);
         f = filters;
     }
     /* Few filters (or the last few): dot products along the patch, one register per position
      * over all its spans, summed across lanes once at the end. */
     for (; f < filters; f++) {
-        vf sum[4];
-        float rest[4];
+        vf sum[POSITION_BLOCK];
+        float rest[POSITION_BLOCK];
         for (int q = 0; q < positions; q++) sum[q] = splat(0), rest[q] = 0;
         for (long p = 0; p < n; p++) {
             const float *w = weight + f * row_stride + spans[p].k * c, *patch = x + spans[p].offset;
@@ -199,20 +236,63 @@ INLINE void conv_forward_positions(const int positions, const aefk_conv_shape *s
         for (int q = 0; q < positions; q++) {
             float total = bias[f];
             for (int l = 0; l < AEF_WIDTH; l++) total += sum[q][l];
-            out[q * filters + f] = total + rest[q];
+            out[q * out_shift + f] = total + rest[q];
         }
     }
 }
 
+/* Whether every tap of output row oh falls inside the input's height. */
+INLINE int inside_height(const aefk_conv_shape *s, long oh) {
+    long top = oh * s->stride_height - s->pad_top;
+    return top >= 0 && top + (s->kernel_height - 1) * s->dilation_height < s->input_height;
+}
+
+/* The positions of each row inside the width go in blocks along the row (FOR_EACH_POSITION_BLOCK);
+ * those of the columns at the edges (padding on the left or right) in blocks down the column,
+ * over rows of one sample inside the height, whose taps fall at the same kernel positions. Alone,
+ * a position's sum is one chain of dependent multiply-adds (W2's 16 -> 8 layer: 144 of them at
+ * the multiply-add's latency, for 2 positions in 14 of every row). */
 static void AEF_NAME(conv_forward)(const aefk_conv_shape *s, const float *x, const float *weight,
-                                   const float *transposed, const float *bias, long filters, long first, long count,
+                                   const float *transposed, const float *bias, long filters, long first_row, long rows,
                                    float *y) {
     span spans[s->kernel_height * s->kernel_width];
-    long shift = s->stride_width * s->channels;
-#define STEP(positions, n, position) \
-    conv_forward_positions(positions, s, x, weight, transposed, bias, filters, spans, n, shift, y + (position) * filters)
-    FOR_EACH_POSITION_BLOCK(s, first, count, spans, STEP)
-#undef STEP
+    long shift = s->stride_width * s->channels, end = first_row + rows;
+    for (long r = first_row; r < end; r++) {
+        long b = r / s->output_height, oh = r % s->output_height, position = r * s->output_width;
+        for (long ow = 0; ow < s->output_width;) {
+            if (!inside_width(s, ow)) {
+                ow++, position++;
+                continue;
+            }
+            long n = spans_of(s, b, oh, ow, spans), block = 1;
+            if (ow + POSITION_BLOCK <= s->output_width && inside_width(s, ow + POSITION_BLOCK - 1)) block = POSITION_BLOCK;
+            else if (ow + 4 <= s->output_width && inside_width(s, ow + 3)) block = 4;
+            float *out = y + position * filters;
+            if (block == POSITION_BLOCK) conv_forward_positions(POSITION_BLOCK, s, x, weight, transposed, bias, filters, spans, n, shift, filters, out);
+            else if (block == 4) conv_forward_positions(4, s, x, weight, transposed, bias, filters, spans, n, shift, filters, out);
+            else conv_forward_positions(1, s, x, weight, transposed, bias, filters, spans, n, shift, filters, out);
+            ow += block, position += block;
+        }
+    }
+    long row_shift = s->stride_height * s->input_width * s->channels, out_row = s->output_width * filters;
+    for (long ow = 0; ow < s->output_width; ow++) {
+        if (inside_width(s, ow)) continue;
+        for (long r = first_row; r < end;) {
+            long b = r / s->output_height, oh = r % s->output_height, block = 1;
+            long n = spans_of(s, b, oh, ow, spans);
+            /* rows r..<r+block: one sample's, all inside the height */
+            if (inside_height(s, oh)) {
+                long down = 1;
+                while (down < POSITION_BLOCK && r + down < end && oh + down < s->output_height && inside_height(s, oh + down)) down++;
+                block = down == POSITION_BLOCK ? POSITION_BLOCK : down >= 4 ? 4 : 1;
+            }
+            float *out = y + (r * s->output_width + ow) * filters;
+            if (block == POSITION_BLOCK) conv_forward_positions(POSITION_BLOCK, s, x, weight, transposed, bias, filters, spans, n, row_shift, out_row, out);
+            else if (block == 4) conv_forward_positions(4, s, x, weight, transposed, bias, filters, spans, n, row_shift, out_row, out);
+            else conv_forward_positions(1, s, x, weight, transposed, bias, filters, spans, n, row_shift, out_row, out);
+            r += block;
+        }
+    }
 }
 
 /* d[0..<length] += Σ_f gradient[f] · w[f · row_stride + 0..<length]: two registers along the
@@ -260,7 +340,7 @@ static void AEF_NAME(conv_input_gradient)(const aefk_conv_shape *s, const float 
     for (long i = first * input_size; i < (first + count) * input_size; i++) dx[i] = 0;
 #define STEP(positions, n, position) \
     conv_input_positions(positions, s, dy + (position) * filters, weight, filters, spans, n, shift, dx)
-    FOR_EACH_POSITION_BLOCK(s, first, count, spans, STEP)
+    FOR_EACH_POSITION_BLOCK(s, first * s->output_height, count * s->output_height, spans, STEP)
 #undef STEP
 }
 
@@ -304,58 +384,68 @@ static void AEF_NAME(conv_weight_gradient)(const aefk_conv_shape *s, const float
     long shift = s->stride_width * s->channels;
 #define STEP(positions, n, position) \
     conv_weight_positions(positions, s, x, dy + (position) * filters, filters, spans, n, shift, natural, partial)
-    FOR_EACH_POSITION_BLOCK(s, first, count, spans, STEP)
+    FOR_EACH_POSITION_BLOCK(s, first * s->output_height, count * s->output_height, spans, STEP)
 #undef STEP
 }
 
 /* ---- Pooling ------------------------------------------------------------------------------- */
 
-static void AEF_NAME(max_pool_forward)(const aefk_conv_shape *s, const float *x, long first, long count, float *y,
+static void AEF_NAME(max_pool_forward)(const aefk_conv_shape *s, const float *x, long first_row, long rows, float *y,
                                        unsigned *winners) {
     long c = s->channels, input_size = s->input_height * s->input_width * c;
-    long output_size = s->output_height * s->output_width * c;
     long window[s->kernel_height * s->kernel_width];
     vi lane;
     for (int l = 0; l < AEF_WIDTH; l++) lane[l] = l;
-    for (long b = first; b < first + count; b++) {
-        long out = b * output_size;
-        for (long oh = 0; oh < s->output_height; oh++) {
-            for (long ow = 0; ow < s->output_width; ow++, out += c) {
-                long n = 0; /* offsets of the window's in-bounds pixels within the sample */
-                for (long kh = 0; kh < s->kernel_height; kh++) {
-                    long ih = oh * s->stride_height - s->pad_top + kh;
-                    if (ih < 0 || ih >= s->input_height) continue;
-                    for (long kw = 0; kw < s->kernel_width; kw++) {
-                        long iw = ow * s->stride_width - s->pad_left + kw;
-                        if (iw >= 0 && iw < s->input_width) window[n++] = (ih * s->input_width + iw) * c;
-                    }
+    for (long r = first_row; r < first_row + rows; r++) {
+        long b = r / s->output_height, oh = r % s->output_height, out = r * s->output_width * c;
+        const float *sample = x + b * input_size;
+        for (long ow = 0; ow < s->output_width; ow++, out += c) {
+            long n = 0; /* offsets of the window's in-bounds pixels within the sample */
+            for (long kh = 0; kh < s->kernel_height; kh++) {
+                long ih = oh * s->stride_height - s->pad_top + kh;
+                if (ih < 0 || ih >= s->input_height) continue;
+                for (long kw = 0; kw < s->kernel_width; kw++) {
+                    long iw = ow * s->stride_width - s->pad_left + kw;
+                    if (iw >= 0 && iw < s->input_width) window[n++] = (ih * s->input_width + iw) * c;
                 }
-                const float *sample = x + b * input_size;
-                long j = 0;
-                /* Running max and winner per lane, updated by selects: branches on the data mispredict. */
-                for (; j + AEF_WIDTH <= c; j += AEF_WIDTH) {
-                    vf best = load(sample + window[0] + j);
-                    vi winner = lane + (int)(window[0] + j);
+            }
+            if (!winners) {
+                /* Inference: the maxima alone, the last register partial. */
+                for (long j = 0; j < c; j += AEF_WIDTH) {
+                    long lanes = c - j < AEF_WIDTH ? c - j : AEF_WIDTH;
+                    vf best = load_n(sample + window[0] + j, lanes);
                     for (long w = 1; w < n; w++) {
-                        vf value = load(sample + window[w] + j);
-                        vi better = value > best;
-                        winner = (better & (lane + (int)(window[w] + j))) | (~better & winner);
-                        best = choose(better, value, best);
+                        vf value = load_n(sample + window[w] + j, lanes);
+                        best = choose(value > best, value, best);
                     }
-                    store(y + out + j, best);
-                    __builtin_memcpy(winners + out + j, &winner, sizeof winner);
+                    store_n(y + out + j, best, lanes);
                 }
-                for (; j < c; j++) {
-                    float best = sample[window[0] + j];
-                    unsigned winner = (unsigned)(window[0] + j);
-                    for (long w = 1; w < n; w++) {
-                        float value = sample[window[w] + j];
-                        winner = value > best ? (unsigned)(window[w] + j) : winner;
-                        best = value > best ? value : best;
-                    }
-                    y[out + j] = best;
-                    winners[out + j] = winner;
+                continue;
+            }
+            long j = 0;
+            /* Running max and winner per lane, updated by selects: branches on the data mispredict. */
+            for (; j + AEF_WIDTH <= c; j += AEF_WIDTH) {
+                vf best = load(sample + window[0] + j);
+                vi winner = lane + (int)(window[0] + j);
+                for (long w = 1; w < n; w++) {
+                    vf value = load(sample + window[w] + j);
+                    vi better = value > best;
+                    winner = (better & (lane + (int)(window[w] + j))) | (~better & winner);
+                    best = choose(better, value, best);
                 }
+                store(y + out + j, best);
+                __builtin_memcpy(winners + out + j, &winner, sizeof winner);
+            }
+            for (; j < c; j++) {
+                float best = sample[window[0] + j];
+                unsigned winner = (unsigned)(window[0] + j);
+                for (long w = 1; w < n; w++) {
+                    float value = sample[window[w] + j];
+                    winner = value > best ? (unsigned)(window[w] + j) : winner;
+                    best = value > best ? value : best;
+                }
+                y[out + j] = best;
+                winners[out + j] = winner;
             }
         }
     }

@@ -1,10 +1,13 @@
-/* The dense, batch-normalization and outer-product kernels of the AVX-512 build's shapes
- * (kernels_avx512_shapes.c: 16-wide vectors, 6 rows x 2 panels, 12-panel single rows, 12-row outer
- * blocks) against a double reference, on any AVX2 machine. Dense: every block path (whole blocks,
+/* The dense, batch-normalization, outer-product and direct-convolution kernels of the AVX-512
+ * build's shapes (kernels_avx512_shapes.c: 16-wide vectors, 6 rows x 2 panels, 12-panel single
+ * rows, 12-row outer blocks, 8-position convolution blocks and half registers for 4 to 8 filters)
+ * against a double reference, on any AVX2 machine. Dense: every block path (whole blocks,
  * the panel left over, single rows across 12, 4, 2 and 1 panels, units past a panel's last
  * register) and callers' unit ranges split at multiples of 32. Batch normalization: blocks of four
  * registers, one to three left, partial lanes, and channel ranges split at multiples of 16 (as
- * BatchNorm.swift splits them). Outer products: c's rows split at multiples of 5. The Swift tests
+ * BatchNorm.swift splits them). Outer products: c's rows split at multiples of 5. Convolutions:
+ * 3x3 kernels (stride 1 or 2, padded) over two samples, every output-row range split in two
+ * (blocks along rows and down the edge columns, 1 to 37 filters). The Swift tests
  * run the real AVX-512 build only where the CPU has it. `make check-kernel-shapes`. */
 #include <math.h>
 #include <stdio.h>
@@ -92,6 +95,50 @@ static long check_outer_products(long rows, long m, long n, long split, long *ch
     return bad;
 }
 
+/* conv_forward over two samples of h x w x c, 3x3 kernels padded by 1 at `stride`, output rows
+ * split at `split`, against a double reference; returns the number of wrong values. */
+static long check_conv(long h, long w, long c, long filters, long stride, long split, long *checked) {
+    long oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1, batch = 2, taps = 9 * c;
+    aefk_conv_shape s = {h, w, c, 3, 3, stride, stride, 1, 1, 1, 1, oh, ow};
+    float *x = malloc((size_t)(batch * h * w * c) * sizeof(float)), *weight = malloc((size_t)(filters * taps) * sizeof(float));
+    float *transposed = malloc((size_t)(filters * taps) * sizeof(float)), *bias = malloc((size_t)filters * sizeof(float));
+    float *y = malloc((size_t)(batch * oh * ow * filters) * sizeof(float));
+    for (long i = 0; i < batch * h * w * c; i++) x[i] = uniform();
+    for (long f = 0; f < filters; f++) {
+        bias[f] = uniform();
+        for (long k = 0; k < taps; k++) weight[f * taps + k] = uniform(), transposed[k * filters + f] = weight[f * taps + k];
+    }
+    for (long i = 0; i < batch * oh * ow * filters; i++) y[i] = NAN;
+    long rows = batch * oh, bad = 0;
+    if (split > 0) aefk_table_avx512_shapes.conv_forward(&s, x, weight, transposed, bias, filters, 0, split, y);
+    if (split < rows) aefk_table_avx512_shapes.conv_forward(&s, x, weight, transposed, bias, filters, split, rows - split, y);
+    for (long r = 0; r < rows; r++) {
+        for (long o = 0; o < ow; o++) {
+            for (long f = 0; f < filters; f++) {
+                double sum = bias[f], size = fabs(bias[f]);
+                for (long kh = 0; kh < 3; kh++) {
+                    long ih = (r % oh) * stride - 1 + kh;
+                    for (long kw = 0; kw < 3 && ih >= 0 && ih < h; kw++) {
+                        long iw = o * stride - 1 + kw;
+                        if (iw < 0 || iw >= w) continue;
+                        for (long j = 0; j < c; j++) {
+                            double term = (double)weight[f * taps + (kh * 3 + kw) * c + j] * x[(((r / oh) * h + ih) * w + iw) * c + j];
+                            sum += term, size += fabs(term);
+                        }
+                    }
+                }
+                double got = y[(r * ow + o) * filters + f];
+                (*checked)++;
+                if (!close_to(got, sum, size) && bad++ < 5)
+                    printf("conv %ldx%ldx%ld -> %ld, stride %ld, rows split at %ld: y[%ld, %ld, %ld] = %g, expected %g\n", h, w, c,
+                           filters, stride, split, r, o, f, got, sum);
+            }
+        }
+    }
+    free(x), free(weight), free(transposed), free(bias), free(y);
+    return bad;
+}
+
 int main(void) {
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
         printf("check-kernel-shapes: skipped, the CPU lacks AVX2/FMA\n");
@@ -149,5 +196,14 @@ int main(void) {
         for (long split = 0; split <= outer_shapes[s][1]; split += 5)
             outer_bad += check_outer_products(outer_shapes[s][0], outer_shapes[s][1], outer_shapes[s][2], split, &outer_checked);
     printf("check-kernel-shapes: outer-product sums of the AVX-512 shapes, %ld values, %ld wrong\n", outer_checked, outer_bad);
-    return bad != 0 || norm_bad != 0 || outer_bad != 0;
+    static const long conv_shapes[][5] = {{12, 11, 1, 16, 1}, {14, 14, 16, 8, 1}, {9, 13, 3, 5, 1}, {10, 10, 8, 12, 1},
+                                          {11, 9, 2, 37, 1},  {7, 20, 5, 4, 1},   {13, 12, 3, 6, 2}, {17, 18, 2, 3, 1}};
+    long conv_checked = 0, conv_bad = 0;
+    for (unsigned s = 0; s < sizeof conv_shapes / sizeof conv_shapes[0]; s++) {
+        long h = conv_shapes[s][0], stride = conv_shapes[s][4], rows = 2 * ((h - 1) / stride + 1);
+        for (long split = 0; split <= rows; split += 3)
+            conv_bad += check_conv(h, conv_shapes[s][1], conv_shapes[s][2], conv_shapes[s][3], stride, split, &conv_checked);
+    }
+    printf("check-kernel-shapes: direct convolutions of the AVX-512 shapes, %ld values, %ld wrong\n", conv_checked, conv_bad);
+    return bad != 0 || norm_bad != 0 || outer_bad != 0 || conv_bad != 0;
 }

@@ -139,11 +139,13 @@ typedef struct {
     aefk_isa isa;
     const char *name;    /* "baseline", "avx2", "avx512" */
 
-    /* Direct convolution of samples first..<first+count (ConvGeometry.directForward):
+    /* Direct convolution of output rows first_row..<first_row+rows over the batch (row r is
+     * sample r / output_height's row r % output_height; ConvGeometry.directForward):
      * y[b, o, :] = bias + Σ_k W_k · x[b, in(o, k), :]. weight is [filters, kh, kw, channels],
-     * transposed the same values as [kh, kw, channels, filters]. */
+     * transposed the same values as [kh, kw, channels, filters]. A position's sums do not depend on
+     * the rows around it, so a batch of one can be split over threads by rows. */
     void (*conv_forward)(const aefk_conv_shape *shape, const float *x, const float *weight, const float *transposed,
-                         const float *bias, long filters, long first, long count, float *y);
+                         const float *bias, long filters, long first_row, long rows, float *y);
     /* dx[b] = Σ W_kᵀ · dy[b, o, :] for samples first..<first+count (their dx is overwritten). */
     void (*conv_input_gradient)(const aefk_conv_shape *shape, const float *dy, const float *weight, long filters,
                                 long first, long count, float *dx);
@@ -152,10 +154,11 @@ typedef struct {
     void (*conv_weight_gradient)(const aefk_conv_shape *shape, const float *x, const float *dy, long filters,
                                  long first, long count, int natural, float *partial);
 
-    /* Max pooling of samples first..<first+count (Pool2D): y[b, o, c] = the window's largest value
-     * (padding never wins; the first of equal values does), winners[b, o, c] = its offset within
-     * sample b's input. The shape's kernel is the window; dilation is not used. */
-    void (*max_pool_forward)(const aefk_conv_shape *shape, const float *x, long first, long count, float *y,
+    /* Max pooling of output rows first_row..<first_row+rows over the batch (as conv_forward; Pool2D):
+     * y[b, o, c] = the window's largest value (padding never wins; the first of equal values does),
+     * winners[b, o, c] = its offset within sample b's input, unless winners is NULL (inference).
+     * The shape's kernel is the window; dilation is not used. */
+    void (*max_pool_forward)(const aefk_conv_shape *shape, const float *x, long first_row, long rows, float *y,
                              unsigned *winners);
 
     /* y[i] = f(x[i]) for i < count (tanh as 2σ(2x) − 1: absolute error about 1e-7). */

@@ -63,13 +63,20 @@ final class Conv2D: PackedInference {
     }
 
     /// The forward pass (training's too: it keeps nothing else for backward) with the transposed
-    /// weights already in `scratch`.
+    /// weights already in `scratch`; the direct path can apply an activation as it goes
+    /// (FusedConvolution).
     func inferPacked(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                      scratch: UnsafeMutablePointer<Float>) {
+        inferPacked(x, y, batch: batch, scratch: scratch, activation: .identity)
+    }
+
+    func inferPacked(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                     scratch: UnsafeMutablePointer<Float>, activation: ActivationFunction) {
         if direct {
             return geometry.directForward(x, weight: weight, transposed: scratch, bias: bias, filters: filters, batch: batch, into: y,
-                                             kernels: kernels)
+                                          activation: activation, kernels: kernels)
         }
+        precondition(activation == .identity, "only the direct path applies an activation")
         let rows = batch * geometry.outputPositions
         geometry.im2col(x, batch: batch, into: scratch)
         Bias.broadcast(bias, into: y, rows: rows, columns: filters)

@@ -39,13 +39,23 @@ extension ConvGeometry {
                        pad_top: padTop, pad_left: padLeft, output_height: outputHeight, output_width: outputWidth)
     }
 
-    /// y[b, o, :] = bias + Σ_k W_k · x[b, in(o, k), :]
+    /// Multiply-adds below which a direct convolution runs on its caller alone.
+    static let splitWork = 1 << 16
+
+    /// y[b, o, :] = f(bias + Σ_k W_k · x[b, in(o, k), :]), split over the batch's output rows (a
+    /// position's sums do not depend on the split, so one sample's rows spread over the threads
+    /// too); f runs on each part's rows right after the convolution, while they are in cache
+    /// (FusedConvolution; training passes the identity and keeps its Activation layer).
     func directForward(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, transposed: UnsafePointer<Float>,
                        bias: UnsafePointer<Float>, filters: Int, batch: Int, into y: UnsafeMutablePointer<Float>,
-                       kernels: aefk_table = Kernels.active) {
+                       activation: ActivationFunction = .identity, kernels: aefk_table = Kernels.active) {
         var shape = kernelShape
-        Parallel.forRanges(batch, grain: 1) { samples in
-            kernels.conv_forward(&shape, x, weight, transposed, bias, filters, samples.lowerBound, samples.count, y)
+        let rowSize = outputWidth * filters, rowWork = rowSize * patchSize
+        Parallel.forRanges(batch * outputHeight, grain: Swift.max(1, ConvGeometry.splitWork / Swift.max(1, rowWork))) { rows in
+            kernels.conv_forward(&shape, x, weight, transposed, bias, filters, rows.lowerBound, rows.count, y)
+            guard activation != .identity else { return }
+            let part = y + rows.lowerBound * rowSize
+            kernels.activation_forward(activation.kernelCode, rows.count * rowSize, part, part)
         }
     }
 

@@ -60,15 +60,19 @@ final class Pool2D: Layer {
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {
         let channels = geometry.channels
+        if kind == .max {
+            // The vector kernel: running max (and winner per channel, for backward or an unpooling
+            // layer) updated by selects, split over the batch's output rows.
+            var shape = geometry.kernelShape
+            let winners = phase == .inference && !isUnpooled ? nil : UnsafeMutableRawPointer(scratch).assumingMemoryBound(to: UInt32.self)
+            let rowWork = Swift.max(1, geometry.outputWidth * geometry.kernelHeight * geometry.kernelWidth * channels)
+            return Parallel.forRanges(batch * geometry.outputHeight, grain: Swift.max(1, Parallel.grain / rowWork)) { rows in
+                kernels.max_pool_forward(&shape, x, rows.lowerBound, rows.count, y, winners)
+            }
+        }
         let work = Swift.max(1, outputSize * geometry.kernelHeight * geometry.kernelWidth)
         // Samples are independent: split the batch across threads.
         Parallel.forRanges(batch, grain: Swift.max(1, Parallel.grain / work)) { samples in
-            if kind == .max {
-                // The vector kernel: running max and winner per channel, updated by selects.
-                var shape = geometry.kernelShape
-                let winners = UnsafeMutableRawPointer(scratch).assumingMemoryBound(to: UInt32.self)
-                return kernels.max_pool_forward(&shape, x, samples.lowerBound, samples.count, y, winners)
-            }
             forEachWindow(samples: samples) { out, window in
                 let first = window[0]
                 for c in 0..<channels { y[out + c] = x[first + c] }

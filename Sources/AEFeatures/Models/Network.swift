@@ -66,7 +66,8 @@ final class Network {
 
     /// Runs layers[range] on `input` (by default `workspace.activations[range.lowerBound]`),
     /// leaving layer i's output in `activations[i + 1]`. In inference a Dense with the BatchNorm
-    /// and activation after it runs fused (FusedDense), leaving only the group's last output.
+    /// and activation after it runs fused (FusedDense), as does a direct Conv2D with the
+    /// activation after it (FusedConvolution), leaving only the group's last output.
     /// Callers read the code, so a group never has it inside; the other output they read, a
     /// variational head, is a Dense followed by Reparameterize, never a group.
     /// In inference a PackedInference layer (a Dense heading a group too) reads its weights packed
@@ -87,6 +88,12 @@ final class Network {
                 }
                 group.forward(x, workspace.activations[i + group.count].base, batch: batch,
                               packed: packs(of: group.dense, at: i, in: workspace), folded: folded)
+                i += group.count
+                continue
+            }
+            if phase == .inference, let group = FusedConvolution(layers, at: i, end: range.upperBound), codeLayerIndex != i {
+                group.forward(x, workspace.activations[i + group.count].base, batch: batch,
+                              packed: packs(of: group.convolution, at: i, in: workspace))
                 i += group.count
                 continue
             }

@@ -269,6 +269,76 @@ final class ConvLayerTests: XCTestCase {
         }
     }
 
+    /// A batch of one splits over its output rows (direct convolution, max pooling): 1, 2 and 3
+    /// threads give the same bits for every instruction set's kernels; the convolution with its
+    /// activation fused (inference) equals the convolution followed by the Activation layer, and
+    /// inference's max pooling (no winners kept) the training pass's maxima, bit for bit. The
+    /// convolutions take 16 filters (whole registers) and 8 (half an AVX-512 register).
+    func testBatchOfOneSplitsOverRowsWithTheSameBits() throws {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        // 28x28 'same' convolutions: several of ConvGeometry.splitWork each.
+        let convolutions = [(channels: 4, filters: 16), (channels: 16, filters: 8)]
+        // 64x64x16 windows of 2: 65k values, several Parallel.grains.
+        let pool = try ConvGeometry(input: (64, 64, 16), kernel: (2, 2), stride: (2, 2), dilation: (1, 1), padding: .valid)
+        XCTAssertGreaterThanOrEqual(pool.outputPositions * 4 * 16 / Parallel.grain, 3)
+        for kernels in Kernels.supported {
+            let name = String(cString: kernels.name)
+            var data = TestData(seed: 150)
+            let poolInput = data.uniform(pool.inputSize).map(Float.init)
+            let maxPool = Pool2D(kind: .max, geometry: pool, kernels: kernels)
+            let winners = FloatBuffer(count: maxPool.scratchCount(batch: 1))
+            var rng = RandomSource(seed: 0)
+            func outputs(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+                var y = [Float](repeating: .nan, count: count)
+                y.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+                return y
+            }
+            for (channels, filters) in convolutions {
+                let conv = try ConvGeometry(input: (28, 28, channels), kernel: (3, 3), stride: (1, 1), dilation: (1, 1), padding: .same)
+                XCTAssertGreaterThanOrEqual(conv.outputPositions * conv.patchSize * filters / ConvGeometry.splitWork, 3)
+                let x = data.uniform(conv.inputSize).map(Float.init)
+                let layer = Conv2D(geometry: conv, filters: filters, initialization: .glorot, direct: true, kernels: kernels)
+                let harness = LayerHarness(layer, seed: 4)
+                let packed = FloatBuffer(count: layer.scratchCount(batch: 1))
+                layer.packWeights(into: packed.base)
+                let elu = Activation(size: layer.outputSize, function: .elu, kernels: kernels)
+                let label = "\(name), \(channels) -> \(filters)"
+                var results: [[[Float]]] = []
+                for threads in [1, 2, 3] {
+                    Parallel.threadCount = threads
+                    let plain = outputs(layer.outputSize) { layer.inferPacked(x, $0, batch: 1, scratch: packed.base) }
+                    let fused = outputs(layer.outputSize) { layer.inferPacked(x, $0, batch: 1, scratch: packed.base, activation: .elu) }
+                    let separate = outputs(layer.outputSize) { elu.forward(plain, $0, batch: 1, scratch: packed.base, phase: .inference, rng: &rng) }
+                    XCTAssertTrue(fused == separate, "\(label), \(threads) threads: fused ELU")
+                    results.append([plain, fused])
+                }
+                XCTAssertTrue(results[1] == results[0] && results[2] == results[0], "\(label): 2 and 3 threads")
+                let s = reference(conv, batch: 1, filters: filters)
+                let theta = harness.parameters, weights = filters * conv.patchSize
+                assertClose(results[0][0].map(Double.init), Reference.convForward(s, x: x.map(Double.init), w: Array(theta[..<weights]),
+                                                                                  b: Array(theta[weights...])),
+                            absolute: 1e-5, relative: 1e-5, "\(label): conv")
+            }
+            var pooled: [[Float]] = []
+            for threads in [1, 2, 3] {
+                Parallel.threadCount = threads
+                let inferred = outputs(maxPool.outputSize) {
+                    maxPool.forward(poolInput, $0, batch: 1, scratch: winners.base, phase: .inference, rng: &rng)
+                }
+                let trained = outputs(maxPool.outputSize) {
+                    maxPool.forward(poolInput, $0, batch: 1, scratch: winners.base, phase: .training, rng: &rng)
+                }
+                XCTAssertTrue(inferred == trained, "\(name), \(threads) threads: max pool without winners")
+                pooled.append(inferred)
+            }
+            XCTAssertTrue(pooled[1] == pooled[0] && pooled[2] == pooled[0], "\(name): max pool, 2 and 3 threads")
+            assertClose(pooled[0].map(Double.init), Reference.pool(reference(pool, batch: 1, filters: 16), max: true,
+                                                                   x: poolInput.map(Double.init)),
+                        absolute: 0, relative: 0, "\(name): max pool")
+        }
+    }
+
     func testUpsampleAndCrop() {
         var data = TestData(seed: 99)
         let x = data.uniform(2 * 3 * 2 * 2)

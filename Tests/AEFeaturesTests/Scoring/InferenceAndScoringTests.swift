@@ -4,14 +4,16 @@ import XCTest
 /// Inference and anomaly scores: fused inference, raw units, thresholds and their calibration,
 /// the standardized and combined scores, concurrent calls and input errors.
 final class InferenceAndScoringTests: XCTestCase {
-    /// Inference fuses Dense → BatchNorm → activation groups (FusedDense); the code and the
-    /// reconstruction must match running the layers one by one.
+    /// Inference fuses Dense → BatchNorm → activation groups (FusedDense) and direct Conv2D →
+    /// activation groups (FusedConvolution); the code and the reconstruction must match running
+    /// the layers one by one (a convolution's group bit for bit: nothing is folded there).
     func testFusedInferenceMatchesLayerByLayer() throws {
         let x = structuredData(rows: 300, seed: 10)
         let specs = [
             #"{"input_shape":[24],"hidden_units":[16,8],"code_size":4,"batch_norm":true,"activation":"elu","output_activation":"sigmoid"}"#,
             #"{"input_shape":[24],"hidden_units":[12],"code_size":5,"batch_norm":true,"code_activation":"identity","activation":"tanh"}"#,
             #"{"variant":"variational","input_shape":[24],"hidden_units":[12],"code_size":3,"activation":"relu","loss":"bce"}"#,
+            #"{"variant":"conv2d","input_shape":[6,4,1],"code_size":4,"activation":"elu","conv_blocks":[{"filters":4,"kernel":3,"pool":2}]}"#,
         ]
         for json in specs {
             let model = try Autoencoder(spec: validSpec(json.dropLast() + #","scaling":"none","training":{"epochs":2}}"#))
@@ -29,9 +31,13 @@ final class InferenceAndScoringTests: XCTestCase {
                 return workspace
             }
             let fused = run(fused: true), separate = run(fused: false)
-            XCTAssertTrue(network.layers.indices.contains { FusedDense(network.layers, at: $0, end: last) != nil }, json)
+            let convolutional = json.contains("conv2d")
+            XCTAssertTrue(network.layers.indices.contains {
+                convolutional ? FusedConvolution(network.layers, at: $0, end: last) != nil : FusedDense(network.layers, at: $0, end: last) != nil
+            }, json)
             for index in [network.codeLayerIndex + 1, last] {
                 let a = fused.activations[index].array.map(Double.init), b = separate.activations[index].array.map(Double.init)
+                if convolutional { XCTAssertTrue(a == b, "activations[\(index)] of \(json): not bit for bit") }
                 assertClose(a, b, absolute: 1e-6, relative: 1e-5, "activations[\(index)] of \(json)")
             }
         }
