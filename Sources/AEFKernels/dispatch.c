@@ -108,3 +108,7 @@ void aefk_dense_pack(const float *weights, long unit_stride, long input_stride, 
         }
     }
 }
+
+void aefk_prefetch(const void *address, long bytes) {
+    for (long offset = 0; offset < bytes; offset += 64) __builtin_prefetch((const char *)address + offset, 0, 3);
+}

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
 #include "aefk_pool.h"
 
@@ -148,4 +149,52 @@ void aefk_parallel(long parts, aefk_task task, void *context, int wake_sleepers)
     }
     last_region_end = nanoseconds();
     pthread_mutex_unlock(&region_lock);
+}
+
+struct aefk_pipeline {
+    long blocks;
+    aefk_task produce;
+    void (*consume)(void *context, aefk_pipeline *pipeline);
+    void *context;
+    _Atomic long next;           /* the next block to claim */
+    _Atomic unsigned char *done; /* per block: produced; NULL: consume runs alone, producing in order */
+};
+
+/* Claims the next block and produces it; 0 when every block is claimed. */
+static int produce_next(aefk_pipeline *p) {
+    long k = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+    if (k >= p->blocks) return 0;
+    p->produce(p->context, k);
+    if (p->done) atomic_store_explicit(&p->done[k], 1, memory_order_release);
+    return 1;
+}
+
+void aefk_pipeline_ready(aefk_pipeline *p, long block) {
+    if (!p->done) {
+        while (atomic_load_explicit(&p->next, memory_order_relaxed) <= block && produce_next(p)) {}
+        return;
+    }
+    for (int spin = 1; !atomic_load_explicit(&p->done[block], memory_order_acquire); spin++) {
+        if (produce_next(p)) continue;
+        /* another thread is producing it; yield now and then, as aefk_parallel's wait does */
+        if (spin % 1024 == 0) sched_yield(); else relax();
+    }
+}
+
+/* Part 0 consumes, part 1 produces: whichever thread claims which. */
+static void pipeline_part(void *context, long part) {
+    aefk_pipeline *p = context;
+    if (part == 0) p->consume(p->context, p);
+    else while (produce_next(p)) {}
+}
+
+void aefk_pipeline_run(long blocks, aefk_task produce, void (*consume)(void *context, aefk_pipeline *pipeline), void *context) {
+    enum { ON_STACK = 256 };
+    _Atomic unsigned char flags[ON_STACK];
+    aefk_pipeline p = {blocks, produce, consume, context, 0, blocks <= ON_STACK ? flags : calloc((size_t)blocks, 1)};
+    if (p.done == flags) for (long k = 0; k < blocks; k++) atomic_init(&flags[k], 0);
+    if (p.done) aefk_parallel(2, pipeline_part, &p, 0);
+    else pipeline_part(&p, 0); /* no memory for the flags */
+    while (produce_next(&p)) {} /* blocks consume did not ask for */
+    if (p.done != flags) free((void *)p.done);
 }

@@ -219,6 +219,10 @@ const aefk_table *aefk_kernels(void);
 /* The table of one instruction set, or NULL when this CPU cannot run it (tests run every one). */
 const aefk_table *aefk_kernels_for(aefk_isa isa);
 
+/* Asks the CPU to bring [address, address + bytes) into this core's caches ahead of reading it
+ * (data another thread has just written sits in that thread's core until then). */
+void aefk_prefetch(const void *address, long bytes);
+
 /* The OpenBLAS core (an OPENBLAS_CORETYPE value) whose sgemm kernels use this CPU's widest vector
  * unit: "SkylakeX" with AVX-512 F, CD, BW, DQ and VL (what those kernels execute), "Haswell" with
  * AVX2 and FMA, NULL on older CPUs. OpenBLAS's own choice is the same class on the CPUs it knows;

@@ -150,16 +150,27 @@ final class LSTM: RecurrentLayer, PackedInference {
         Recurrence.forEachChunk(batch: batch, units: units, gates: 4) { first, rows in
             let gates = allGates + first * g4
             let computedAhead = !repeatsInput && rows < LSTM.fewRows
-            if computedAhead {  // rows · steps rows of x, one step's features apart
-                var all = aefk_lstm_step(rows: rows * steps, units: h, x: x + first * xStride, x_stride: features, features: features,
-                                         packed_input: packedInput, h_prev: nil, packed_recurrent: nil, peephole: nil, c_prev: nil,
-                                         gates: nil, cells: nil, hidden: nil, input_products: ahead, input_products_stride: g4)
-                kernels.lstm_input_products(&all)
-            }
             func slot(_ i: Int) -> UnsafeMutablePointer<Float> { allStates + i % 2 * 2 * batch * h + first * h }  // cells at + batch·H
             Bias.broadcast(h0, into: slot(0), rows: rows, columns: h)
             Bias.broadcast(c0, into: slot(0) + batch * h, rows: rows, columns: h)
-            for t in 0..<steps {
+            // Computed ahead, the x·Wᵀ of steps come in blocks of `fewRows` steps, produced by
+            // another thread while this one runs the steps (a pipeline: W3's batch of one spent
+            // about a sixth of its call on them); each step prefetches the next step's sums,
+            // which otherwise arrive from the other core's cache one miss at a time.
+            let blockSteps = LSTM.fewRows
+            Parallel.pipeline(blocks: computedAhead ? (steps + blockSteps - 1) / blockSteps : 0, produce: { k in
+                let start = k * blockSteps, count = Swift.min(steps, start + blockSteps) - start
+                for n in 0..<rows {  // sample n's steps start..<start+count: rows of x one step's features apart
+                    var block = aefk_lstm_step(rows: count, units: h, x: x + (first + n) * xStride + start * features, x_stride: features,
+                                               features: features, packed_input: packedInput, h_prev: nil, packed_recurrent: nil,
+                                               peephole: nil, c_prev: nil, gates: nil, cells: nil, hidden: nil,
+                                               input_products: ahead + (n * steps + start) * g4, input_products_stride: g4)
+                    kernels.lstm_input_products(&block)
+                }
+            }) { ready in
+              for t in 0..<steps {
+                if computedAhead && t % blockSteps == 0 { ready(t / blockSteps) }
+                if computedAhead && t + 1 < steps { for n in 0..<rows { aefk_prefetch(ahead + (n * steps + t + 1) * g4, g4 * 4) } }
                 let previous = slot(t), next = slot(t + 1)
                 let last = t == steps - 1 && !returnSequences
                 if repeatsInput { gates.update(from: projected + first * g4, count: rows * g4) }
@@ -174,6 +185,7 @@ final class LSTM: RecurrentLayer, PackedInference {
                 if returnSequences {
                     for n in 0..<rows { (y + ((first + n) * steps + t) * h).update(from: next + n * h, count: h) }
                 }
+              }
             }
         }
     }

@@ -143,6 +143,35 @@ final class LSTMTests: XCTestCase {
         }
     }
 
+    /// A batch of fewer than LSTM.fewRows samples has its x·Wᵀ produced in blocks of steps by
+    /// another thread while the steps run (Parallel.pipeline): on 1, 2 and 3 threads, batches of 1
+    /// and 3 over 13 steps (blocks of 4, the last of 1) give every sample exactly what a batch of
+    /// 7 (no products ahead) gives it, on every kernel build.
+    func testPipelinedInputProductsGiveTheSameBitsOnAnyThreadCount() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        let (steps, features, units, batch) = (13, 6, 64, 7)
+        for kernels in Kernels.supported { for returnSequences in [false, true] {
+            let harness = LayerHarness(LSTM(steps: steps, features: features, units: units, returnSequences: returnSequences,
+                                            kernels: kernels))
+            let width = returnSequences ? steps * units : units
+            var data = TestData(seed: 103)
+            harness.parameters = data.uniform(harness.block.parameterCount, scale: 0.3)
+            let x = data.uniform(batch * steps * features)
+            Parallel.threadCount = 1
+            let whole = harness.run(x, batch: batch, phase: .inference).y
+            for threads in [1, 2, 3] {
+                Parallel.threadCount = threads
+                for (first, count) in [(0, 1), (4, 3), (6, 1)] {
+                    let part = harness.run(Array(x[(first * steps * features)..<((first + count) * steps * features)]), batch: count,
+                                           phase: .inference).y
+                    XCTAssertTrue(part == Array(whole[(first * width)..<((first + count) * width)]),
+                                  "\(String(cString: kernels.name)), \(threads) threads, samples \(first)..<\(first + count), sequences \(returnSequences)")
+                }
+            }
+        } }
+    }
+
     /// A repeated input (the decoder reading the code; with peepholes) against the reference run
     /// on the input copied to every step, and against central differences of it.
     func testRepeatedInputMatchesReferenceOnTheRepeatedSequence() {

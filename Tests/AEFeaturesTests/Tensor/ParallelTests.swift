@@ -21,6 +21,44 @@ final class ParallelTests: XCTestCase {
             }
         }
     }
+
+    /// A pipeline produces every block exactly once, and `ready(k)` returns only once block k is
+    /// written: on one thread and several, with more blocks than fit the flags kept on the stack
+    /// (300), with a consumer that is at times slower than the producer and at times faster, and
+    /// inside another region's parts (nested: run on their caller alone).
+    func testPipelineProducesEveryBlockOnceBeforeItIsRead() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        for threads in [1, 2, 3] {
+            Parallel.threadCount = threads
+            for blocks in [0, 1, 2, 7, 300] {
+                for round in 0..<20 { assertPipelineProducesEveryBlockOnce(blocks, round: round, "\(threads) threads") }
+                Parallel.forRanges(2 * Parallel.grain, grain: Parallel.grain) { part in
+                    assertPipelineProducesEveryBlockOnce(blocks, round: part.lowerBound, "\(threads) threads, nested")
+                }
+            }
+        }
+    }
+
+    private func assertPipelineProducesEveryBlockOnce(_ blocks: Int, round: Int, _ label: String) {
+        let produced = UnsafeMutablePointer<Int32>.allocate(capacity: max(blocks, 1))
+        defer { produced.deallocate() }
+        produced.update(repeating: 0, count: max(blocks, 1))
+        var unready = 0
+        let lock = NSLock()
+        Parallel.pipeline(blocks: blocks, produce: { k in
+            if (k + round) % 5 == 0 { usleep(20) }
+            lock.lock(); produced[k] += 1; lock.unlock()
+        }) { ready in
+            for k in 0..<blocks {
+                ready(k)
+                lock.lock(); if produced[k] != 1 { unready += 1 }; lock.unlock()
+                if (k + round) % 7 == 0 { usleep(10) }
+            }
+        }
+        XCTAssertEqual(unready, 0, "\(label), \(blocks) blocks: a block read before it was produced")
+        XCTAssertEqual((0..<blocks).filter { produced[$0] != 1 }, [], "\(label), \(blocks) blocks")
+    }
 }
 
 /// The thread pool under load: many short regions, more parts than workers, nested regions
