@@ -168,24 +168,26 @@ final class LSTM: RecurrentLayer, PackedInference {
                     kernels.lstm_input_products(&block)
                 }
             }) { ready in
-              for t in 0..<steps {
-                if computedAhead && t % blockSteps == 0 { ready(t / blockSteps) }
-                if computedAhead && t + 1 < steps { for n in 0..<rows { aefk_prefetch(ahead + (n * steps + t + 1) * g4, g4 * 4) } }
-                let previous = slot(t), next = slot(t + 1)
-                let last = t == steps - 1 && !returnSequences
-                if repeatsInput { gates.update(from: projected + first * g4, count: rows * g4) }
-                else { Bias.broadcast(b, into: gates, rows: rows, columns: g4) }
-                var step = aefk_lstm_step(rows: rows, units: h, x: x + first * xStride + (repeatsInput ? 0 : t * features),
-                                          x_stride: xStride, features: features, packed_input: repeatsInput ? nil : packedInput,
-                                          h_prev: previous, packed_recurrent: packedRecurrent, peephole: p,
-                                          c_prev: previous + batch * h, gates: gates, cells: next + batch * h,
-                                          hidden: last ? y + first * h : next, input_products: computedAhead ? ahead + t * g4 : nil,
-                                          input_products_stride: steps * g4)
-                kernels.lstm_step_forward(&step)
-                if returnSequences {
-                    for n in 0..<rows { (y + ((first + n) * steps + t) * h).update(from: next + n * h, count: h) }
+                for t in 0..<steps {
+                    if computedAhead {
+                        if t % blockSteps == 0 { ready(t / blockSteps) }
+                        for n in 0..<rows where t + 1 < steps { aefk_prefetch(ahead + (n * steps + t + 1) * g4, g4 * 4) }
+                    }
+                    let previous = slot(t), next = slot(t + 1)
+                    let last = t == steps - 1 && !returnSequences
+                    if repeatsInput { gates.update(from: projected + first * g4, count: rows * g4) }
+                    else { Bias.broadcast(b, into: gates, rows: rows, columns: g4) }
+                    var step = aefk_lstm_step(rows: rows, units: h, x: x + first * xStride + (repeatsInput ? 0 : t * features),
+                                              x_stride: xStride, features: features, packed_input: repeatsInput ? nil : packedInput,
+                                              h_prev: previous, packed_recurrent: packedRecurrent, peephole: p,
+                                              c_prev: previous + batch * h, gates: gates, cells: next + batch * h,
+                                              hidden: last ? y + first * h : next, input_products: computedAhead ? ahead + t * g4 : nil,
+                                              input_products_stride: steps * g4)
+                    kernels.lstm_step_forward(&step)
+                    if returnSequences {
+                        for n in 0..<rows { (y + ((first + n) * steps + t) * h).update(from: next + n * h, count: h) }
+                    }
                 }
-              }
             }
         }
     }
