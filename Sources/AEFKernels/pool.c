@@ -134,14 +134,19 @@ void aefk_parallel(long parts, aefk_task task, void *context, int wake_sleepers)
     atomic_store_explicit(&region_parts, parts, memory_order_relaxed);
     atomic_store_explicit(&finished, 0, memory_order_relaxed);
     generation++;
-    uint64_t word = (uint64_t)generation << 32;
+    /* Part 0 is the caller's, the others are claimed from 1: a region's parts then tend to run on
+     * the same threads from call to call (a batch-of-one dense layer's half of the weights stays
+     * in its core's L2), where whichever thread came first used to take part 0. */
+    uint64_t word = ((uint64_t)generation << 32) | 1;
     atomic_store(&region, word); /* publishes the values above */
     if (atomic_load(&sleepers) > 0 && (wake_sleepers || nanoseconds() - last_region_end < SPIN_NANOSECONDS)) {
         pthread_mutex_lock(&sleep_lock);
         pthread_cond_broadcast(&wake);
         pthread_mutex_unlock(&sleep_lock);
     }
-    run_parts(word);
+    task(context, 0);
+    atomic_fetch_add_explicit(&finished, 1, memory_order_release);
+    run_parts(atomic_load_explicit(&region, memory_order_acquire));
     /* Every part is claimed now; wait for the ones other threads run. */
     for (int spin = 1; atomic_load_explicit(&finished, memory_order_acquire) < parts; spin++) {
         /* yield now and then: under valgrind, or on a busy machine, a worker needs this core */

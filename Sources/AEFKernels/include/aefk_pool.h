@@ -14,8 +14,8 @@ extern "C" {
 typedef void (*aefk_task)(void *context, long part);
 
 /* Runs task(context, k) for every k in 0..<parts, on the calling thread and up to parts − 1
- * workers (started on first use, kept for the process; parts beyond the workers' count are
- * taken by whichever thread is free), and returns when all have returned. Parts must not depend
+ * workers (started on first use, kept for the process; part 0 on the caller, the others taken in
+ * order by whichever thread is free), and returns when all have returned. Parts must not depend
  * on which thread runs them. The caller waits for the parts other threads claimed, never for a
  * worker that claimed none. Runs every part on the caller, in order, when parts ≤ 1, when called
  * from inside a task (nested), while another thread's region is running, or when a worker cannot
