@@ -140,8 +140,11 @@ class NativeModel:
 
     def _infer(self, function, x, width, dtype=np.float32):
         x = _rows(x)
-        out = np.empty((x.shape[0], width), dtype=dtype)
-        check(function(self._handle, _pointer(x), x.shape[0], x.shape[1], _pointer(out), out.size))
+        rows, columns = x.shape
+        out = np.empty((rows, width), dtype=dtype)
+        status = function(self._handle, _pointer(x), rows, columns, _pointer(out), rows * width)
+        if status != _native.AEF_OK:  # check() only when it fails: a batch of one is a few microseconds
+            check(status)
         return out
 
     def transform(self, x):
