@@ -241,6 +241,16 @@ INLINE void conv_forward_positions(const int positions, const aefk_conv_shape *s
     }
 }
 
+/* conv_forward_positions for a block of `block` positions (POSITION_BLOCK, 4 or 1), each size a
+ * constant in its own call so that its loops unroll. */
+INLINE void conv_forward_block(long block, const aefk_conv_shape *s, const float *x, const float *weight,
+                               const float *transposed, const float *bias, long filters, const span *spans, long n,
+                               long shift, long out_shift, float *out) {
+    if (block == POSITION_BLOCK) conv_forward_positions(POSITION_BLOCK, s, x, weight, transposed, bias, filters, spans, n, shift, out_shift, out);
+    else if (block == 4) conv_forward_positions(4, s, x, weight, transposed, bias, filters, spans, n, shift, out_shift, out);
+    else conv_forward_positions(1, s, x, weight, transposed, bias, filters, spans, n, shift, out_shift, out);
+}
+
 /* Whether every tap of output row oh falls inside the input's height. */
 INLINE int inside_height(const aefk_conv_shape *s, long oh) {
     long top = oh * s->stride_height - s->pad_top;
@@ -267,10 +277,7 @@ static void AEF_NAME(conv_forward)(const aefk_conv_shape *s, const float *x, con
             long n = spans_of(s, b, oh, ow, spans), block = 1;
             if (ow + POSITION_BLOCK <= s->output_width && inside_width(s, ow + POSITION_BLOCK - 1)) block = POSITION_BLOCK;
             else if (ow + 4 <= s->output_width && inside_width(s, ow + 3)) block = 4;
-            float *out = y + position * filters;
-            if (block == POSITION_BLOCK) conv_forward_positions(POSITION_BLOCK, s, x, weight, transposed, bias, filters, spans, n, shift, filters, out);
-            else if (block == 4) conv_forward_positions(4, s, x, weight, transposed, bias, filters, spans, n, shift, filters, out);
-            else conv_forward_positions(1, s, x, weight, transposed, bias, filters, spans, n, shift, filters, out);
+            conv_forward_block(block, s, x, weight, transposed, bias, filters, spans, n, shift, filters, y + position * filters);
             ow += block, position += block;
         }
     }
@@ -286,10 +293,8 @@ static void AEF_NAME(conv_forward)(const aefk_conv_shape *s, const float *x, con
                 while (down < POSITION_BLOCK && r + down < end && oh + down < s->output_height && inside_height(s, oh + down)) down++;
                 block = down == POSITION_BLOCK ? POSITION_BLOCK : down >= 4 ? 4 : 1;
             }
-            float *out = y + (r * s->output_width + ow) * filters;
-            if (block == POSITION_BLOCK) conv_forward_positions(POSITION_BLOCK, s, x, weight, transposed, bias, filters, spans, n, row_shift, out_row, out);
-            else if (block == 4) conv_forward_positions(4, s, x, weight, transposed, bias, filters, spans, n, row_shift, out_row, out);
-            else conv_forward_positions(1, s, x, weight, transposed, bias, filters, spans, n, row_shift, out_row, out);
+            conv_forward_block(block, s, x, weight, transposed, bias, filters, spans, n, row_shift, out_row,
+                               y + (r * s->output_width + ow) * filters);
             r += block;
         }
     }

@@ -10,7 +10,6 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <time.h>
 #include "aefk_pool.h"
 
@@ -162,7 +161,7 @@ struct aefk_pipeline {
     void (*consume)(void *context, aefk_pipeline *pipeline);
     void *context;
     _Atomic long next;           /* the next block to claim */
-    _Atomic unsigned char *done; /* per block: produced; NULL: consume runs alone, producing in order */
+    _Atomic unsigned char *done; /* per block: produced; NULL: consume runs alone, producing as it asks */
 };
 
 /* Claims the next block and produces it; 0 when every block is claimed. */
@@ -186,7 +185,7 @@ void aefk_pipeline_ready(aefk_pipeline *p, long block) {
     }
 }
 
-/* Part 0 consumes, part 1 produces: whichever thread claims which. */
+/* Part 0 (the caller's) consumes, part 1 produces. */
 static void pipeline_part(void *context, long part) {
     aefk_pipeline *p = context;
     if (part == 0) p->consume(p->context, p);
@@ -194,12 +193,13 @@ static void pipeline_part(void *context, long part) {
 }
 
 void aefk_pipeline_run(long blocks, aefk_task produce, void (*consume)(void *context, aefk_pipeline *pipeline), void *context) {
-    enum { ON_STACK = 256 };
-    _Atomic unsigned char flags[ON_STACK];
-    aefk_pipeline p = {blocks, produce, consume, context, 0, blocks <= ON_STACK ? flags : calloc((size_t)blocks, 1)};
-    if (p.done == flags) for (long k = 0; k < blocks; k++) atomic_init(&flags[k], 0);
-    if (p.done) aefk_parallel(2, pipeline_part, &p, 0);
-    else pipeline_part(&p, 0); /* no memory for the flags */
+    _Atomic unsigned char flags[AEFK_PIPELINE_BLOCKS];
+    aefk_pipeline p = {blocks, produce, consume, context, 0, blocks <= AEFK_PIPELINE_BLOCKS ? flags : NULL};
+    if (p.done) {
+        for (long k = 0; k < blocks; k++) atomic_init(&flags[k], 0);
+        aefk_parallel(2, pipeline_part, &p, 0);
+    } else {
+        pipeline_part(&p, 0);
+    }
     while (produce_next(&p)) {} /* blocks consume did not ask for */
-    if (p.done != flags) free((void *)p.done);
 }

@@ -31,9 +31,11 @@ void aefk_parallel(long parts, aefk_task task, void *context, int wake_sleepers)
  * produce blocks 0..<blocks (produce(context, k)) in order, each once. Before it reads block k,
  * consume calls aefk_pipeline_ready(pipeline, k), which returns once block k is produced,
  * producing unclaimed blocks itself meanwhile, so it never waits for a worker that did not come
- * (alone, nested, or with the workers asleep, consume produces every block as it needs it).
- * Returns when consume has returned and every block is produced. A block's result must not
- * depend on which thread produces it. Thread-safe as aefk_parallel. */
+ * (alone, nested, or with the workers asleep, consume produces every block as it needs it; with
+ * more than AEFK_PIPELINE_BLOCKS blocks consume always runs alone so). Returns when consume has
+ * returned and every block is produced. A block's result must not depend on which thread
+ * produces it. Thread-safe as aefk_parallel. */
+enum { AEFK_PIPELINE_BLOCKS = 256 }; /* blocks whose flags a pipeline keeps on the stack */
 typedef struct aefk_pipeline aefk_pipeline;
 void aefk_pipeline_run(long blocks, aefk_task produce, void (*consume)(void *context, aefk_pipeline *pipeline), void *context);
 void aefk_pipeline_ready(aefk_pipeline *pipeline, long block);

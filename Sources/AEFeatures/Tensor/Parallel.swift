@@ -38,7 +38,8 @@ enum Parallel {
     /// Runs `consume(ready)` while another thread runs `produce(k)` for k in 0..<blocks, in
     /// order, each once (aefk_pipeline_run). consume calls `ready(k)` for k = 0, 1, … in turn
     /// before it reads block k; that returns once block k is produced, producing blocks itself
-    /// rather than waiting for a thread that is not there (on one thread, each block as asked).
+    /// rather than waiting for a thread that is not there (on one thread, or with more than
+    /// AEFK_PIPELINE_BLOCKS blocks, each block as asked).
     static func pipeline(blocks: Int, produce: (Int) -> Void, consume: (_ ready: (Int) -> Void) -> Void) {
         withoutActuallyEscaping(produce) { produce in
             withoutActuallyEscaping(consume) { consume in

@@ -23,15 +23,15 @@ final class ParallelTests: XCTestCase {
     }
 
     /// A pipeline produces every block exactly once, and `ready(k)` returns only once block k is
-    /// written: on one thread and several, with more blocks than fit the flags kept on the stack
-    /// (300), with a consumer that is at times slower than the producer and at times faster, and
-    /// inside another region's parts (nested: run on their caller alone).
+    /// written: on one thread and several, with more blocks than AEFK_PIPELINE_BLOCKS (300: the
+    /// consumer alone), with a consumer that is at times slower than the producer and at times
+    /// faster, and inside another region's parts (nested: run on their caller alone).
     func testPipelineProducesEveryBlockOnceBeforeItIsRead() {
         let saved = Parallel.threadCount
         defer { Parallel.threadCount = saved }
         for threads in [1, 2, 3] {
             Parallel.threadCount = threads
-            for blocks in [0, 1, 2, 7, 300] {
+            for blocks in [0, 1, 2, 7, Int(AEFK_PIPELINE_BLOCKS) + 44] {
                 for round in 0..<20 { assertPipelineProducesEveryBlockOnce(blocks, round: round, "\(threads) threads") }
                 Parallel.forRanges(2 * Parallel.grain, grain: Parallel.grain) { part in
                     assertPipelineProducesEveryBlockOnce(blocks, round: part.lowerBound, "\(threads) threads, nested")
