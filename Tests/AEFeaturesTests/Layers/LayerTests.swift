@@ -49,7 +49,9 @@ final class LayerTests: XCTestCase {
     /// the reference, with a folded scale, shift and each activation; and every row alone gives
     /// the bits it gets in the whole batch. The shapes reach each register block: full row blocks
     /// and the rows past them (one row across 12, 4, 2 and 1 panels), whole panel pairs and the
-    /// panel left over, units past a panel's last full register.
+    /// panel left over, units past a panel's last full register. Every third row has two thirds
+    /// of its inputs 0 (some -0) and the row after it all of them, so the rows alone, which skip
+    /// zero inputs, are compared with the row blocks, which do not.
     func testDensePackedInferenceMatchesReference() {
         for kernels in Kernels.supported { for (batch, inputs, units) in [(1, 9, 250), (7, 13, 37), (53, 30, 5), (50, 3, 100)] {
             for tiedLayer in [false, true] {
@@ -65,7 +67,14 @@ final class LayerTests: XCTestCase {
                 if tiedLayer {  // the encoder's [inputs, units] transposed
                     w = (0..<weights).map { theta[($0 % inputs) * units + $0 / inputs] }
                 }
-                let x = data.uniform(batch * inputs)
+                let x = data.uniform(batch * inputs).enumerated().map { i, value -> Double in
+                    let (row, k) = i.quotientAndRemainder(dividingBy: inputs)
+                    switch row % 3 {
+                    case 0 where k % 3 != 0: return k % 2 == 0 ? 0 : -0.0
+                    case 2: return 0
+                    default: return value
+                    }
+                }
                 let sums = Reference.denseForward(x: x, w: w, b: [Double](repeating: 0, count: units), batch: batch,
                                                   inputs: inputs, outputs: units)
                 let y = harness.run(x, batch: batch, phase: .inference).y
