@@ -193,7 +193,9 @@ typedef struct {
 
     /* A dense layer's inference (aefk_dense). Each value's sum runs over k in order from 0, one
      * multiply-add at a time, whatever the rows and units around it: a row's result does not
-     * depend on its batch or on how the caller splits rows or units. */
+     * depend on its batch or on how the caller splits rows or units. A row computed alone skips
+     * its zero inputs when a quarter or more are 0, which leaves the same bits for finite weights
+     * (a sum starts at +0, and adding x·w for x = ±0 leaves it as it is). */
     void (*dense_forward)(const aefk_dense *dense);
 
     /* One LSTM step (aefk_lstm_step): z = gates + [x·Wᵀ] + h_prev · Rᵀ summed in registers, then

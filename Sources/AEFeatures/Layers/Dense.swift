@@ -87,11 +87,12 @@ final class Dense: PackedInference {
     }
 
     /// y = f((x·Wᵀ)·scale + shift) for `rows` rows by the dense kernel, W packed in `packed`
-    /// (scale nil: 1). Many rows split by rows over the threads, few by units (a batch of one
-    /// reads the whole matrix, so its units are the work to share); the kernel's sums do not
-    /// depend on the split.
+    /// (scale nil: 1), for the first `computing` units only (y's rows that wide). Many rows split
+    /// by rows over the threads, few by units (a batch of one reads the whole matrix, so its units
+    /// are the work to share); the kernel's sums do not depend on the split.
     func infer(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, packed: UnsafePointer<Float>,
-               scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>, activation: ActivationFunction) {
+               scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>, activation: ActivationFunction, computing: Int? = nil) {
+        let units = computing ?? self.units, inputs = inputs
         let call = aefk_dense(rows: rows, inputs: inputs, x: x, x_stride: inputs, packed: packed, scale: scale, shift: shift,
                               activation: activation.kernelCode, first_unit: 0, end_unit: units, y: y, y_stride: units)
         let kernels = self.kernels

@@ -225,7 +225,8 @@ public final class Autoencoder {
         try usage.shared {
             try checkInference(x, rows: rows, output: output, width: codeSize)
             let size = codeSize, layerCount = network.codeLayerIndex + 1
-            network.infer(Rows(x.baseAddress!, count: rows, width: inputSize), layers: 0..<layerCount, scaler: scaler) { start, n, ws in
+            network.infer(Rows(x.baseAddress!, count: rows, width: inputSize), layers: 0..<layerCount, scaler: scaler,
+                          keepsHead: false) { start, n, ws in
                 (output.baseAddress! + start * size).update(from: ws.activations[layerCount].base, count: n * size)
             }
         }
@@ -255,7 +256,8 @@ public final class Autoencoder {
     private func reconstruct(_ x: UnsafeBufferPointer<Float>, rows: Int, from first: Int,
                              into output: UnsafeMutableBufferPointer<Float>) throws {
         let width = inputSize, layerCount = network.layers.count
-        network.infer(Rows(x.baseAddress!, count: rows, width: network.layers[first].inputSize), layers: first..<layerCount, scaler: first == 0 ? scaler : nil) { start, n, ws in
+        network.infer(Rows(x.baseAddress!, count: rows, width: network.layers[first].inputSize), layers: first..<layerCount, scaler: first == 0 ? scaler : nil,
+                      keepsHead: false) { start, n, ws in
             let out = output.baseAddress! + start * width
             out.update(from: ws.activations[layerCount].base, count: n * width)
             scaler?.invert(out, rows: n)

@@ -67,14 +67,15 @@ final class Network {
     /// Runs layers[range] on `input` (by default `workspace.activations[range.lowerBound]`),
     /// leaving layer i's output in `activations[i + 1]`. In inference a Dense with the BatchNorm
     /// and activation after it runs fused (FusedDense), as does a direct Conv2D with the
-    /// activation after it (FusedConvolution), leaving only the group's last output.
-    /// Callers read the code, so a group never has it inside; the other output they read, a
-    /// variational head, is a Dense followed by Reparameterize, never a group.
+    /// activation after it (FusedConvolution), leaving only the group's last output. Callers read
+    /// the code, so a group never has it inside. The other output they may read is the
+    /// variational head's [mu | logvar] (scoring's KL term; latentDistribution stops there): with
+    /// `keepsHead` false the head computes mu alone (VariationalMean) and leaves no [mu | logvar].
     /// In inference a PackedInference layer (a Dense heading a group too) reads its weights packed
     /// in its scratch, packed there only when `workspace.packed[i]` says they are not already
     /// for this generation.
     func forward(_ workspace: Workspace, batch: Int, layers range: Range<Int>, phase: Phase,
-                 rng: inout RandomSource, input: UnsafePointer<Float>? = nil) {
+                 rng: inout RandomSource, input: UnsafePointer<Float>? = nil, keepsHead: Bool = true) {
         var i = range.lowerBound
         while i < range.upperBound {
             let x = i == range.lowerBound ? input ?? UnsafePointer(workspace.activations[i].base) : UnsafePointer(workspace.activations[i].base)
@@ -88,6 +89,11 @@ final class Network {
                 }
                 group.forward(x, workspace.activations[i + group.count].base, batch: batch,
                               packed: packs(of: group.dense, at: i, in: workspace), folded: folded)
+                i += group.count
+                continue
+            }
+            if phase == .inference, !keepsHead, let group = VariationalMean(layers, at: i, end: range.upperBound) {
+                group.forward(x, workspace.activations[i + group.count].base, batch: batch, packed: packs(of: group.dense, at: i, in: workspace))
                 i += group.count
                 continue
             }
@@ -147,9 +153,9 @@ final class Network {
     /// it) in chunks, calling `body(firstRow, chunkRows, workspace)` with each chunk's activations
     /// in place. A chunk is copied into `activations[range.lowerBound]` and scaled there; rows
     /// that need no scaling are read where they lie (when contiguous) unless `inputInWorkspace`
-    /// asks for the copy because `body` reads it. Allocates its own workspace, so concurrent
-    /// calls on one network are safe.
-    func infer(_ x: Rows, layers range: Range<Int>, scaler: Scaler?, inputInWorkspace: Bool = false,
+    /// asks for the copy because `body` reads it; `keepsHead` as forward's. Allocates its own
+    /// workspace, so concurrent calls on one network are safe.
+    func infer(_ x: Rows, layers range: Range<Int>, scaler: Scaler?, inputInWorkspace: Bool = false, keepsHead: Bool = true,
                body: (Int, Int, Workspace) -> Void) {
         let rows = x.count
         let capacity = Swift.min(inferenceChunk, Swift.max(rows, 1))
@@ -168,12 +174,12 @@ final class Network {
         while start < rows {
             let n = Swift.min(workspace.capacity, rows - start)
             if scaler == nil && !inputInWorkspace && x.indices == nil {
-                forward(workspace, batch: n, layers: range, phase: .inference, rng: &rng, input: x.row(start))
+                forward(workspace, batch: n, layers: range, phase: .inference, rng: &rng, input: x.row(start), keepsHead: keepsHead)
             } else {
                 let input = workspace.activations[range.lowerBound].base
                 x.copy(start..<(start + n), to: input)
                 scaler?.apply(input, rows: n)
-                forward(workspace, batch: n, layers: range, phase: .inference, rng: &rng)
+                forward(workspace, batch: n, layers: range, phase: .inference, rng: &rng, keepsHead: keepsHead)
             }
             body(start, n, workspace)
             start += n

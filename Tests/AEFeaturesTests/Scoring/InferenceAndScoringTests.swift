@@ -5,8 +5,10 @@ import XCTest
 /// the standardized and combined scores, concurrent calls and input errors.
 final class InferenceAndScoringTests: XCTestCase {
     /// Inference fuses Dense → BatchNorm → activation groups (FusedDense) and direct Conv2D →
-    /// activation groups (FusedConvolution); the code and the reconstruction must match running
-    /// the layers one by one (a convolution's group bit for bit: nothing is folded there).
+    /// activation groups (FusedConvolution), and computes a variational head's mu alone when the
+    /// caller does not keep [mu | logvar] (VariationalMean); the code and the reconstruction must
+    /// match running the layers one by one (a convolution's group and the variational code bit
+    /// for bit: nothing is folded there).
     func testFusedInferenceMatchesLayerByLayer() throws {
         let x = structuredData(rows: 300, seed: 10)
         let specs = [
@@ -23,7 +25,7 @@ final class InferenceAndScoringTests: XCTestCase {
                 let workspace = Workspace(network: network, capacity: rows, training: false)
                 x.scalars.withUnsafeBufferPointer { workspace.activations[0].base.update(from: $0.baseAddress!, count: $0.count) }
                 var rng = RandomSource(seed: 0)
-                if fused { network.forward(workspace, batch: rows, layers: 0..<last, phase: .inference, rng: &rng) }
+                if fused { network.forward(workspace, batch: rows, layers: 0..<last, phase: .inference, rng: &rng, keepsHead: false) }
                 for i in 0..<last where !fused {
                     network.layers[i].forward(workspace.activations[i].base, workspace.activations[i + 1].base, batch: rows,
                                               scratch: workspace.scratch[i].base, phase: .inference, rng: &rng)
@@ -31,13 +33,16 @@ final class InferenceAndScoringTests: XCTestCase {
                 return workspace
             }
             let fused = run(fused: true), separate = run(fused: false)
-            let convolutional = json.contains("conv2d")
+            let convolutional = json.contains("conv2d"), variational = json.contains("variational")
             XCTAssertTrue(network.layers.indices.contains {
                 convolutional ? FusedConvolution(network.layers, at: $0, end: last) != nil : FusedDense(network.layers, at: $0, end: last) != nil
             }, json)
+            XCTAssertEqual(network.layers.indices.contains { VariationalMean(network.layers, at: $0, end: last) != nil }, variational, json)
             for index in [network.codeLayerIndex + 1, last] {
                 let a = fused.activations[index].array.map(Double.init), b = separate.activations[index].array.map(Double.init)
-                if convolutional { XCTAssertTrue(a == b, "activations[\(index)] of \(json): not bit for bit") }
+                if convolutional || (variational && index == network.codeLayerIndex + 1) {
+                    XCTAssertTrue(a == b, "activations[\(index)] of \(json): not bit for bit")
+                }
                 assertClose(a, b, absolute: 1e-6, relative: 1e-5, "activations[\(index)] of \(json)")
             }
         }
