@@ -50,7 +50,8 @@ static void dense(const aefk_table *t, long rows, long units, long inputs, int h
      * computed alone skips. */
     long calls = 2000000000 / (2 * rows * units * inputs) + 1;
     float *x = filled(rows * inputs), *w = filled(units * inputs), *b = filled(units), *y = filled(rows * units);
-    for (long i = 0; i < rows * inputs && half_zeros; i++) x[i] = rand() % 2 ? x[i] : 0;
+    if (half_zeros)
+        for (long i = 0; i < rows * inputs; i++) x[i] = rand() % 2 ? x[i] : 0;
     float *packed = malloc((size_t)aefk_dense_packed_count(units, inputs) * sizeof *packed);
     aefk_dense_pack(w, inputs, 1, units, inputs, packed);
     aefk_dense call = {rows, inputs, x, inputs, packed, NULL, b, AEFK_ACTIVATION_IDENTITY, 0, units, y, units};

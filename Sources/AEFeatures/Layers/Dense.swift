@@ -92,7 +92,7 @@ final class Dense: PackedInference {
     /// are the work to share); the kernel's sums do not depend on the split.
     func infer(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, packed: UnsafePointer<Float>,
                scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>, activation: ActivationFunction, computing: Int? = nil) {
-        let units = computing ?? self.units, inputs = inputs
+        let units = computing ?? self.units
         let call = aefk_dense(rows: rows, inputs: inputs, x: x, x_stride: inputs, packed: packed, scale: scale, shift: shift,
                               activation: activation.kernelCode, first_unit: 0, end_unit: units, y: y, y_stride: units)
         let kernels = self.kernels

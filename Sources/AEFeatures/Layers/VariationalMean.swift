@@ -1,8 +1,9 @@
 /// Inference through a variational head: the Dense that outputs [mu | logvar] and the
 /// Reparameterize after it, whose inference output is mu. Only mu's units are computed, straight
 /// into the code: half the head's weights read per call, which is much of a batch of one's time
-/// after the first layer. latentDistribution, which reads logvar too, stops before the
-/// Reparameterize, so it never runs as this group.
+/// after the first layer. Network.forward runs it only for callers that keep no [mu | logvar]
+/// (keepsHead false: encode and reconstruct); scoring's KL term reads logvar, and
+/// latentDistribution stops before the Reparameterize.
 struct VariationalMean {
     let dense: Dense
     let size: Int
