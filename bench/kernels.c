@@ -30,10 +30,12 @@ static void lstm(const aefk_table *t, long rows) {
     float *out = filled(rows * units), *dh = filled(rows * units), *dc = filled(rows * units), *dg = filled(rows * 4 * units);
     float *packed = malloc((size_t)aefk_lstm_packed_count(units, units) * sizeof *packed);
     aefk_lstm_pack(r, units, units, packed);
-    aefk_lstm_step step = {rows, units, NULL, 0, 0, NULL, h, packed, NULL, previous, gates, c, out, NULL, 0};
+    aefk_lstm_step step = {rows, units, NULL, 0, 0, NULL, h, packed, NULL, previous, gates, c, out, NULL, 0, NULL, 0, 0};
+    if (rows == 1) step.gates = NULL, step.bias = inputs; /* a batch of one keeps no gates */
     double flops = 2.0 * (double)(rows * units * 4 * units) * (double)calls, start = now();
     for (long i = 0; i < calls; i++) {
-        memcpy(gates, inputs, (size_t)(rows * 4 * units) * sizeof *gates);
+        if (step.gates) memcpy(gates, inputs, (size_t)(rows * 4 * units) * sizeof *gates);
+        step.descending = (int)(i % 2); /* as the layer alternates it step by step */
         t->lstm_step_forward(&step);
     }
     double forward = now() - start;

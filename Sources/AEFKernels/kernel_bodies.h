@@ -870,15 +870,16 @@ static void AEF_NAME(outer_product_sums)(const aefk_outer_product_sums *s) {
 #define PACK 16 /* units per packed block (aefk_lstm_pack) */
 
 /* sum[r][c][g] += Σ_k v[(r0 + r) · stride + k] · M[g·units + j0 + c·AEF_WIDTH + lane, k] over
- * k < inputs, M packed. */
+ * k < inputs (k from last to first when `descending`), M packed. */
 INLINE void lstm_add_products(const int rb, const int vectors, vf sum[][2][4], long r0, long j0, long inputs,
-                              const float *v, long stride, const float *packed) {
+                              const float *v, long stride, const float *packed, int descending) {
     const float *p[2];
     for (int c = 0; c < vectors; c++) {
         long j = j0 + c * AEF_WIDTH;
         p[c] = packed + (j / PACK) * inputs * 4 * PACK + j % PACK;
     }
-    for (long k = 0; k < inputs; k++) {
+    long step = descending ? -1 : 1;
+    for (long i = 0, k = descending ? inputs - 1 : 0; i < inputs; i++, k += step) {
         for (int r = 0; r < rb; r++) {
             vf value = splat(v[(r0 + r) * stride + k]);
             for (int c = 0; c < vectors; c++) {
@@ -894,6 +895,9 @@ INLINE void lstm_add_products(const int rb, const int vectors, vf sum[][2][4], l
  * the block, so a row's result does not depend on the rows beside it. */
 INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0, long lanes, const aefk_lstm_step *s) {
     long units = s->units;
+    /* what row r's pre-activations start from: start + r·start_stride (aefk_lstm_step) */
+    const float *start = s->bias ? s->bias : s->gates;
+    long start_stride = s->bias ? s->bias_stride : 4 * units;
     vf sum[AEF_ROWS][2][4];
     if (s->input_products) {
         for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) for (int g = 0; g < 4; g++) {
@@ -902,9 +906,9 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
         }
     } else {
         for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) for (int g = 0; g < 4; g++) sum[r][c][g] = splat(0);
-        if (s->packed_input) lstm_add_products(rb, vectors, sum, r0, j0, s->features, s->x, s->x_stride, s->packed_input);
+        if (s->packed_input) lstm_add_products(rb, vectors, sum, r0, j0, s->features, s->x, s->x_stride, s->packed_input, 0);
     }
-    lstm_add_products(rb, vectors, sum, r0, j0, units, s->h_prev, units, s->packed_recurrent);
+    lstm_add_products(rb, vectors, sum, r0, j0, units, s->h_prev, units, s->packed_recurrent, s->descending);
     for (int c = 0; c < vectors; c++) {
         long j = j0 + c * AEF_WIDTH, n = c == vectors - 1 ? lanes : AEF_WIDTH;
         vf zero = splat(0);
@@ -916,7 +920,7 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
          * 2σ(2z) − 1), then o and 2·c_t. */
         vf previous[AEF_ROWS], first[3 * AEF_ROWS], second[2 * AEF_ROWS];
         for (int r = 0; r < rb; r++) {
-            const float *a = s->gates + (r0 + r) * 4 * units + j;
+            const float *a = start + (r0 + r) * start_stride + j;
             previous[r] = load_n(s->c_prev + (r0 + r) * units + j, n);
             first[3 * r] = sum[r][c][0] + load_n(a, n) + pi * previous[r];
             first[3 * r + 1] = sum[r][c][2] + load_n(a + 2 * units, n) + pf * previous[r];
@@ -925,19 +929,21 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
         vsigmoid_n(3 * rb, first);
         for (int r = 0; r < rb; r++) {
             vf i = first[3 * r], f = first[3 * r + 1], candidate = 2.0f * first[3 * r + 2] - 1.0f;
-            float *a = s->gates + (r0 + r) * 4 * units + j;
             vf cell = f * previous[r] + i * candidate;
-            second[2 * r] = sum[r][c][1] + load_n(a + units, n) + po * cell;
+            second[2 * r] = sum[r][c][1] + load_n(start + (r0 + r) * start_stride + j + units, n) + po * cell;
             second[2 * r + 1] = 2.0f * cell;
-            store_n(a, i, n);
-            store_n(a + 2 * units, f, n);
-            store_n(a + 3 * units, candidate, n);
+            if (s->gates) {
+                float *a = s->gates + (r0 + r) * 4 * units + j;
+                store_n(a, i, n);
+                store_n(a + 2 * units, f, n);
+                store_n(a + 3 * units, candidate, n);
+            }
             store_n(s->cells + (r0 + r) * units + j, cell, n);
         }
         vsigmoid_n(2 * rb, second);
         for (int r = 0; r < rb; r++) {
             vf o = second[2 * r];
-            store_n(s->gates + (r0 + r) * 4 * units + j + units, o, n);
+            if (s->gates) store_n(s->gates + (r0 + r) * 4 * units + j + units, o, n);
             store_n(s->hidden + (r0 + r) * units + j, o * (2.0f * second[2 * r + 1] - 1.0f), n);
         }
     }
@@ -947,7 +953,7 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
 INLINE void lstm_input_block(const int rb, const int vectors, long r0, long j0, long lanes, const aefk_lstm_step *s) {
     vf sum[AEF_ROWS][2][4];
     for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) for (int g = 0; g < 4; g++) sum[r][c][g] = splat(0);
-    lstm_add_products(rb, vectors, sum, r0, j0, s->features, s->x, s->x_stride, s->packed_input);
+    lstm_add_products(rb, vectors, sum, r0, j0, s->features, s->x, s->x_stride, s->packed_input, 0);
     for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) for (int g = 0; g < 4; g++) {
         float *out = s->input_products + (r0 + r) * s->input_products_stride + g * s->units + j0 + c * AEF_WIDTH;
         store_n(out, sum[r][c][g], c == vectors - 1 ? lanes : AEF_WIDTH);
@@ -956,8 +962,9 @@ INLINE void lstm_input_block(const int rb, const int vectors, long r0, long j0, 
 
 /* Runs `block` (lstm_forward_block or lstm_input_block, inlined) over all rows and units: whole
  * register blocks of AEF_ROWS rows, then the rows left over (a batch of one among them) one at a
- * time, two vectors of units per block: one vector's four sums alone would wait on the
- * multiply-add latency. */
+ * time, two vectors of units per block (one vector's four sums alone would wait on the
+ * multiply-add latency), the blocks last to first when `descending`: a row alone reads all of R
+ * once per step, and so ends where the next step starts. */
 INLINE void lstm_for_each_block(const aefk_lstm_step *s,
                                 void (*block)(int rb, int vectors, long r0, long j0, long lanes, const aefk_lstm_step *s)) {
     long units = s->units, whole = s->rows - s->rows % AEF_ROWS;
@@ -965,10 +972,14 @@ INLINE void lstm_for_each_block(const aefk_lstm_step *s,
         long lanes = units - j0 < AEF_WIDTH ? units - j0 : AEF_WIDTH;
         for (long r0 = 0; r0 < whole; r0 += AEF_ROWS) block(AEF_ROWS, 1, r0, j0, lanes, s);
     }
+    long pairs = units / (2 * AEF_WIDTH), rest = pairs * 2 * AEF_WIDTH;
+    long blocks = pairs + (units - rest + AEF_WIDTH - 1) / AEF_WIDTH;
     for (long r0 = whole; r0 < s->rows; r0++) {
-        long j0 = 0;
-        for (; j0 + 2 * AEF_WIDTH <= units; j0 += 2 * AEF_WIDTH) block(1, 2, r0, j0, AEF_WIDTH, s);
-        for (; j0 < units; j0 += AEF_WIDTH) block(1, 1, r0, j0, units - j0 < AEF_WIDTH ? units - j0 : AEF_WIDTH, s);
+        for (long i = 0; i < blocks; i++) {
+            long b = s->descending ? blocks - 1 - i : i, j0 = rest + (b - pairs) * AEF_WIDTH;
+            if (b < pairs) block(1, 2, r0, b * 2 * AEF_WIDTH, AEF_WIDTH, s);
+            else block(1, 1, r0, j0, units - j0 < AEF_WIDTH ? units - j0 : AEF_WIDTH, s);
+        }
     }
 }
 

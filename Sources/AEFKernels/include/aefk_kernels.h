@@ -78,9 +78,11 @@ typedef struct {
 } aefk_adam;
 
 /* One LSTM step for `rows` samples (H = units; gates, states and h_prev row-major, contiguous
- * rows). On entry gates [rows, 4H] holds what the pre-activations start from: x·Wᵀ + b when
+ * rows). What row r's pre-activations start from, [4H]: bias + r·bias_stride when bias is given
+ * (stride 0: one bias for every row), else gates' row on entry. That is x·Wᵀ + b when
  * packed_input is NULL, b alone when it is given (then x·Wᵀ is summed here, from row r at
- * x + r·x_stride, `features` values, or taken from input_products when that is given). */
+ * x + r·x_stride, `features` values, or taken from input_products when that is given). gates
+ * may be NULL with bias given (inference: the activated gates are not kept). */
 typedef struct {
     long rows, units;
     const float *x;               /* read only with packed_input */
@@ -90,9 +92,17 @@ typedef struct {
     const float *packed_recurrent; /* R packed by aefk_lstm_pack */
     const float *peephole;        /* [3H] (i, o, f) or NULL */
     const float *c_prev;          /* [rows, H] */
-    float *gates, *cells, *hidden; /* [rows, 4H], [rows, H], [rows, H] */
+    float *gates, *cells, *hidden; /* [rows, 4H] (or NULL, see above), [rows, H], [rows, H] */
     float *input_products;        /* NULL, or the rows' x·Wᵀ [4H] as lstm_input_products left them, */
     long input_products_stride;   /* row r at input_products + r·input_products_stride */
+    const float *bias;            /* NULL, or what the pre-activations start from (see above) */
+    long bias_stride;
+    /* 0: the h·Rᵀ sums run over h's values first to last; 1: last to first, and a row computed
+     * alone takes its blocks of units last to first too. A recurrence alternates it step by step,
+     * so a step reads packed R in the reverse order of the step before, and starts on what that
+     * step left in L1 (R is 64 KB at H = 64, twice an L1). The sums' order, so the bits, depend
+     * on it, but never on `rows` or the rows beside a row. */
+    int descending;
 } aefk_lstm_step;
 
 /* Column sums of a row-major matrix (bias gradients): sums[j] += Σ_r m[r·stride + j] for columns
@@ -198,10 +208,11 @@ typedef struct {
      * (a sum starts at +0, and adding x·w for x = ±0 leaves it as it is). */
     void (*dense_forward)(const aefk_dense *dense);
 
-    /* One LSTM step (aefk_lstm_step): z = gates + [x·Wᵀ] + h_prev · Rᵀ summed in registers, then
-     * i, o, f = σ, c̃ = tanh, c = f ⊙ c_prev + i ⊙ c̃, h = o ⊙ tanh(c); gates [rows, 4H] leaves
-     * holding the activated i, o, f, c̃. With peepholes i, f also see P ⊙ c_prev and o sees P ⊙ c.
-     * Per row the sums run in one fixed order (the x terms, then the h terms), whatever `rows`. */
+    /* One LSTM step (aefk_lstm_step): z = [x·Wᵀ] + h_prev · Rᵀ summed in registers, plus the
+     * start (bias or gates), then i, o, f = σ, c̃ = tanh, c = f ⊙ c_prev + i ⊙ c̃, h = o ⊙ tanh(c);
+     * gates [rows, 4H], when given, leaves holding the activated i, o, f, c̃. With peepholes i, f also see P ⊙ c_prev and o sees P ⊙ c.
+     * Per row the sums run in one order (the x terms, then the h terms as `descending` says),
+     * whatever `rows`. */
     void (*lstm_step_forward)(const aefk_lstm_step *step);
     /* The x·Wᵀ sums of lstm_step_forward computed ahead, bit for bit the same, for step->rows rows
      * (x, x_stride, features, packed_input, units) into step->input_products: a step then reads

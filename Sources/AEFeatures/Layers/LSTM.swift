@@ -106,15 +106,16 @@ final class LSTM: RecurrentLayer, PackedInference {
             var step = aefk_lstm_step(rows: rows, units: h, x: nil, x_stride: 0, features: 0, packed_input: nil,
                                       h_prev: t > 0 ? hidden - batch * h : s.hInitial + first * h, packed_recurrent: s.packed,
                                       peephole: p, c_prev: t > 0 ? cells - batch * h : s.cInitial + first * h,
-                                      gates: gates, cells: cells, hidden: hidden, input_products: nil, input_products_stride: 0)
+                                      gates: gates, cells: cells, hidden: hidden, input_products: nil, input_products_stride: 0,
+                                      bias: nil, bias_stride: 0, descending: Int32(t % 2))
             kernels.lstm_step_forward(&step)
         }
         emitOutput(s.hidden, into: y, batch: batch)
     }
 
     private func inferenceScratchCount(batch: Int) -> Int {
-        aefk_lstm_packed_count(units, units) + aefk_lstm_packed_count(units, features) + (repeatsInput ? 2 : 1) * batch * 4 * units
-            + 4 * batch * units + (repeatsInput ? 0 : (LSTM.fewRows - 1) * steps * 4 * units)
+        aefk_lstm_packed_count(units, units) + aefk_lstm_packed_count(units, features) + 4 * batch * units
+            + (repeatsInput ? batch * 4 * units : (LSTM.fewRows - 1) * steps * 4 * units)
     }
 
     /// A chunk of fewer samples than this (the widest kernel build's row block, AVX-512's 4) has
@@ -139,16 +140,15 @@ final class LSTM: RecurrentLayer, PackedInference {
                      scratch: UnsafeMutablePointer<Float>) {
         let h = units, g4 = 4 * units
         let packedRecurrent = scratch, packedInput = packedRecurrent + aefk_lstm_packed_count(h, h)
-        let allGates = packedInput + aefk_lstm_packed_count(h, features), allStates = allGates + batch * g4  // [2 slots][h, c][batch, H]
+        let allStates = packedInput + aefk_lstm_packed_count(h, features)  // [2 slots][h, c][batch, H]
         let projected = allStates + 4 * batch * h  // a repeated input's x·Wᵀ + b [batch, 4H], computed once
         let ahead = projected  // or a short chunk's x·Wᵀ, [sample, step, 4H]
         if repeatsInput {
-            Recurrence.projectInputs(x, timeMajor: allGates, weight: w, bias: b, steps: 1, batch: batch,
-                                     features: features, gates: g4, repeated: true, into: projected)
+            Bias.broadcast(b, into: projected, rows: batch, columns: g4)
+            BLAS.gemm(transB: true, m: batch, n: g4, k: features, x, w, beta: 1, projected)
         }
         let xStride = repeatsInput ? features : steps * features
         Recurrence.forEachChunk(batch: batch, units: units, gates: 4) { first, rows in
-            let gates = allGates + first * g4
             let computedAhead = !repeatsInput && rows < LSTM.fewRows
             func slot(_ i: Int) -> UnsafeMutablePointer<Float> { allStates + i % 2 * 2 * batch * h + first * h }  // cells at + batch·H
             Bias.broadcast(h0, into: slot(0), rows: rows, columns: h)
@@ -156,33 +156,35 @@ final class LSTM: RecurrentLayer, PackedInference {
             // Computed ahead, the x·Wᵀ of steps come in blocks of `fewRows` steps, produced by
             // another thread while this one runs the steps (a pipeline: W3's batch of one spent
             // about a sixth of its call on them); each step prefetches the next step's sums,
-            // which otherwise arrive from the other core's cache one miss at a time.
-            let blockSteps = LSTM.fewRows
-            Parallel.pipeline(blocks: computedAhead ? (steps + blockSteps - 1) / blockSteps : 0, produce: { k in
-                let start = k * blockSteps, count = Swift.min(steps, start + blockSteps) - start
+            // which otherwise arrive from the other core's cache one miss at a time. The first
+            // block is step 0 alone: this thread produces it itself, before the other arrives.
+            func blockStart(_ k: Int) -> Int { k == 0 ? 0 : 1 + (k - 1) * LSTM.fewRows }
+            Parallel.pipeline(blocks: computedAhead ? 1 + (steps - 1 + LSTM.fewRows - 1) / LSTM.fewRows : 0, produce: { k in
+                let start = blockStart(k), count = Swift.min(steps, blockStart(k + 1)) - start
                 for n in 0..<rows {  // sample n's steps start..<start+count: rows of x one step's features apart
                     var block = aefk_lstm_step(rows: count, units: h, x: x + (first + n) * xStride + start * features, x_stride: features,
                                                features: features, packed_input: packedInput, h_prev: nil, packed_recurrent: nil,
                                                peephole: nil, c_prev: nil, gates: nil, cells: nil, hidden: nil,
-                                               input_products: ahead + (n * steps + start) * g4, input_products_stride: g4)
+                                               input_products: ahead + (n * steps + start) * g4, input_products_stride: g4,
+                                               bias: nil, bias_stride: 0, descending: 0)
                     kernels.lstm_input_products(&block)
                 }
             }) { ready in
                 for t in 0..<steps {
                     if computedAhead {
-                        if t % blockSteps == 0 { ready(t / blockSteps) }
+                        if t == 0 || (t - 1) % LSTM.fewRows == 0 { ready(t == 0 ? 0 : 1 + (t - 1) / LSTM.fewRows) }
                         for n in 0..<rows where t + 1 < steps { aefk_prefetch(ahead + (n * steps + t + 1) * g4, g4 * 4) }
                     }
                     let previous = slot(t), next = slot(t + 1)
                     let last = t == steps - 1 && !returnSequences
-                    if repeatsInput { gates.update(from: projected + first * g4, count: rows * g4) }
-                    else { Bias.broadcast(b, into: gates, rows: rows, columns: g4) }
                     var step = aefk_lstm_step(rows: rows, units: h, x: x + first * xStride + (repeatsInput ? 0 : t * features),
                                               x_stride: xStride, features: features, packed_input: repeatsInput ? nil : packedInput,
                                               h_prev: previous, packed_recurrent: packedRecurrent, peephole: p,
-                                              c_prev: previous + batch * h, gates: gates, cells: next + batch * h,
+                                              c_prev: previous + batch * h, gates: nil, cells: next + batch * h,
                                               hidden: last ? y + first * h : next, input_products: computedAhead ? ahead + t * g4 : nil,
-                                              input_products_stride: steps * g4)
+                                              input_products_stride: steps * g4,
+                                              bias: repeatsInput ? projected + first * g4 : b, bias_stride: repeatsInput ? g4 : 0,
+                                              descending: Int32(t % 2))
                     kernels.lstm_step_forward(&step)
                     if returnSequences {
                         for n in 0..<rows { (y + ((first + n) * steps + t) * h).update(from: next + n * h, count: h) }

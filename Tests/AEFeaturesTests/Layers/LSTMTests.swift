@@ -100,6 +100,66 @@ final class LSTMTests: XCTestCase {
         } }
     }
 
+    /// The forward step kernel over 1-9 rows, every build, 37 and 64 units, both orders of the
+    /// h·Rᵀ sums, with and without peepholes: starting from a bias (one for all rows, or one per
+    /// row) with no gates kept gives the bits that starting from gates holding it gives; each row
+    /// gets the bits it gets alone; and the states match a Double step within 1e-5.
+    func testStepKernelStartsFromABiasAsFromGates() {
+        for kernels in Kernels.supported { for units in [37, 64] { for rows in 1...9 { for descending in [0, 1] { for peephole in [false, true] {
+            let g4 = 4 * units
+            var data = TestData(seed: UInt64(100 * units + 10 * rows + descending))
+            func values(_ count: Int) -> [Float] { data.uniform(count).map(Float.init) }
+            let r = values(g4 * units), hPrevious = values(rows * units), cPrevious = values(rows * units)
+            let bias = values(g4), rowBiases = values(rows * g4), p = peephole ? values(3 * units) : []
+            func buffer(_ values: [Float]) -> FloatBuffer {
+                let b = FloatBuffer(count: values.count)
+                _ = b.buffer.update(fromContentsOf: values)
+                return b
+            }
+            let packedR = FloatBuffer(count: aefk_lstm_packed_count(units, units)), peepholes = buffer(p), natural = buffer(r)
+            withExtendedLifetime(natural) { aefk_lstm_pack(natural.base, units, units, packedR.base) }
+            // (h, c) of rows first..<first+count, from `start` (stride 0 or 4H) or from gates holding it.
+            func step(_ first: Int, _ count: Int, start: [Float], stride: Int, fromGates: Bool) -> (h: [Float], c: [Float]) {
+                let startRows = buffer(stride == 0 ? start : Array(start[(first * g4)..<((first + count) * g4)]))
+                let gates = buffer((0..<(count * g4)).map { startRows.base[stride == 0 ? $0 % g4 : $0] })
+                let hp = buffer(Array(hPrevious[(first * units)..<((first + count) * units)]))
+                let cp = buffer(Array(cPrevious[(first * units)..<((first + count) * units)]))
+                let h = FloatBuffer(count: count * units), c = FloatBuffer(count: count * units)
+                var s = aefk_lstm_step(rows: count, units: units, x: nil, x_stride: 0, features: 0, packed_input: nil,
+                                       h_prev: hp.base, packed_recurrent: packedR.base, peephole: peephole ? peepholes.base : nil,
+                                       c_prev: cp.base, gates: fromGates ? gates.base : nil, cells: c.base, hidden: h.base,
+                                       input_products: nil, input_products_stride: 0,
+                                       bias: fromGates ? nil : startRows.base, bias_stride: stride, descending: Int32(descending))
+                withExtendedLifetime((startRows, gates, hp, cp, packedR, peepholes)) { kernels.lstm_step_forward(&s) }
+                return (h.array, c.array)
+            }
+            let name = "\(String(cString: kernels.name)), \(units) units, \(rows) rows, descending \(descending), peephole \(peephole)"
+            for (start, stride) in [(bias, 0), (rowBiases, g4)] {
+                let fromBias = step(0, rows, start: start, stride: stride, fromGates: false)
+                let fromGates = step(0, rows, start: start, stride: stride, fromGates: true)
+                XCTAssertEqual(fromBias.h, fromGates.h, "\(name), bias stride \(stride): h")
+                XCTAssertEqual(fromBias.c, fromGates.c, "\(name), bias stride \(stride): c")
+                for q in 0..<rows {
+                    let alone = step(q, 1, start: start, stride: stride, fromGates: false)
+                    XCTAssertEqual(Array(fromBias.h[(q * units)..<((q + 1) * units)]), alone.h, "\(name): row \(q) alone")
+                    for j in 0..<units {
+                        func z(_ gate: Int) -> Double {
+                            var sum = Double(start[(stride == 0 ? 0 : q * g4) + gate * units + j])
+                            for k in 0..<units { sum += Double(hPrevious[q * units + k]) * Double(r[(gate * units + j) * units + k]) }
+                            return sum
+                        }
+                        func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
+                        let previous = Double(cPrevious[q * units + j]), peep = { (i: Int) in peephole ? Double(p[i * units + j]) : 0 }
+                        let cell = sigmoid(z(2) + peep(2) * previous) * previous + sigmoid(z(0) + peep(0) * previous) * tanh(z(3))
+                        let hidden = sigmoid(z(1) + peep(1) * cell) * tanh(cell)
+                        XCTAssertEqual(Double(fromBias.c[q * units + j]), cell, accuracy: 1e-5, "\(name): c[\(q), \(j)]")
+                        XCTAssertEqual(Double(fromBias.h[q * units + j]), hidden, accuracy: 1e-5, "\(name): h[\(q), \(j)]")
+                    }
+                }
+            }
+        } } } } }
+    }
+
     /// Inference has its own path (two states per sample, x·Wᵀ summed in the step kernel, or
     /// computed ahead for fewer than LSTM.fewRows samples): every build against the reference, for
     /// last states and sequences, a repeated input and peepholes, with 21 and 37 units and batches
@@ -124,13 +184,14 @@ final class LSTMTests: XCTestCase {
         } } } }
     }
 
-    /// In inference each sample's sums run in the kernel's fixed order whatever the batch, and
-    /// x·Wᵀ computed ahead is the same sum, so a batch of 34 (chunks of 16 on several threads,
+    /// In inference each sample's sums run in the kernel's order for the step whatever the batch,
+    /// and x·Wᵀ computed ahead is the same sum, so a batch of 34 (chunks of 16 on several threads,
     /// the last of 2, computed ahead) gives every sample exactly what a batch of one gives it, on
-    /// every kernel build.
+    /// every kernel build; with 64 units, and 37 (a single row's blocks of units leave one
+    /// register over, taken after them in one order and before them in the other).
     func testInferenceDoesNotDependOnTheBatch() {
-        let (steps, features, units, batch) = (4, 6, 64, 34)
-        for kernels in Kernels.supported {
+        let (steps, features, batch) = (4, 6, 34)
+        for kernels in Kernels.supported { for units in [64, 37] {
             let harness = LayerHarness(LSTM(steps: steps, features: features, units: units, returnSequences: false, peephole: true,
                                             kernels: kernels))
             var data = TestData(seed: 101)
@@ -138,19 +199,19 @@ final class LSTMTests: XCTestCase {
             let x = data.uniform(batch * steps * features), whole = harness.run(x, batch: batch, phase: .inference).y
             for n in 0..<batch {
                 let one = harness.run(Array(x[(n * steps * features)..<((n + 1) * steps * features)]), batch: 1, phase: .inference).y
-                XCTAssertEqual(Array(whole[(n * units)..<((n + 1) * units)]), one, "\(String(cString: kernels.name)) sample \(n)")
+                XCTAssertEqual(Array(whole[(n * units)..<((n + 1) * units)]), one, "\(String(cString: kernels.name)), \(units) units, sample \(n)")
             }
-        }
+        } }
     }
 
     /// A batch of fewer than LSTM.fewRows samples has its x·Wᵀ produced in blocks of steps by
     /// another thread while the steps run (Parallel.pipeline): on 1, 2 and 3 threads, batches of 1
-    /// and 3 over 13 steps (blocks of 4, the last of 1) give every sample exactly what a batch of
-    /// 7 (no products ahead) gives it, on every kernel build.
+    /// and 3 over 14 steps (step 0 alone, then blocks of 4, the last of 1) give every sample
+    /// exactly what a batch of 7 (no products ahead) gives it, on every kernel build.
     func testPipelinedInputProductsGiveTheSameBitsOnAnyThreadCount() {
         let saved = Parallel.threadCount
         defer { Parallel.threadCount = saved }
-        let (steps, features, units, batch) = (13, 6, 64, 7)
+        let (steps, features, units, batch) = (14, 6, 64, 7)
         for kernels in Kernels.supported { for returnSequences in [false, true] {
             let harness = LayerHarness(LSTM(steps: steps, features: features, units: units, returnSequences: returnSequences,
                                             kernels: kernels))
