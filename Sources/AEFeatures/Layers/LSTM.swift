@@ -153,13 +153,15 @@ final class LSTM: RecurrentLayer, PackedInference {
             func slot(_ i: Int) -> UnsafeMutablePointer<Float> { allStates + i % 2 * 2 * batch * h + first * h }  // cells at + batch·H
             Bias.broadcast(h0, into: slot(0), rows: rows, columns: h)
             Bias.broadcast(c0, into: slot(0) + batch * h, rows: rows, columns: h)
-            // Computed ahead, the x·Wᵀ of steps come in blocks of `fewRows` steps, produced by
-            // another thread while this one runs the steps (a pipeline: W3's batch of one spent
-            // about a sixth of its call on them); each step prefetches the next step's sums,
-            // which otherwise arrive from the other core's cache one miss at a time. The first
-            // block is step 0 alone: this thread produces it itself, before the other arrives.
-            func blockStart(_ k: Int) -> Int { k == 0 ? 0 : 1 + (k - 1) * LSTM.fewRows }
-            Parallel.pipeline(blocks: computedAhead ? 1 + (steps - 1 + LSTM.fewRows - 1) / LSTM.fewRows : 0, produce: { k in
+            // Computed ahead, the x·Wᵀ of steps come in blocks of steps, produced by another
+            // thread while this one runs the steps (a pipeline: W3's batch of one spent about a
+            // sixth of its call on them); each step prefetches the next step's sums, which
+            // otherwise arrive from the other core's cache one miss at a time. The blocks are
+            // steps 0, 1, 2..<fewRows, then fewRows at a time: this thread produces step 0 itself
+            // before the other arrives, and short blocks first get the other ahead soonest.
+            func blockStart(_ k: Int) -> Int { k < 3 ? k : (k - 2) * LSTM.fewRows }
+            func block(ofStep t: Int) -> Int { t < 2 ? t : t < LSTM.fewRows ? 2 : 2 + t / LSTM.fewRows }
+            Parallel.pipeline(blocks: computedAhead ? block(ofStep: steps - 1) + 1 : 0, produce: { k in
                 let start = blockStart(k), count = Swift.min(steps, blockStart(k + 1)) - start
                 for n in 0..<rows {  // sample n's steps start..<start+count: rows of x one step's features apart
                     var block = aefk_lstm_step(rows: count, units: h, x: x + (first + n) * xStride + start * features, x_stride: features,
@@ -172,7 +174,7 @@ final class LSTM: RecurrentLayer, PackedInference {
             }) { ready in
                 for t in 0..<steps {
                     if computedAhead {
-                        if t == 0 || (t - 1) % LSTM.fewRows == 0 { ready(t == 0 ? 0 : 1 + (t - 1) / LSTM.fewRows) }
+                        if blockStart(block(ofStep: t)) == t { ready(block(ofStep: t)) }
                         for n in 0..<rows where t + 1 < steps { aefk_prefetch(ahead + (n * steps + t + 1) * g4, g4 * 4) }
                     }
                     let previous = slot(t), next = slot(t + 1)
