@@ -17,7 +17,8 @@ import AEFKernels
 /// kernel lstm_step_forward (Sources/AEFKernels): for a block of samples it sums h_{t−1} · Rᵀ for
 /// the four gates in registers, with R packed once per pass so it streams from cache, and
 /// applies the cell update before moving on; its backward twin computes the gate gradients and
-/// dh_{t−1} = dGates · R the same way. (A per-step sgemm of about 16 × 64 × 256 spent more time
+/// dh_{t−1} = dGates · R the same way. Every other step runs those sums in the reverse order
+/// (`descending`), so a step starts on the part of R the step before read last, still in L1. (A per-step sgemm of about 16 × 64 × 256 spent more time
 /// in OpenBLAS's dispatch and packing than in arithmetic.) Internally the sequence is time-major,
 /// so each step's rows are contiguous. The recurrence runs batch-parallel: samples are
 /// independent, so each thread takes its own chunks of the batch through every step.
