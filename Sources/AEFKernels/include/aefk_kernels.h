@@ -210,9 +210,9 @@ typedef struct {
 
     /* One LSTM step (aefk_lstm_step): z = [x·Wᵀ] + h_prev · Rᵀ summed in registers, plus the
      * start (bias or gates), then i, o, f = σ, c̃ = tanh, c = f ⊙ c_prev + i ⊙ c̃, h = o ⊙ tanh(c);
-     * gates [rows, 4H], when given, leaves holding the activated i, o, f, c̃. With peepholes i, f also see P ⊙ c_prev and o sees P ⊙ c.
-     * Per row the sums run in one order (the x terms, then the h terms as `descending` says),
-     * whatever `rows`. */
+     * gates [rows, 4H], when given, leaves holding the activated i, o, f, c̃. With peepholes i, f
+     * also see P ⊙ c_prev and o sees P ⊙ c. Per row the sums run in one order (the x terms, then
+     * the h terms as `descending` says), whatever `rows`. */
     void (*lstm_step_forward)(const aefk_lstm_step *step);
     /* The x·Wᵀ sums of lstm_step_forward computed ahead, bit for bit the same, for step->rows rows
      * (x, x_stride, features, packed_input, units) into step->input_products: a step then reads

@@ -18,8 +18,9 @@ import AEFKernels
 /// the four gates in registers, with R packed once per pass so it streams from cache, and
 /// applies the cell update before moving on; its backward twin computes the gate gradients and
 /// dh_{t−1} = dGates · R the same way. Every other step runs those sums in the reverse order
-/// (`descending`), so a step starts on the part of R the step before read last, still in L1. (A per-step sgemm of about 16 × 64 × 256 spent more time
-/// in OpenBLAS's dispatch and packing than in arithmetic.) Internally the sequence is time-major,
+/// (`descending`), so a step starts on the part of R the step before read last, still in L1.
+/// (A per-step sgemm of about 16 × 64 × 256 spent more time in OpenBLAS's dispatch and packing
+/// than in arithmetic.) Internally the sequence is time-major,
 /// so each step's rows are contiguous. The recurrence runs batch-parallel: samples are
 /// independent, so each thread takes its own chunks of the batch through every step.
 final class LSTM: RecurrentLayer, PackedInference {
@@ -175,7 +176,8 @@ final class LSTM: RecurrentLayer, PackedInference {
             }) { ready in
                 for t in 0..<steps {
                     if computedAhead {
-                        if blockStart(block(ofStep: t)) == t { ready(block(ofStep: t)) }
+                        let k = block(ofStep: t)
+                        if blockStart(k) == t { ready(k) }
                         for n in 0..<rows where t + 1 < steps { aefk_prefetch(ahead + (n * steps + t + 1) * g4, g4 * 4) }
                     }
                     let previous = slot(t), next = slot(t + 1)
