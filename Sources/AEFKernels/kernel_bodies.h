@@ -909,43 +909,49 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
         if (s->packed_input) lstm_add_products(rb, vectors, sum, r0, j0, s->features, s->x, s->x_stride, s->packed_input, 0);
     }
     lstm_add_products(rb, vectors, sum, r0, j0, units, s->h_prev, units, s->packed_recurrent, s->descending);
+    /* Both stages' transcendentals for all rb rows and vectors at once: i, f and 2·candidate
+     * (tanh z = 2σ(2z) − 1), then o and 2·c_t (each exp is a chain of dependent operations; one
+     * batch per stage overlaps them all). Entry q = r·vectors + c. */
+    vf previous[2 * AEF_ROWS], first[6 * AEF_ROWS], second[4 * AEF_ROWS], pi[2], po[2], pf[2];
     for (int c = 0; c < vectors; c++) {
         long j = j0 + c * AEF_WIDTH, n = c == vectors - 1 ? lanes : AEF_WIDTH;
-        vf zero = splat(0);
         const float *peephole = s->peephole;
-        vf pi = peephole ? load_n(peephole + j, n) : zero;
-        vf po = peephole ? load_n(peephole + units + j, n) : zero;
-        vf pf = peephole ? load_n(peephole + 2 * units + j, n) : zero;
-        /* Both stages' transcendentals for all rb rows at once: i, f and 2·candidate (tanh z =
-         * 2σ(2z) − 1), then o and 2·c_t. */
-        vf previous[AEF_ROWS], first[3 * AEF_ROWS], second[2 * AEF_ROWS];
-        for (int r = 0; r < rb; r++) {
-            const float *a = start + (r0 + r) * start_stride + j;
-            previous[r] = load_n(s->c_prev + (r0 + r) * units + j, n);
-            first[3 * r] = sum[r][c][0] + load_n(a, n) + pi * previous[r];
-            first[3 * r + 1] = sum[r][c][2] + load_n(a + 2 * units, n) + pf * previous[r];
-            first[3 * r + 2] = 2.0f * (sum[r][c][3] + load_n(a + 3 * units, n));
+        pi[c] = peephole ? load_n(peephole + j, n) : splat(0);
+        po[c] = peephole ? load_n(peephole + units + j, n) : splat(0);
+        pf[c] = peephole ? load_n(peephole + 2 * units + j, n) : splat(0);
+    }
+    for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) {
+        int q = r * vectors + c;
+        long j = j0 + c * AEF_WIDTH, n = c == vectors - 1 ? lanes : AEF_WIDTH;
+        const float *a = start + (r0 + r) * start_stride + j;
+        previous[q] = load_n(s->c_prev + (r0 + r) * units + j, n);
+        first[3 * q] = sum[r][c][0] + load_n(a, n) + pi[c] * previous[q];
+        first[3 * q + 1] = sum[r][c][2] + load_n(a + 2 * units, n) + pf[c] * previous[q];
+        first[3 * q + 2] = 2.0f * (sum[r][c][3] + load_n(a + 3 * units, n));
+    }
+    vsigmoid_n(3 * rb * vectors, first);
+    for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) {
+        int q = r * vectors + c;
+        long j = j0 + c * AEF_WIDTH, n = c == vectors - 1 ? lanes : AEF_WIDTH;
+        vf i = first[3 * q], f = first[3 * q + 1], candidate = 2.0f * first[3 * q + 2] - 1.0f;
+        vf cell = f * previous[q] + i * candidate;
+        second[2 * q] = sum[r][c][1] + load_n(start + (r0 + r) * start_stride + j + units, n) + po[c] * cell;
+        second[2 * q + 1] = 2.0f * cell;
+        if (s->gates) {
+            float *a = s->gates + (r0 + r) * 4 * units + j;
+            store_n(a, i, n);
+            store_n(a + 2 * units, f, n);
+            store_n(a + 3 * units, candidate, n);
         }
-        vsigmoid_n(3 * rb, first);
-        for (int r = 0; r < rb; r++) {
-            vf i = first[3 * r], f = first[3 * r + 1], candidate = 2.0f * first[3 * r + 2] - 1.0f;
-            vf cell = f * previous[r] + i * candidate;
-            second[2 * r] = sum[r][c][1] + load_n(start + (r0 + r) * start_stride + j + units, n) + po * cell;
-            second[2 * r + 1] = 2.0f * cell;
-            if (s->gates) {
-                float *a = s->gates + (r0 + r) * 4 * units + j;
-                store_n(a, i, n);
-                store_n(a + 2 * units, f, n);
-                store_n(a + 3 * units, candidate, n);
-            }
-            store_n(s->cells + (r0 + r) * units + j, cell, n);
-        }
-        vsigmoid_n(2 * rb, second);
-        for (int r = 0; r < rb; r++) {
-            vf o = second[2 * r];
-            if (s->gates) store_n(s->gates + (r0 + r) * 4 * units + j + units, o, n);
-            store_n(s->hidden + (r0 + r) * units + j, o * (2.0f * second[2 * r + 1] - 1.0f), n);
-        }
+        store_n(s->cells + (r0 + r) * units + j, cell, n);
+    }
+    vsigmoid_n(2 * rb * vectors, second);
+    for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) {
+        int q = r * vectors + c;
+        long j = j0 + c * AEF_WIDTH, n = c == vectors - 1 ? lanes : AEF_WIDTH;
+        vf o = second[2 * q];
+        if (s->gates) store_n(s->gates + (r0 + r) * 4 * units + j + units, o, n);
+        store_n(s->hidden + (r0 + r) * units + j, o * (2.0f * second[2 * q + 1] - 1.0f), n);
     }
 }
 
