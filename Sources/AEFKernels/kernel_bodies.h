@@ -913,8 +913,9 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
      * (tanh z = 2σ(2z) − 1), then o and 2·c_t (each exp is a chain of dependent operations; one
      * batch per stage overlaps them all). Entry q = r·vectors + c. */
     vf previous[2 * AEF_ROWS], first[6 * AEF_ROWS], second[4 * AEF_ROWS], pi[2], po[2], pf[2];
+    long column[2], width[2]; /* vector c: its first unit and how many lanes it holds */
     for (int c = 0; c < vectors; c++) {
-        long j = j0 + c * AEF_WIDTH, n = c == vectors - 1 ? lanes : AEF_WIDTH;
+        long j = column[c] = j0 + c * AEF_WIDTH, n = width[c] = c == vectors - 1 ? lanes : AEF_WIDTH;
         const float *peephole = s->peephole;
         pi[c] = peephole ? load_n(peephole + j, n) : splat(0);
         po[c] = peephole ? load_n(peephole + units + j, n) : splat(0);
@@ -922,7 +923,7 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
     }
     for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) {
         int q = r * vectors + c;
-        long j = j0 + c * AEF_WIDTH, n = c == vectors - 1 ? lanes : AEF_WIDTH;
+        long j = column[c], n = width[c];
         const float *a = start + (r0 + r) * start_stride + j;
         previous[q] = load_n(s->c_prev + (r0 + r) * units + j, n);
         first[3 * q] = sum[r][c][0] + load_n(a, n) + pi[c] * previous[q];
@@ -932,7 +933,7 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
     vsigmoid_n(3 * rb * vectors, first);
     for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) {
         int q = r * vectors + c;
-        long j = j0 + c * AEF_WIDTH, n = c == vectors - 1 ? lanes : AEF_WIDTH;
+        long j = column[c], n = width[c];
         vf i = first[3 * q], f = first[3 * q + 1], candidate = 2.0f * first[3 * q + 2] - 1.0f;
         vf cell = f * previous[q] + i * candidate;
         second[2 * q] = sum[r][c][1] + load_n(start + (r0 + r) * start_stride + j + units, n) + po[c] * cell;
@@ -948,7 +949,7 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
     vsigmoid_n(2 * rb * vectors, second);
     for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) {
         int q = r * vectors + c;
-        long j = j0 + c * AEF_WIDTH, n = c == vectors - 1 ? lanes : AEF_WIDTH;
+        long j = column[c], n = width[c];
         vf o = second[2 * q];
         if (s->gates) store_n(s->gates + (r0 + r) * 4 * units + j + units, o, n);
         store_n(s->hidden + (r0 + r) * units + j, o * (2.0f * second[2 * q + 1] - 1.0f), n);
