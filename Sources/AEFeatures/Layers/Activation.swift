@@ -66,6 +66,8 @@ final class Activation: Layer {
 
     var inputSize: Int { size }
     var outputSize: Int { size }
+    var backwardReadsOutput: Bool { true }
+    var worksInPlace: Bool { true }
 
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource) {

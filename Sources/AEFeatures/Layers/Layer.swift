@@ -29,6 +29,13 @@ protocol Layer: AnyObject {
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                  scratch: UnsafeMutablePointer<Float>, phase: Phase, rng: inout RandomSource)
 
+    /// Whether `backward` reads the output `y` (the activations, whose derivatives are written in
+    /// terms of it). Other layers' outputs may be overwritten before their backward runs.
+    var backwardReadsOutput: Bool { get }
+    /// Whether `forward` may write y over x, and `backward` dx over dy (same size, elementwise,
+    /// and backward reads no x): a training workspace then gives the two one buffer.
+    var worksInPlace: Bool { get }
+
     /// Adds dLoss/dparameters into the gradient region and writes dLoss/dx into `dx` (when
     /// non-nil; the first layer of a network needs no input gradient).
     func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
@@ -43,6 +50,8 @@ extension Layer {
     var stateCount: Int { 0 }
     func scratchCount(batch: Int) -> Int { 0 }
     var readsScratchOf: Layer? { nil }
+    var backwardReadsOutput: Bool { false }
+    var worksInPlace: Bool { false }
     var gemmFlopsPerSample: Int { 0 }
     func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
               state: UnsafeMutablePointer<Float>) {}

@@ -1,8 +1,8 @@
 import XCTest
 @testable import AEFeatures
 
-/// The fit loop: refusing calls during a fit, determinism, early stopping, validation splits,
-/// cancellation, divergence and partial fits.
+/// The fit loop: refusing calls during a fit, determinism, the workspace's shared buffers, early
+/// stopping, validation splits, cancellation, divergence and partial fits.
 final class TrainingTests: XCTestCase {
     func testCallsDuringFitAreRefusedNotRaced() throws {
         let model = try Autoencoder(json: #"{"input_shape":[24],"hidden_units":[8],"code_size":2,"training":{"epochs":2}}"#)
@@ -32,6 +32,55 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(a.network.parameters.snapshot(), b.network.parameters.snapshot())
         try b.fit(x, seed: 10)
         XCTAssertNotEqual(a.network.parameters.snapshot(), b.network.parameters.snapshot())
+    }
+
+    /// A fit's workspace shares buffers (an activation writes over its input, the gradients take
+    /// turns in two buffers); its parameter gradients must be the bits of a pass that gives every
+    /// output and gradient a buffer of its own. The networks have what the sharing must respect:
+    /// an activation after an activation (whose backward reads the first one's output), one after
+    /// BatchNorm, dropout, pooling and upsampling, a sigmoid output left out by BCE.
+    func testSharedTrainingBuffersGiveTheGradientsOfSeparateOnes() throws {
+        let conv = try Autoencoder(json: #"{"variant":"conv2d","input_shape":[8,8,1],"activation":"elu","scaling":"none","output_activation":"sigmoid","conv_blocks":[{"filters":4,"kernel":3,"pool":2},{"filters":2,"kernel":3,"pool":2}],"loss":"mse"}"#).network
+        let chain = Network(layers: [Dense(inputSize: 6, outputSize: 5, initialization: .he), Activation(size: 5, function: .tanh),
+                                     Activation(size: 5, function: .elu), Dropout(size: 5, rate: 0.3), BatchNorm(channels: 5),
+                                     Activation(size: 5, function: .relu), Dense(inputSize: 5, outputSize: 6, initialization: .glorot),
+                                     Activation(size: 6, function: .sigmoid)], codeLayerIndex: 5)
+        chain.initialize(seed: 3)
+        for (network, loss) in [(conv, LossFunction.mse), (chain, .mse), (chain, .bce)] {
+            let batch = 7
+            var data = TestData(seed: 8)
+            let input = data.unit(batch * network.inputSize).map(Float.init)
+
+            let workspace = Workspace(network: network, capacity: batch, training: true)
+            XCTAssertLessThan(Set(workspace.activations.map(ObjectIdentifier.init)).count, workspace.activations.count)
+            XCTAssertEqual(Set(workspace.gradients.map(ObjectIdentifier.init)).count, 2)
+            workspace.activations[0].base.update(from: input, count: input.count)
+            network.parameters.gradients.zero()
+            var rng = RandomSource(seed: 5)
+            let sharedLoss = Objective(loss: loss, terms: []).evaluate(network, workspace, target: workspace.activations[0].base,
+                                                                       batch: batch, rng: &rng)
+            let shared = network.parameters.gradientArray
+
+            let top = loss.layersBeforeLoss(network), layers = network.layers
+            let sizes = [network.inputSize] + layers.map(\.outputSize)
+            let outputs = sizes.map { FloatBuffer(count: batch * $0) }, gradients = sizes.map { FloatBuffer(count: batch * $0) }
+            let scratch = layers.map { FloatBuffer(count: $0.scratchCount(batch: batch)) }
+            outputs[0].base.update(from: input, count: input.count)
+            network.parameters.gradients.zero()
+            rng = RandomSource(seed: 5)
+            for i in 0..<top {
+                layers[i].forward(outputs[i].base, outputs[i + 1].base, batch: batch, scratch: scratch[i].base, phase: .training, rng: &rng)
+            }
+            let separateLoss = loss.lossAndGradient(output: outputs[top].base, target: outputs[0].base, count: batch * sizes[top],
+                                                    gradient: gradients[top].base)
+            for i in (0..<top).reversed() {
+                layers[i].backward(outputs[i].base, outputs[i + 1].base, gradients[i + 1].base, i == 0 ? nil : gradients[i].base,
+                                   batch: batch, scratch: scratch[i].base)
+            }
+            XCTAssertEqual(sharedLoss, separateLoss)
+            XCTAssertEqual(shared, network.parameters.gradientArray, "\(loss) through \(layers.map { type(of: $0) })")
+            XCTAssertTrue(shared.contains { $0 != 0 })
+        }
     }
 
     // MARK: Trainer controls
