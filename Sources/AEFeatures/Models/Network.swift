@@ -224,7 +224,7 @@ final class Workspace {
     }
 
     /// A fit's activations and gradients, in shared buffers where the backward pass allows (a fit
-    /// holds one batch's activations and gradients; W2's at batch 256 took 112 MB, 57 MB now):
+    /// holds one batch's activations and gradients; W2's at batch 256 took 112 MB, 53 MB now):
     /// - a layer that works in place (an activation) writes its output over its input, unless it
     ///   is the first layer (its input is the batch, often the loss's target) or the layer before
     ///   it reads its own output in backward;
