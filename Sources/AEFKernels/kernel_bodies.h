@@ -908,7 +908,7 @@ INLINE void lstm_forward_block(const int rb, const int vectors, long r0, long j0
         for (int r = 0; r < rb; r++) for (int c = 0; c < vectors; c++) for (int g = 0; g < 4; g++) sum[r][c][g] = splat(0);
         if (s->packed_input) lstm_add_products(rb, vectors, sum, r0, j0, s->features, s->x, s->x_stride, s->packed_input, 0);
     }
-    lstm_add_products(rb, vectors, sum, r0, j0, units, s->h_prev, units, s->packed_recurrent, s->descending);
+    if (s->h_prev) lstm_add_products(rb, vectors, sum, r0, j0, units, s->h_prev, units, s->packed_recurrent, s->descending);
     /* Both stages' transcendentals for all rb rows and vectors at once: i, f and 2·candidate
      * (tanh z = 2σ(2z) − 1), then o and 2·c_t (each exp is a chain of dependent operations; one
      * batch per stage overlaps them all). Entry q = r·vectors + c. */

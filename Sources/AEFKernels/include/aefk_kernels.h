@@ -88,7 +88,7 @@ typedef struct {
     const float *x;               /* read only with packed_input */
     long x_stride, features;
     const float *packed_input;    /* W packed by aefk_lstm_pack, or NULL */
-    const float *h_prev;          /* [rows, H] */
+    const float *h_prev;          /* [rows, H], or NULL: no h·Rᵀ terms (the start holds them) */
     const float *packed_recurrent; /* R packed by aefk_lstm_pack */
     const float *peephole;        /* [3H] (i, o, f) or NULL */
     const float *c_prev;          /* [rows, H] */

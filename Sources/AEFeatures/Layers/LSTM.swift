@@ -117,7 +117,7 @@ final class LSTM: RecurrentLayer, PackedInference {
 
     private func inferenceScratchCount(batch: Int) -> Int {
         aefk_lstm_packed_count(units, units) + aefk_lstm_packed_count(units, features) + 4 * batch * units
-            + (repeatsInput ? batch * 4 * units : (LSTM.fewRows - 1) * steps * 4 * units)
+            + (repeatsInput ? batch * 4 * units : 4 * units + (LSTM.fewRows - 1) * steps * 4 * units)
     }
 
     /// A chunk of fewer samples than this (the widest kernel build's row block, AVX-512's 4) has
@@ -125,11 +125,18 @@ final class LSTM: RecurrentLayer, PackedInference {
     /// each read W whole per sample (W3 at batch 1: 28 KB of W beside R's 64 KB at every step).
     static let fewRows = 4
 
-    /// R and (unless the input is repeated) W packed for the step kernel: the start of the
-    /// inference scratch.
+    /// R and (unless the input is repeated) W packed for the step kernel, then h0·Rᵀ + b: the
+    /// start of the inference scratch. The first step's h·Rᵀ is the same for every sample and
+    /// call, so it is summed here once per weights rather than at every call (a step of W3's
+    /// batch-of-one call is mostly reading R).
     func packWeights(into scratch: UnsafeMutablePointer<Float>) {
         aefk_lstm_pack(r, units, units, scratch)
-        if !repeatsInput { aefk_lstm_pack(w, units, features, scratch + aefk_lstm_packed_count(units, units)) }
+        guard !repeatsInput else { return }  // its first step adds h0·Rᵀ to each sample's own x·Wᵀ + b
+        let packedInput = scratch + aefk_lstm_packed_count(units, units)
+        aefk_lstm_pack(w, units, features, packedInput)
+        let initial = packedInput + aefk_lstm_packed_count(units, features)
+        initial.update(from: b, count: 4 * units)
+        BLAS.gemm(transB: true, m: 1, n: 4 * units, k: units, h0, r, beta: 1, initial)
     }
 
     /// Inference keeps two states per sample rather than every step's gates, cells and hidden
@@ -142,7 +149,8 @@ final class LSTM: RecurrentLayer, PackedInference {
                      scratch: UnsafeMutablePointer<Float>) {
         let h = units, g4 = 4 * units
         let packedRecurrent = scratch, packedInput = packedRecurrent + aefk_lstm_packed_count(h, h)
-        let allStates = packedInput + aefk_lstm_packed_count(h, features)  // [2 slots][h, c][batch, H]
+        let initial = packedInput + aefk_lstm_packed_count(h, features)  // h0·Rᵀ + b (packWeights)
+        let allStates = initial + (repeatsInput ? 0 : g4)  // [2 slots][h, c][batch, H]
         let projected = allStates + 4 * batch * h  // a repeated input's x·Wᵀ + b [batch, 4H], computed once
         let ahead = projected  // or a short chunk's x·Wᵀ, [sample, step, 4H]
         if repeatsInput {
@@ -153,48 +161,69 @@ final class LSTM: RecurrentLayer, PackedInference {
         Recurrence.forEachChunk(batch: batch, units: units, gates: 4) { first, rows in
             let computedAhead = !repeatsInput && rows < LSTM.fewRows
             func slot(_ i: Int) -> UnsafeMutablePointer<Float> { allStates + i % 2 * 2 * batch * h + first * h }  // cells at + batch·H
-            Bias.broadcast(h0, into: slot(0), rows: rows, columns: h)
+            if repeatsInput { Bias.broadcast(h0, into: slot(0), rows: rows, columns: h) }  // else in `initial`
             Bias.broadcast(c0, into: slot(0) + batch * h, rows: rows, columns: h)
             // Computed ahead, the x·Wᵀ of steps come in blocks of steps, produced by another
             // thread while this one runs the steps (a pipeline: W3's batch of one spent about a
             // sixth of its call on them); each step prefetches the next step's sums, which
-            // otherwise arrive from the other core's cache one miss at a time. The blocks are
-            // steps 0, 1, 2..<fewRows, then fewRows at a time: this thread produces step 0 itself
-            // before the other arrives, and short blocks first get the other ahead soonest.
-            func blockStart(_ k: Int) -> Int { k < 3 ? k : (k - 2) * LSTM.fewRows }
-            func block(ofStep t: Int) -> Int { t < 2 ? t : t < LSTM.fewRows ? 2 : 2 + t / LSTM.fewRows }
-            Parallel.pipeline(blocks: computedAhead ? block(ofStep: steps - 1) + 1 : 0, produce: { k in
-                let start = blockStart(k), count = Swift.min(steps, blockStart(k + 1)) - start
-                for n in 0..<rows {  // sample n's steps start..<start+count: rows of x one step's features apart
-                    var block = aefk_lstm_step(rows: count, units: h, x: x + (first + n) * xStride + start * features, x_stride: features,
-                                               features: features, packed_input: packedInput, h_prev: nil, packed_recurrent: nil,
-                                               peephole: nil, c_prev: nil, gates: nil, cells: nil, hidden: nil,
-                                               input_products: ahead + (n * steps + start) * g4, input_products_stride: g4,
-                                               bias: nil, bias_stride: 0, descending: 0)
-                    kernels.lstm_input_products(&block)
-                }
-            }) { ready in
+            // otherwise arrive from the other core's cache one miss at a time.
+            var inputs = InputsAhead(x: x + first * xStride, xStride: xStride, features: features, packedInput: packedInput,
+                                     products: ahead, rows: rows, steps: steps, units: h, kernels: kernels)
+            Parallel.pipeline(blocks: computedAhead ? InputsAhead.block(ofStep: steps - 1) + 1 : 0,
+                              produce: InputsAhead.produce, work: &inputs) { ready in
                 for t in 0..<steps {
                     if computedAhead {
-                        let k = block(ofStep: t)
-                        if blockStart(k) == t { ready(k) }
+                        let k = InputsAhead.block(ofStep: t)
+                        if InputsAhead.blockStart(k) == t { ready(k) }
                         for n in 0..<rows where t + 1 < steps { aefk_prefetch(ahead + (n * steps + t + 1) * g4, g4 * 4) }
                     }
                     let previous = slot(t), next = slot(t + 1)
                     let last = t == steps - 1 && !returnSequences
                     var step = aefk_lstm_step(rows: rows, units: h, x: x + first * xStride + (repeatsInput ? 0 : t * features),
                                               x_stride: xStride, features: features, packed_input: repeatsInput ? nil : packedInput,
-                                              h_prev: previous, packed_recurrent: packedRecurrent, peephole: p,
+                                              h_prev: t == 0 && !repeatsInput ? nil : previous,
+                                              packed_recurrent: packedRecurrent, peephole: p,
                                               c_prev: previous + batch * h, gates: nil, cells: next + batch * h,
                                               hidden: last ? y + first * h : next, input_products: computedAhead ? ahead + t * g4 : nil,
                                               input_products_stride: steps * g4,
-                                              bias: repeatsInput ? projected + first * g4 : b, bias_stride: repeatsInput ? g4 : 0,
+                                              bias: repeatsInput ? projected + first * g4 : t == 0 ? initial : b,
+                                              bias_stride: repeatsInput ? g4 : 0,
                                               descending: Int32(t % 2))
                     kernels.lstm_step_forward(&step)
                     if returnSequences {
                         for n in 0..<rows { (y + ((first + n) * steps + t) * h).update(from: next + n * h, count: h) }
                     }
                 }
+            }
+        }
+    }
+
+    /// A short chunk's x·Wᵀ for all its steps, [sample, step, 4H] from `products`, in blocks of
+    /// steps that inferPacked's pipeline hands to another thread: plain values, so the two threads
+    /// share no reference count. The blocks are steps 0, 1, 2..<fewRows, then fewRows at a time:
+    /// the calling thread produces step 0 itself before the other arrives, and short blocks first
+    /// get the other ahead soonest.
+    private struct InputsAhead {
+        let x: UnsafePointer<Float>  // the chunk's first sample
+        let xStride, features: Int
+        let packedInput: UnsafeMutablePointer<Float>
+        let products: UnsafeMutablePointer<Float>
+        let rows, steps, units: Int
+        let kernels: aefk_table
+
+        static func blockStart(_ k: Int) -> Int { k < 3 ? k : (k - 2) * LSTM.fewRows }
+        static func block(ofStep t: Int) -> Int { t < 2 ? t : t < LSTM.fewRows ? 2 : 2 + t / LSTM.fewRows }
+
+        static let produce: aefk_task = { work, k in
+            let inputs = work!.assumingMemoryBound(to: InputsAhead.self).pointee, g4 = 4 * inputs.units
+            let start = blockStart(k), count = Swift.min(inputs.steps, blockStart(k + 1)) - start
+            for n in 0..<inputs.rows {  // sample n's steps start..<start+count: rows of x one step's features apart
+                var block = aefk_lstm_step(rows: count, units: inputs.units, x: inputs.x + n * inputs.xStride + start * inputs.features,
+                                           x_stride: inputs.features, features: inputs.features, packed_input: inputs.packedInput,
+                                           h_prev: nil, packed_recurrent: nil, peephole: nil, c_prev: nil, gates: nil, cells: nil,
+                                           hidden: nil, input_products: inputs.products + (n * inputs.steps + start) * g4,
+                                           input_products_stride: g4, bias: nil, bias_stride: 0, descending: 0)
+                inputs.kernels.lstm_input_products(&block)
             }
         }
     }

@@ -35,23 +35,25 @@ enum Parallel {
         }
     }
 
-    /// Runs `consume(ready)` while another thread runs `produce(k)` for k in 0..<blocks, in
+    /// Runs `consume(ready)` while another thread runs `produce(work, k)` for k in 0..<blocks, in
     /// order, each once (aefk_pipeline_run). consume calls `ready(k)` for k = 0, 1, … in turn
     /// before it reads block k; that returns once block k is produced, producing blocks itself
     /// rather than waiting for a thread that is not there (on one thread, or with more than
-    /// AEFK_PIPELINE_BLOCKS blocks, each block as asked).
-    static func pipeline(blocks: Int, produce: (Int) -> Void, consume: (_ ready: (Int) -> Void) -> Void) {
-        withoutActuallyEscaping(produce) { produce in
-            withoutActuallyEscaping(consume) { consume in
-                guard threadCount > 1, blocks > 1 else { return consume(produce) }
-                var stages = Pipeline(produce: produce, consume: consume)
-                withUnsafeMutablePointer(to: &stages) {
-                    aefk_pipeline_run(blocks, { context, k in
-                        context!.assumingMemoryBound(to: Pipeline.self).pointee.produce(k)
-                    }, { context, pipeline in
-                        context!.assumingMemoryBound(to: Pipeline.self).pointee.consume { aefk_pipeline_ready(pipeline, $0) }
-                    }, $0)
-                }
+    /// AEFK_PIPELINE_BLOCKS blocks, each block as asked). `produce` is a C function of plain
+    /// values rather than a closure: calling a closure retains and releases its context, and
+    /// with both threads producing, that count went from core to core at every block.
+    static func pipeline(blocks: Int, produce: aefk_task, work: UnsafeMutableRawPointer,
+                         consume: (_ ready: (Int) -> Void) -> Void) {
+        withoutActuallyEscaping(consume) { consume in
+            guard threadCount > 1, blocks > 1 else { return consume { produce(work, $0) } }
+            var stages = Pipeline(produce: produce, work: work, consume: consume)
+            withUnsafeMutablePointer(to: &stages) {
+                aefk_pipeline_run(blocks, { context, k in
+                    let stages = context!.assumingMemoryBound(to: Pipeline.self)
+                    stages.pointee.produce(stages.pointee.work, k)
+                }, { context, pipeline in
+                    context!.assumingMemoryBound(to: Pipeline.self).pointee.consume { aefk_pipeline_ready(pipeline, $0) }
+                }, $0)
             }
         }
     }
@@ -59,7 +61,8 @@ enum Parallel {
     /// What aefk_parallel (Sources/AEFKernels/pool.c, the engine's thread pool) calls per part.
     private struct Region { let part: (Int) -> Void }
     private struct Pipeline {
-        let produce: (Int) -> Void
+        let produce: aefk_task
+        let work: UnsafeMutableRawPointer
         let consume: ((Int) -> Void) -> Void
     }
 }

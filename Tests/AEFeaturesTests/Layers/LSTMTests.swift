@@ -103,7 +103,8 @@ final class LSTMTests: XCTestCase {
     /// The forward step kernel over 1-9 rows, every build, 37 and 64 units, both orders of the
     /// h·Rᵀ sums, with and without peepholes: starting from a bias (one for all rows, or one per
     /// row) with no gates kept gives the bits that starting from gates holding it gives; each row
-    /// gets the bits it gets alone; and the states match a Double step within 1e-5.
+    /// gets the bits it gets alone; and the states match a Double step within 1e-5, also with no
+    /// h_prev and the h·Rᵀ terms in the start instead (inference's first step).
     func testStepKernelStartsFromABiasAsFromGates() {
         for kernels in Kernels.supported { for units in [37, 64] { for rows in 1...9 { for descending in [0, 1] { for peephole in [false, true] {
             let g4 = 4 * units
@@ -119,14 +120,15 @@ final class LSTMTests: XCTestCase {
             let packedR = FloatBuffer(count: aefk_lstm_packed_count(units, units)), peepholes = buffer(p), natural = buffer(r)
             withExtendedLifetime(natural) { aefk_lstm_pack(natural.base, units, units, packedR.base) }
             // (h, c) of rows first..<first+count, from `start` (stride 0 or 4H) or from gates holding it.
-            func step(_ first: Int, _ count: Int, start: [Float], stride: Int, fromGates: Bool) -> (h: [Float], c: [Float]) {
+            func step(_ first: Int, _ count: Int, start: [Float], stride: Int, fromGates: Bool,
+                      withoutHidden: Bool = false) -> (h: [Float], c: [Float]) {
                 let startRows = buffer(stride == 0 ? start : Array(start[(first * g4)..<((first + count) * g4)]))
                 let gates = buffer((0..<(count * g4)).map { startRows.base[stride == 0 ? $0 % g4 : $0] })
                 let hp = buffer(Array(hPrevious[(first * units)..<((first + count) * units)]))
                 let cp = buffer(Array(cPrevious[(first * units)..<((first + count) * units)]))
                 let h = FloatBuffer(count: count * units), c = FloatBuffer(count: count * units)
                 var s = aefk_lstm_step(rows: count, units: units, x: nil, x_stride: 0, features: 0, packed_input: nil,
-                                       h_prev: hp.base, packed_recurrent: packedR.base, peephole: peephole ? peepholes.base : nil,
+                                       h_prev: withoutHidden ? nil : hp.base, packed_recurrent: packedR.base, peephole: peephole ? peepholes.base : nil,
                                        c_prev: cp.base, gates: fromGates ? gates.base : nil, cells: c.base, hidden: h.base,
                                        input_products: nil, input_products_stride: 0,
                                        bias: fromGates ? nil : startRows.base, bias_stride: stride, descending: Int32(descending))
@@ -139,6 +141,12 @@ final class LSTMTests: XCTestCase {
                 let fromGates = step(0, rows, start: start, stride: stride, fromGates: true)
                 XCTAssertEqual(fromBias.h, fromGates.h, "\(name), bias stride \(stride): h")
                 XCTAssertEqual(fromBias.c, fromGates.c, "\(name), bias stride \(stride): c")
+                let withH = (0..<(rows * g4)).map { i in  // each row's start + h_prev·Rᵀ
+                    let (q, gate) = (i / g4, i % g4)
+                    return Float((0..<units).reduce(Double(start[stride == 0 ? gate : i])) {
+                        $0 + Double(hPrevious[q * units + $1]) * Double(r[gate * units + $1]) })
+                }
+                let withoutHidden = step(0, rows, start: withH, stride: g4, fromGates: false, withoutHidden: true)
                 for q in 0..<rows {
                     let alone = step(q, 1, start: start, stride: stride, fromGates: false)
                     XCTAssertEqual(Array(fromBias.h[(q * units)..<((q + 1) * units)]), alone.h, "\(name): row \(q) alone")
@@ -154,6 +162,8 @@ final class LSTMTests: XCTestCase {
                         let hidden = sigmoid(z(1) + peep(1) * cell) * tanh(cell)
                         XCTAssertEqual(Double(fromBias.c[q * units + j]), cell, accuracy: 1e-5, "\(name): c[\(q), \(j)]")
                         XCTAssertEqual(Double(fromBias.h[q * units + j]), hidden, accuracy: 1e-5, "\(name): h[\(q), \(j)]")
+                        XCTAssertEqual(Double(withoutHidden.c[q * units + j]), cell, accuracy: 1e-5, "\(name), no h_prev: c[\(q), \(j)]")
+                        XCTAssertEqual(Double(withoutHidden.h[q * units + j]), hidden, accuracy: 1e-5, "\(name), no h_prev: h[\(q), \(j)]")
                     }
                 }
             }

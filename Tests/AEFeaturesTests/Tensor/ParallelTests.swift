@@ -46,10 +46,12 @@ final class ParallelTests: XCTestCase {
         produced.update(repeating: 0, count: max(blocks, 1))
         var unready = 0
         let lock = NSLock()
-        Parallel.pipeline(blocks: blocks, produce: { k in
-            if (k + round) % 5 == 0 { usleep(20) }
-            lock.lock(); produced[k] += 1; lock.unlock()
-        }) { ready in
+        var work = PipelineWork(produced: produced, round: round, lock: lock)
+        Parallel.pipeline(blocks: blocks, produce: { work, k in
+            let work = work!.assumingMemoryBound(to: PipelineWork.self).pointee
+            if (k + work.round) % 5 == 0 { usleep(20) }
+            work.lock.lock(); work.produced[k] += 1; work.lock.unlock()
+        }, work: &work) { ready in
             for k in 0..<blocks {
                 ready(k)
                 lock.lock(); if produced[k] != 1 { unready += 1 }; lock.unlock()
@@ -58,6 +60,12 @@ final class ParallelTests: XCTestCase {
         }
         XCTAssertEqual(unready, 0, "\(label), \(blocks) blocks: a block read before it was produced")
         XCTAssertEqual((0..<blocks).filter { produced[$0] != 1 }, [], "\(label), \(blocks) blocks")
+    }
+
+    private struct PipelineWork {
+        let produced: UnsafeMutablePointer<Int32>
+        let round: Int
+        let lock: NSLock
     }
 }
 
