@@ -117,6 +117,8 @@ def test_read_only_and_memory_mapped_inputs_read_the_same_values(data, tmp_path)
     np.testing.assert_array_equal(model.transform(frozen), codes)
     np.testing.assert_array_equal(model.transform(mapped), codes)
     np.testing.assert_array_equal(model.score(frozen), model.score(x))
+    with pytest.raises(ValueError, match="x is empty"):  # no rows: no buffer to take an address from
+        model.transform(x[:0])
 
 
 def test_stopping_from_the_progress_callback(data):
