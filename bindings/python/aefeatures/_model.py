@@ -15,7 +15,7 @@ _address, _buffer = ctypes.addressof, ctypes.c_char.from_buffer
 def _pointer(array):
     """The address of a C-contiguous array's first value, as the library reads or writes it. A
     writable array's comes through the buffer protocol (0.2 us; numpy's array.ctypes.data takes
-    1 us and a typed pointer 5 us, as much as a small encoder's whole batch-of-one call)."""
+    1 us and array.ctypes.data_as 2 us, a third of a small encoder's batch-of-one call)."""
     try:
         return _address(_buffer(array))
     except (TypeError, ValueError):  # read-only or empty
