@@ -1,16 +1,17 @@
-/* Batch-1 latency of an encoder through the C API: a model file's aef_model_transform on one row
- * at a time, as an embedding host calls it (no Python in between). Prints one JSON line: the
- * median (p50) and 99th-percentile (p99) latency in microseconds over `calls` timed calls, after
- * 200 untimed ones; their 1st percentile (p1_us: the calls the machine disturbed least, the
+/* Batch-1 latency through the C API: a model file's aef_model_transform (or, with `score`,
+ * aef_model_score) on one row at a time, as an embedding host calls it (no Python in between).
+ * Prints one JSON line: the median (p50) and 99th-percentile (p99) latency in microseconds over
+ * `calls` timed calls, after 200 untimed ones; their 1st percentile (p1_us: the calls the machine disturbed least, the
  * figure to compare two builds by on a noisy machine); and the median over 500 calls each made
  * 1 ms after the last (p50_idle_us: an event-at-a-time host, whose threads have gone to sleep
  * between calls). The row is uniform in [0, 1).
  *
- *     make bench-latency; build/latency MODEL.aef [calls]
+ *     make bench-latency; build/latency MODEL.aef [calls] [transform|score]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "aefeatures.h"
@@ -27,11 +28,15 @@ static int ascending(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: %s MODEL.aef [calls]\n", argv[0]);
+    const char *kind = argc >= 4 ? argv[3] : "transform";
+    if (argc < 2 || argc > 4 || (strcmp(kind, "transform") != 0 && strcmp(kind, "score") != 0)) {
+        fprintf(stderr, "usage: %s MODEL.aef [calls] [transform|score]\n", argv[0]);
         return 2;
     }
-    int calls = argc == 3 ? atoi(argv[2]) : 20000;
+    int scoring = strcmp(kind, "score") == 0;
+    aef_status (*infer)(const aef_model *, const float *, size_t, size_t, float *, size_t) =
+        scoring ? aef_model_score : aef_model_transform;
+    int calls = argc >= 3 ? atoi(argv[2]) : 20000;
     if (calls < 500) {
         fprintf(stderr, "calls must be at least 500\n");
         return 2;
@@ -44,15 +49,16 @@ int main(int argc, char **argv) {
         aef_model_free(model);
         return 1;
     }
-    float *row = malloc(inputs * sizeof *row), *code = malloc(codes * sizeof *code);
+    size_t outputs = scoring ? 1 : codes;
+    float *row = malloc(inputs * sizeof *row), *code = malloc(outputs * sizeof *code);
     double *times = malloc((size_t)calls * sizeof *times);
     if (!row || !code || !times) return 1;
     srand(1);
     for (size_t i = 0; i < inputs; i++) row[i] = (float)rand() / ((float)RAND_MAX + 1.0f);
     for (int i = -200; i < calls; i++) {
         double start = microseconds();
-        if (aef_model_transform(model, row, 1, inputs, code, codes) != AEF_OK) {
-            fprintf(stderr, "transform: %s\n", aef_last_error());
+        if (infer(model, row, 1, inputs, code, outputs) != AEF_OK) {
+            fprintf(stderr, "%s: %s\n", kind, aef_last_error());
             return 1;
         }
         if (i >= 0) times[i] = microseconds() - start;
@@ -64,12 +70,12 @@ int main(int argc, char **argv) {
     for (int i = 0; i < IDLE_CALLS; i++) {
         nanosleep(&gap, NULL);
         double start = microseconds();
-        if (aef_model_transform(model, row, 1, inputs, code, codes) != AEF_OK) return 1;
+        if (infer(model, row, 1, inputs, code, outputs) != AEF_OK) return 1;
         times[i] = microseconds() - start;
     }
     qsort(times, IDLE_CALLS, sizeof *times, ascending);
-    printf("{\"model\": \"%s\", \"calls\": %d, \"p1_us\": %.2f, \"p50_us\": %.2f, \"p99_us\": %.2f, \"p50_idle_us\": %.2f}\n",
-           argv[1], calls, p1, p50, p99, times[IDLE_CALLS / 2]);
+    printf("{\"model\": \"%s\", \"call\": \"%s\", \"calls\": %d, \"p1_us\": %.2f, \"p50_us\": %.2f, \"p99_us\": %.2f, \"p50_idle_us\": %.2f}\n",
+           argv[1], kind, calls, p1, p50, p99, times[IDLE_CALLS / 2]);
     free(row);
     free(code);
     free(times);

@@ -34,11 +34,12 @@ struct CodeDistances: Codable, Equatable {
         case size, mean = "code_mean", whitening, bank, termWeights = "term_weights"
     }
 
+    /// |b|² of each stored code and the largest of them: derived from `bank` when it is made or
+    /// read, not stored in the file, and kept because every scoring call reads all of them.
+    let bankNorms: [Float]
+    let largestBankNorm: Float
+
     var bankRows: Int { bank.count / size }
-    /// |b|² of each stored code.
-    var bankNorms: [Float] {
-        (0..<bankRows).map { j in (0..<size).reduce(Float(0)) { $0 + bank[j * size + $1] * bank[j * size + $1] } }
-    }
     /// Neighbours averaged: 5, fewer when few codes are stored (none from a single one).
     var neighbours: Int { Swift.min(Self.neighbourCount, bankRows - 1) }
 
@@ -54,6 +55,7 @@ struct CodeDistances: Codable, Equatable {
             var rng = RandomSource(seed: seed, stream: .scoring)
             bank = rng.permutation(rows)[..<kept].sorted().flatMap { codes[($0 * size)..<(($0 + 1) * size)] }
         }
+        (bankNorms, largestBankNorm) = Self.squaredNorms(bank, size: size)
         termWeights = [1, 1, 1]
         var terms = [Float](repeating: 0, count: 3 * rows)
         codes.withUnsafeBufferPointer { self.rawTerms($0.baseAddress!, rows: rows, scores: UnsafePointer(scores.baseAddress!), into: &terms) }
@@ -63,6 +65,24 @@ struct CodeDistances: Codable, Equatable {
             return average > 0 && (1 / average).isFinite ? Float(1 / (3 * average)) : 1 / 3
         }
         for r in 0..<rows { scores[r] = combine(terms, row: r) }
+    }
+
+    init(from decoder: Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        size = try values.decode(Int.self, forKey: .size)
+        mean = try values.decode([Float].self, forKey: .mean)
+        whitening = try values.decode([Float].self, forKey: .whitening)
+        bank = try values.decode([Float].self, forKey: .bank)
+        termWeights = try values.decode([Float].self, forKey: .termWeights)
+        (bankNorms, largestBankNorm) = Self.squaredNorms(bank, size: size)  // isValid(codeSize:) judges the values read
+    }
+
+    /// |b|² of each `size`-long row of `bank` and the largest (none for a size below 1, which
+    /// isValid refuses).
+    private static func squaredNorms(_ bank: [Float], size: Int) -> ([Float], Float) {
+        guard size > 0 else { return ([], 0) }
+        let norms = (0..<(bank.count / size)).map { j in (0..<size).reduce(Float(0)) { $0 + bank[j * size + $1] * bank[j * size + $1] } }
+        return (norms, norms.max() ?? 0)
     }
 
     /// Replaces each of `rows` reconstruction scores by the combined score, given the rows' codes.
@@ -85,10 +105,12 @@ struct CodeDistances: Codable, Equatable {
 
     /// (reconstruction score, mahalanobis, neighbours) of each row, interleaved.
     private func rawTerms(_ codes: UnsafePointer<Float>, rows: Int, scores: UnsafePointer<Float>, into terms: inout [Float]) {
-        let block = 128, stored = bankRows, k = neighbours
+        // Blocks of up to 128 rows, sized to the rows there are: a row scored alone must not
+        // allocate and zero 128 rows' distances (1.5 MB for 3,000 stored codes).
+        let block = Swift.min(128, rows), stored = bankRows, k = neighbours
         var centred = [Float](repeating: 0, count: block * size), white = centred
         var distances = [Float](repeating: 0, count: block * stored)
-        let bankNorms = self.bankNorms, largestBankNorm = bankNorms.max() ?? 0
+        let bankNorms = self.bankNorms
         var nearest = [Float](repeating: 0, count: k + 1)
         var start = 0
         while start < rows {
@@ -108,21 +130,24 @@ struct CodeDistances: Codable, Equatable {
                 // those exact distances count. The term then rounds like the codes do, whatever
                 // the batch, even for codes far from 0 relative to their spacing.
                 let norm = (0..<size).reduce(Float(0)) { $0 + chunk[r * size + $1] * chunk[r * size + $1] }
-                let estimates = r * stored
-                for p in 0...k { nearest[p] = .infinity }
-                for j in 0..<stored {
-                    distances[estimates + j] += norm + bankNorms[j]
-                    Self.insert(distances[estimates + j], into: &nearest)
-                }
-                let slack = Float(size + 4) * Float.ulpOfOne * (norm + largestBankNorm)
-                let cutoff = nearest[k] + 2 * slack
-                for p in 0...k { nearest[p] = .infinity }
-                for j in 0..<stored where distances[estimates + j] <= cutoff {
-                    let exact = (0..<size).reduce(Float(0)) { total, i in
-                        let difference = chunk[r * size + i] - bank[j * size + i]
-                        return total + difference * difference
+                distances.withUnsafeMutableBufferPointer { all in
+                    let estimate = all.baseAddress! + r * stored
+                    bankNorms.withUnsafeBufferPointer { norms in
+                        for j in 0..<stored { estimate[j] += norm + norms[j] }  // one vector pass
                     }
-                    Self.insert(exact, into: &nearest)
+                    // Most estimates lie beyond the (k + 1)-th smallest so far: one comparison each.
+                    for p in 0...k { nearest[p] = .infinity }
+                    for j in 0..<stored where estimate[j] < nearest[k] { Self.insert(estimate[j], into: &nearest) }
+                    let slack = Float(size + 4) * Float.ulpOfOne * (norm + largestBankNorm)
+                    let cutoff = nearest[k] + 2 * slack
+                    for p in 0...k { nearest[p] = .infinity }
+                    for j in 0..<stored where estimate[j] <= cutoff {
+                        let exact = (0..<size).reduce(Float(0)) { total, i in
+                            let difference = chunk[r * size + i] - bank[j * size + i]
+                            return total + difference * difference
+                        }
+                        Self.insert(exact, into: &nearest)
+                    }
                 }
                 // All but the nearest (a training row's own code).
                 let sum = nearest[1...].reduce(Float(0), +)
